@@ -1,0 +1,269 @@
+namespace RpcShield.Configuration;
+
+// The proxy.yaml model. Property names bind from snake_case keys (MaxBodyBytes <- max_body_bytes).
+// After validation a ProxyOptions instance is treated as an immutable snapshot: nothing mutates it,
+// a reload builds a new one and swaps it atomically (see ConfigStore).
+
+/// <summary>Root of proxy.yaml.</summary>
+public sealed class ProxyOptions
+{
+    /// <summary>Listener, request limits and client authentication.</summary>
+    public ServerOptions Server { get; set; } = new();
+    /// <summary>Admin API (`/admin/*`).</summary>
+    public AdminOptions Admin { get; set; } = new();
+    /// <summary>SQLite failure journal.</summary>
+    public JournalOptions Journal { get; set; } = new();
+    /// <summary>Keys used to sign builder submissions.</summary>
+    public SigningOptions Signing { get; set; } = new();
+    /// <summary>Chains served; the first one is also served at `/`.</summary>
+    public List<ChainOptions> Chains { get; set; } = [];
+    /// <summary>Non-JSON-RPC paths forwarded by YARP's route/cluster pipeline.</summary>
+    public List<PassthroughOptions> Passthrough { get; set; } = [];
+    /// <summary>Fault injection.</summary>
+    public ChaosOptions Chaos { get; set; } = new();
+    /// <summary>Local sandbox network started by `rpcshield sandbox`.</summary>
+    public SandboxOptions? Sandbox { get; set; }
+}
+
+public sealed class ServerOptions
+{
+    /// <summary>Listen URL. Anything but loopback requires `auth_token`.</summary>
+    public string Listen { get; set; } = "http://127.0.0.1:8545";
+    /// <summary>Largest accepted request body (bytes); larger gets -32093 / HTTP 413.</summary>
+    public long MaxBodyBytes { get; set; } = 10 * 1024 * 1024;
+    /// <summary>Largest accepted batch; larger gets -32093 / HTTP 413.</summary>
+    public int MaxBatchItems { get; set; } = 1000;
+    /// <summary>Client token (`Authorization: Bearer …` or `?token=`). Required off loopback.</summary>
+    public string? AuthToken { get; set; }
+    /// <summary>Upper bound of concurrent client connections.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+}
+
+public sealed class AdminOptions
+{
+    /// <summary>Bearer token for `/admin/*`. Without it the admin API is disabled.</summary>
+    public string? Token { get; set; }
+    /// <summary>Accept admin calls from non-loopback clients (off by default).</summary>
+    public bool AllowRemote { get; set; }
+}
+
+public sealed class JournalOptions
+{
+    /// <summary>SQLite file. Empty disables the journal.</summary>
+    public string Path { get; set; } = "rpcshield.db";
+    /// <summary>Rows older than this many days are deleted.</summary>
+    public int RetentionDays { get; set; } = 30;
+    /// <summary>Bounded queue between the request path and the writer; overflow is dropped and counted.</summary>
+    public int QueueCapacity { get; set; } = 10_000;
+}
+
+public sealed class SigningOptions
+{
+    /// <summary>secp256k1 private key (hex) used for `X-Flashbots-Signature`. Reputation key: never a funded key.</summary>
+    public string? FlashbotsKey { get; set; }
+}
+
+public sealed class ChainOptions
+{
+    /// <summary>Chain name; served at `/{name}`.</summary>
+    public string Name { get; set; } = "";
+    /// <summary>Expected `eth_chainId`; an upstream answering anything else is never used.</summary>
+    public long ChainId { get; set; }
+    public List<UpstreamOptions> Upstreams { get; set; } = [];
+    /// <summary>Ordered method routes; the first match restricts which upstreams may serve.</summary>
+    public List<MethodRouteOptions> Routes { get; set; } = [];
+    public List<BuilderOptions> Builders { get; set; } = [];
+    public RoutingOptions Routing { get; set; } = new();
+    public DegradationOptions Degradation { get; set; } = new();
+}
+
+public sealed class UpstreamOptions
+{
+    public string Name { get; set; } = "";
+    /// <summary>HTTP(S) JSON-RPC URL. May contain `${VAR}` secrets; never logged.</summary>
+    public string Url { get; set; } = "";
+    /// <summary>WebSocket URL used for subscriptions.</summary>
+    public string? WsUrl { get; set; }
+    /// <summary>`primary` upstreams rank before `fallback` ones.</summary>
+    public string Tier { get; set; } = "primary";
+    /// <summary>Request budget per second (0 = unlimited); over budget goes to the next upstream.</summary>
+    public double MaxRps { get; set; }
+    /// <summary>Concurrent request budget (0 = unlimited).</summary>
+    public int MaxConcurrency { get; set; }
+    public MethodFilterOptions Methods { get; set; } = new();
+}
+
+public sealed class MethodFilterOptions
+{
+    /// <summary>Globs this upstream may serve (empty = all).</summary>
+    public List<string> Allow { get; set; } = [];
+    /// <summary>Globs this upstream must never serve.</summary>
+    public List<string> Deny { get; set; } = [];
+}
+
+public sealed class MethodRouteOptions
+{
+    public List<string> Methods { get; set; } = [];
+    public List<string> Upstreams { get; set; } = [];
+}
+
+public sealed class BuilderOptions
+{
+    public string Name { get; set; } = "";
+    public string Url { get; set; } = "";
+    /// <summary>Sign the forwarded body with `signing.flashbots_key`.</summary>
+    public bool Sign { get; set; }
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Methods this builder accepts (empty = every fan-out method).</summary>
+    public List<string> Methods { get; set; } = [];
+    /// <summary>`method` (eth_cancelBundle) or `empty_bundle` (resend replacementUuid with txs: []).</summary>
+    public string CancelStyle { get; set; } = "method";
+    /// <summary>Submissions per second (0 = unlimited).</summary>
+    public double MaxRps { get; set; }
+    /// <summary>Fee recipient used to attribute blocks to this builder.</summary>
+    public string? Coinbase { get; set; }
+    /// <summary>Substring of a block's extraData used to attribute blocks to this builder.</summary>
+    public string? ExtraData { get; set; }
+}
+
+public sealed class RoutingOptions
+{
+    public HealthOptions Health { get; set; } = new();
+    public TimeoutOptions Timeouts { get; set; } = new();
+    /// <summary>Further upstreams tried after the first fails.</summary>
+    public int Retries { get; set; } = 2;
+    public HedgeOptions Hedge { get; set; } = new();
+    public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
+    /// <summary>Methods sent to every healthy upstream; first success wins.</summary>
+    public List<string> Broadcast { get; set; } = ["eth_sendRawTransaction"];
+    /// <summary>Methods sent to every builder in parallel.</summary>
+    public List<string> Fanout { get; set; } =
+        ["eth_sendBundle", "mev_sendBundle", "eth_cancelBundle", "eth_sendPrivateTransaction", "eth_sendPrivateRawTransaction", "eth_cancelPrivateTransaction"];
+}
+
+public sealed class HealthOptions
+{
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>Consecutive failures (probes or requests) that mark an upstream unhealthy.</summary>
+    public int FailAfter { get; set; } = 3;
+    /// <summary>Consecutive successful probes that re-admit it.</summary>
+    public int RecoverAfter { get; set; } = 2;
+    /// <summary>Blocks behind the best healthy head before an upstream is excluded.</summary>
+    public int MaxBlockLag { get; set; } = 2;
+}
+
+public sealed class TimeoutOptions
+{
+    /// <summary>Overall deadline of one client request.</summary>
+    public TimeSpan Default { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>Deadline of one upstream attempt.</summary>
+    public TimeSpan PerAttempt { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>Per-method overall deadlines.</summary>
+    public Dictionary<string, TimeSpan> Methods { get; set; } = [];
+}
+
+public sealed class HedgeOptions
+{
+    public bool Enabled { get; set; } = true;
+    /// <summary>Latency quantile of the method after which a hedge is sent.</summary>
+    public double Quantile { get; set; } = 0.9;
+    public TimeSpan Min { get; set; } = TimeSpan.FromMilliseconds(20);
+    public TimeSpan Max { get; set; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>Extra parallel requests at most.</summary>
+    public int MaxExtra { get; set; } = 1;
+}
+
+public sealed class CircuitBreakerOptions
+{
+    public double FailureRatio { get; set; } = 0.5;
+    public int MinRequests { get; set; } = 10;
+    public TimeSpan Window { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan Break { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+public sealed class DegradationOptions
+{
+    public int DegradedBelowHealthy { get; set; } = 2;
+    public int MinimalBelowHealthy { get; set; } = 1;
+    public List<string> ShedInDegraded { get; set; } = ["debug_*", "trace_*"];
+    public bool RejectSendsInMinimal { get; set; } = true;
+    public TimeSpan MinTimeInMode { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class PassthroughOptions
+{
+    /// <summary>YARP route path pattern, e.g. `/beacon/{**rest}`.</summary>
+    public string Path { get; set; } = "";
+    public List<string> Destinations { get; set; } = [];
+    /// <summary>Active health check path on each destination.</summary>
+    public string? HealthPath { get; set; }
+}
+
+public sealed class ChaosOptions
+{
+    /// <summary>Master switch; no rule injects anything unless this is true (or armed at runtime).</summary>
+    public bool Enabled { get; set; }
+    /// <summary>Honour the per-request `X-RpcShield-Chaos` header.</summary>
+    public bool AllowHeader { get; set; }
+    /// <summary>Caps applied to header and runtime rules.</summary>
+    public double MaxRate { get; set; } = 1.0;
+    public TimeSpan MaxLatency { get; set; } = TimeSpan.FromSeconds(5);
+    public int MaxActiveRules { get; set; } = 20;
+    public List<ChaosRuleOptions> Rules { get; set; } = [];
+}
+
+public sealed class ChaosRuleOptions
+{
+    public string Name { get; set; } = "";
+    /// <summary>`client`, `upstream` or `builder`.</summary>
+    public string Scope { get; set; } = "client";
+    public List<string> Chains { get; set; } = [];
+    /// <summary>Upstream or builder names (empty = all).</summary>
+    public List<string> Targets { get; set; } = [];
+    public List<string> Methods { get; set; } = [];
+    /// <summary>http_500, http_429, jsonrpc_error, latency, timeout, reset, stale_head, ws_disconnect, builder_reject, builder_timeout.</summary>
+    public string Fault { get; set; } = "latency";
+    /// <summary>Fraction of matching requests touched (0..1).</summary>
+    public double Rate { get; set; } = 1.0;
+    /// <summary>`100ms` or `1ms..500ms`.</summary>
+    public string? Latency { get; set; }
+    public int? ErrorCode { get; set; }
+    public string? ErrorMessage { get; set; }
+    /// <summary>Blocks behind for `stale_head`.</summary>
+    public int StaleBlocks { get; set; } = 3;
+    public TimeSpan? RetryAfter { get; set; }
+    /// <summary>Allow post-forward faults on send methods.</summary>
+    public bool AllowSends { get; set; }
+}
+
+public sealed class SandboxOptions
+{
+    /// <summary>Seconds between blocks on the sandbox chain.</summary>
+    public TimeSpan Slot { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Port of the sandbox anvil (0 = ephemeral).</summary>
+    public int AnvilPort { get; set; } = 18500;
+    /// <summary>Node endpoints in front of the anvil chain; the upstreams in `chains` point at these ports.</summary>
+    public List<SandboxNodeOptions> Nodes { get; set; } = [];
+    public List<SandboxBuilderOptions> Builders { get; set; } = [];
+}
+
+public sealed class SandboxNodeOptions
+{
+    public string Name { get; set; } = "";
+    public int Port { get; set; }
+    /// <summary>Added latency for every request to this node.</summary>
+    public TimeSpan Latency { get; set; } = TimeSpan.Zero;
+}
+
+public sealed class SandboxBuilderOptions
+{
+    public string Name { get; set; } = "";
+    public int Port { get; set; }
+    /// <summary>Relative chance to win a slot.</summary>
+    public double Weight { get; set; } = 1;
+    /// <summary>Coinbase the builder sets when it wins.</summary>
+    public string Coinbase { get; set; } = "";
+    /// <summary>Require a valid `X-Flashbots-Signature`.</summary>
+    public bool RequireSignature { get; set; }
+}

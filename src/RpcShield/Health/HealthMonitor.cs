@@ -1,0 +1,210 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RpcShield.Chains;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Health;
+
+/// <summary>
+/// Probes every upstream (`eth_blockNumber`; `eth_chainId` before first use and re-admission),
+/// tracks heads and lag, and republishes each chain's ranking: on every probe result, on every
+/// passive health change, and every 100 ms so in-flight load and latency stay current.
+/// </summary>
+public sealed partial class HealthMonitor : BackgroundService
+{
+    private static readonly byte[] BlockNumberRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_blockNumber","params":[]}"""u8.ToArray();
+    private static readonly byte[] ChainIdRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_chainId","params":[]}"""u8.ToArray();
+    private static readonly TimeSpan RerankInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly ChainRegistry _chains;
+    private readonly UpstreamSender _sender;
+    private readonly TimeProvider _time;
+    private readonly ILogger<HealthMonitor> _logger;
+
+    public HealthMonitor(ChainRegistry chains, UpstreamSender sender, TimeProvider time, ILogger<HealthMonitor> logger)
+    {
+        _chains = chains;
+        _sender = sender;
+        _time = time;
+        _logger = logger;
+        _sender.HealthChanged += upstream =>
+        {
+            if (_chains.TryGet(upstream.Chain, out var chain))
+            {
+                LogStatus(upstream.Chain, upstream.Name, upstream.Health.Status, upstream.Health.LastError ?? "");
+                chain.Rerank();
+            }
+        };
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // One probe round before the listener opens, so the first request finds verified upstreams.
+        await ProbeAllAsync(cancellationToken).ConfigureAwait(false);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var rerank = RerankLoopAsync(stoppingToken);
+        var lastProbe = new Dictionary<Upstream, long>();
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50), _time);
+        try
+        {
+            while (await tick.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                var now = _time.GetTimestamp();
+                foreach (var chain in _chains.Chains)
+                {
+                    var interval = chain.Options.Routing.Health.Interval;
+                    foreach (var upstream in chain.Upstreams)
+                    {
+                        if (lastProbe.TryGetValue(upstream, out var last) && _time.GetElapsedTime(last, now) < interval)
+                        {
+                            continue;
+                        }
+
+                        lastProbe[upstream] = now;
+                        _ = ProbeAsync(chain, upstream, stoppingToken);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await rerank.ConfigureAwait(false);
+    }
+
+    private async Task RerankLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(RerankInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                foreach (var chain in _chains.Chains)
+                {
+                    chain.Rerank();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public Task ProbeAllAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(_chains.Chains.SelectMany(chain => chain.Upstreams.Select(u => ProbeAsync(chain, u, cancellationToken))));
+
+    /// <summary>One probe of one upstream; never throws.</summary>
+    public async Task ProbeAsync(ChainRuntime chain, Upstream upstream, CancellationToken cancellationToken)
+    {
+        var timeout = chain.Options.Routing.Health.Timeout;
+        try
+        {
+            var before = upstream.Health.Status;
+            var verified = false;
+            if (upstream.Health.NeedsChainIdCheck)
+            {
+                var chainId = await QueryNumberAsync(upstream, ChainIdRequest, timeout, cancellationToken).ConfigureAwait(false);
+                if (chainId is null)
+                {
+                    return;
+                }
+
+                if (chainId != chain.Options.ChainId)
+                {
+                    if (upstream.Health.ChainIdMismatch(chainId.Value, chain.Options.ChainId))
+                    {
+                        LogWrongChain(chain.Name, upstream.Name, chainId.Value, chain.Options.ChainId);
+                        chain.Rerank();
+                    }
+
+                    return;
+                }
+
+                verified = true;
+            }
+
+            var head = await QueryNumberAsync(upstream, BlockNumberRequest, timeout, cancellationToken).ConfigureAwait(false);
+            if (head is null)
+            {
+                return;
+            }
+
+            upstream.Health.ProbeSucceeded(head.Value, verified);
+            chain.Rerank();
+            if (upstream.Health.Status != before)
+            {
+                LogStatus(chain.Name, upstream.Name, upstream.Health.Status, upstream.Health.LastError ?? "");
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogProbeCrash(ex, chain.Name, upstream.Name);
+        }
+    }
+
+    /// <summary>Sends a probe and reads a hex quantity result; null (and a recorded failure) otherwise.</summary>
+    private async Task<long?> QueryNumberAsync(Upstream upstream, byte[] request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var before = upstream.Health.Status;
+        using var outcome = await _sender.SendAsync(upstream, request, timeout, cancellationToken).ConfigureAwait(false);
+        if (outcome.Kind == AttemptKind.Answered && outcome.Body is { } body && TryReadHexResult(body.Span, out var value))
+        {
+            return value;
+        }
+
+        if (outcome.Kind is AttemptKind.Answered or AttemptKind.Unsupported or AttemptKind.Throttled)
+        {
+            // A JSON-RPC answer that is not a number (error, garbage) is a failed probe too.
+            upstream.Health.Failed(outcome.Kind == AttemptKind.Throttled ? "throttled" : "bad_probe_answer", hard: false);
+        }
+
+        if (upstream.Health.Status != before)
+        {
+            LogStatus(upstream.Chain, upstream.Name, upstream.Health.Status, upstream.Health.LastError ?? "");
+        }
+
+        return null;
+    }
+
+    internal static bool TryReadHexResult(ReadOnlySpan<byte> json, out long value)
+    {
+        value = 0;
+        try
+        {
+            using var document = JsonDocument.Parse(json.ToArray());
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("result", out var result)
+                && result.ValueKind == JsonValueKind.String)
+            {
+                var text = result.GetString()!;
+                return text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+                    && long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: upstream {Upstream} is now {Status} {Reason}")]
+    private partial void LogStatus(string chain, string upstream, HealthStatus status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Chain {Chain}: upstream {Upstream} reports chain id {Actual}, configured {Expected}: it will NOT be used")]
+    private partial void LogWrongChain(string chain, string upstream, long actual, long expected);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Chain {Chain}: probe of {Upstream} failed unexpectedly")]
+    private partial void LogProbeCrash(Exception ex, string chain, string upstream);
+}

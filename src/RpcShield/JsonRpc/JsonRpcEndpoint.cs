@@ -1,0 +1,116 @@
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http;
+using RpcShield.Chains;
+using RpcShield.Configuration;
+
+namespace RpcShield.JsonRpc;
+
+/// <summary>`POST /` and `POST /{chain}`: reads the bounded body, processes it, streams the reply.</summary>
+public sealed class JsonRpcEndpoint
+{
+    private readonly ChainRegistry _chains;
+    private readonly ConfigStore _config;
+    private readonly RpcProcessor _processor;
+    private readonly IChainModeSource _modes;
+
+    public JsonRpcEndpoint(ChainRegistry chains, ConfigStore config, RpcProcessor processor, IChainModeSource modes)
+    {
+        _chains = chains;
+        _config = config;
+        _processor = processor;
+        _modes = modes;
+    }
+
+    public Task HandleDefaultAsync(HttpContext context) => HandleAsync(context, _chains.Default);
+
+    public Task HandleNamedAsync(HttpContext context)
+    {
+        var name = context.Request.RouteValues["chain"] as string ?? "";
+        if (!_chains.TryGet(name, out var chain))
+        {
+            return WriteAsync(context, RpcReply.LocalError(StatusCodes.Status404NotFound, RpcErrorCodes.UnknownChain, "Unknown chain"), null);
+        }
+
+        return HandleAsync(context, chain);
+    }
+
+    private async Task HandleAsync(HttpContext context, ChainRuntime chain)
+    {
+        var server = _config.Current.Server;
+        var aborted = context.RequestAborted;
+        if (context.Request.ContentLength > server.MaxBodyBytes)
+        {
+            await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
+            return;
+        }
+
+        using var body = new PooledBuffer(context.Request.ContentLength is long length and > 0 and < 1 << 20 ? (int)length : 4096);
+        if (!await ReadBodyAsync(context.Request.BodyReader, body, server.MaxBodyBytes, aborted).ConfigureAwait(false))
+        {
+            await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
+            return;
+        }
+
+        var call = new RpcCall(chain, context.Request.Headers, RpcTransport.Http);
+        using var reply = await _processor.ProcessAsync(call, body.Memory, server.MaxBatchItems, aborted).ConfigureAwait(false);
+        foreach (var (header, value) in call.Annotations())
+        {
+            context.Response.Headers[header] = value;
+        }
+
+        await WriteAsync(context, reply, chain).ConfigureAwait(false);
+    }
+
+    private static RpcReply TooLarge(ServerOptions server) =>
+        RpcReply.LocalError(StatusCodes.Status413PayloadTooLarge, RpcErrorCodes.TooLarge, $"Request too large: limit is {server.MaxBodyBytes} bytes");
+
+    private async Task WriteAsync(HttpContext context, RpcReply reply, ChainRuntime? chain)
+    {
+        var response = context.Response;
+        if (chain is not null)
+        {
+            response.Headers["X-RpcShield-Mode"] = _modes.ModeOf(chain.Name);
+        }
+
+        if (reply.IsEmpty)
+        {
+            response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+
+        response.StatusCode = reply.StatusCode;
+        response.ContentType = "application/json";
+        response.ContentLength = reply.Length;
+        await reply.WriteToAsync(response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async ValueTask<bool> ReadBodyAsync(PipeReader reader, PooledBuffer body, long limit, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var segment in read.Buffer)
+            {
+                if (body.Length + segment.Length > limit)
+                {
+                    reader.AdvanceTo(read.Buffer.End);
+                    return false;
+                }
+
+                body.Write(segment.Span);
+            }
+
+            reader.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted)
+            {
+                return true;
+            }
+        }
+    }
+}
+
+/// <summary>The chain's mode as shown in `X-RpcShield-Mode` (full, degraded, minimal).</summary>
+public interface IChainModeSource
+{
+    string ModeOf(string chain);
+}

@@ -1,0 +1,35 @@
+namespace RpcShield.JsonRpc;
+
+/// <summary>
+/// Method names RpcShield knows by name: interned on parse and used as metric labels. Any other
+/// method is labelled `other` so a client cannot blow up metric cardinality.
+/// </summary>
+public static class KnownMethods
+{
+    public static readonly string[] All =
+    [
+        "eth_blockNumber", "eth_chainId", "eth_call", "eth_estimateGas", "eth_getBalance", "eth_getCode",
+        "eth_getStorageAt", "eth_getStorageValues", "eth_getTransactionCount", "eth_getBlockByNumber", "eth_getBlockByHash",
+        "eth_getBlockReceipts", "eth_getBlockTransactionCountByHash", "eth_getBlockTransactionCountByNumber",
+        "eth_getTransactionByHash", "eth_getTransactionByBlockHashAndIndex", "eth_getTransactionByBlockNumberAndIndex",
+        "eth_getTransactionReceipt", "eth_getLogs", "eth_getProof", "eth_feeHistory", "eth_gasPrice", "eth_maxPriorityFeePerGas",
+        "eth_baseFee", "eth_blobBaseFee", "eth_createAccessList", "eth_simulateV1", "eth_syncing", "eth_accounts",
+        "eth_sendRawTransaction", "eth_sendTransaction", "eth_sign", "eth_subscribe", "eth_unsubscribe",
+        "eth_newFilter", "eth_newBlockFilter", "eth_newPendingTransactionFilter", "eth_getFilterChanges", "eth_getFilterLogs",
+        "eth_uninstallFilter", "eth_capabilities", "eth_config", "eth_getUncleCountByBlockNumber", "eth_protocolVersion",
+        "eth_sendBundle", "eth_callBundle", "eth_cancelBundle", "mev_sendBundle", "mev_simBundle", "eth_sendPrivateTransaction",
+        "eth_sendPrivateRawTransaction", "eth_cancelPrivateTransaction",
+        "net_version", "net_listening", "net_peerCount", "web3_clientVersion", "web3_sha3",
+        "debug_traceTransaction", "debug_traceCall", "debug_traceBlockByNumber", "debug_traceBlockByHash",
+        "debug_getRawBlock", "debug_getRawHeader", "debug_getRawReceipts", "debug_getRawTransaction",
+        "trace_block", "trace_transaction", "trace_call", "trace_filter", "trace_replayTransaction", "trace_replayBlockTransactions",
+        "txpool_content", "txpool_contentFrom", "txpool_status", "txpool_inspect",
+        "anvil_mine", "anvil_setCoinbase", "evm_mine", "testing_buildBlockV1",
+        "rpcshield_reportOutcome", "rpcshield_status",
+    ];
+
+    private static readonly HashSet<string> Set = new(All, StringComparer.Ordinal);
+
+    /// <summary>The method itself when known, otherwise `other` (bounded metric label).</summary>
+    public static string Label(string method) => Set.Contains(method) ? method : "other";
+}

@@ -1,0 +1,69 @@
+using RpcShield.Routing;
+using RpcShield.Telemetry;
+
+namespace RpcShield.JsonRpc;
+
+/// <summary>
+/// Routes one JSON-RPC item: gates first, then the first handler claiming the method, else the
+/// read forwarder. Shared by HTTP and WebSocket. Records the per-request metric.
+/// </summary>
+public sealed class RpcDispatcher
+{
+    private readonly IRpcGate[] _gates;
+    private readonly IRpcHandler[] _handlers;
+    private readonly ReadForwarder _reads;
+    private readonly RpcShieldMetrics _metrics;
+    private readonly TimeProvider _time;
+
+    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time)
+    {
+        _gates = gates.ToArray();
+        _handlers = handlers.ToArray();
+        _reads = reads;
+        _metrics = metrics;
+        _time = time;
+    }
+
+    public async ValueTask<ForwardResult> DispatchAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    {
+        var start = _time.GetTimestamp();
+        ForwardResult result;
+        try
+        {
+            result = await DispatchCoreAsync(call, item, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            result = ForwardResult.Error(RpcErrorCodes.NoUpstream, "Request cancelled by the client");
+        }
+
+        if (result.ServedBy is { } upstream)
+        {
+            call.Annotate("X-RpcShield-Upstream", upstream.Name);
+        }
+
+        _metrics.RecordRequest(call.Chain.Name, item.Method, result.Outcome, _time.GetElapsedTime(start).TotalSeconds);
+        return result;
+    }
+
+    private async ValueTask<ForwardResult> DispatchCoreAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    {
+        foreach (var gate in _gates)
+        {
+            if (await gate.AdmitAsync(call, item, cancellationToken).ConfigureAwait(false) is { } answered)
+            {
+                return answered;
+            }
+        }
+
+        foreach (var handler in _handlers)
+        {
+            if (handler.Handles(call.Chain, item.Method))
+            {
+                return await handler.HandleAsync(call, item, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return await _reads.ForwardAsync(call.Chain, item, cancellationToken).ConfigureAwait(false);
+    }
+}

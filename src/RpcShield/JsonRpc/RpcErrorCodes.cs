@@ -1,0 +1,17 @@
+namespace RpcShield.JsonRpc;
+
+/// <summary>RpcShield's own JSON-RPC error codes (DESIGN.md); upstream errors pass through untouched.</summary>
+public static class RpcErrorCodes
+{
+    public const int ParseError = -32700;
+    public const int InvalidRequest = -32600;
+    public const int MethodNotFound = -32601;
+    public const int InvalidParams = -32602;
+    public const int NoUpstream = -32090;
+    public const int MinimalMode = -32091;
+    public const int Shed = -32092;
+    public const int TooLarge = -32093;
+    public const int Chaos = -32094;
+    public const int AllBuildersFailed = -32095;
+    public const int UnknownChain = -32096;
+}

@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Http;
+using RpcShield.Routing;
+
+namespace RpcShield.JsonRpc;
+
+/// <summary>
+/// Parses an envelope and dispatches its items (a batch's items concurrently, each routed on its
+/// own), producing the <see cref="RpcReply"/> in the client's order. Shared by HTTP and WebSocket.
+/// </summary>
+public sealed class RpcProcessor
+{
+    private readonly RpcDispatcher _dispatcher;
+
+    public RpcProcessor(RpcDispatcher dispatcher) => _dispatcher = dispatcher;
+
+    public async ValueTask<RpcReply> ProcessAsync(RpcCall call, ReadOnlyMemory<byte> body, int maxBatchItems, CancellationToken cancellationToken)
+    {
+        var envelope = RpcEnvelopeParser.Parse(body, maxBatchItems);
+        if (envelope.Kind == EnvelopeKind.Invalid)
+        {
+            var status = envelope.ErrorCode == RpcErrorCodes.TooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status200OK;
+            return RpcReply.LocalError(status, envelope.ErrorCode, envelope.ErrorMessage!);
+        }
+
+        var items = envelope.Items;
+        var results = new ForwardResult?[items.Length];
+        if (items.Length == 1)
+        {
+            results[0] = await DispatchOneAsync(call, envelope, 0, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var tasks = new Task<ForwardResult?>[items.Length];
+            for (var i = 0; i < items.Length; i++)
+            {
+                tasks[i] = DispatchOneAsync(call, envelope, i, cancellationToken).AsTask();
+            }
+
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+            for (var i = 0; i < items.Length; i++)
+            {
+                results[i] = tasks[i].Result;
+            }
+        }
+
+        var parts = new List<ReadOnlyMemory<byte>>(items.Length);
+        for (var i = 0; i < items.Length; i++)
+        {
+            var invalid = envelope.Invalid?[i];
+            if (invalid is { } bad)
+            {
+                parts.Add(RpcResponseWriter.ErrorBytes(bad.Id.Span, RpcErrorCodes.InvalidRequest, bad.Message));
+            }
+            else if (results[i] is { } result && !items[i].IsNotification)
+            {
+                parts.Add(result.Body is { } served
+                    ? served.Memory
+                    : RpcResponseWriter.ErrorBytes(items[i].Id.Span, result.ErrorCode, result.ErrorMessage!, result.ErrorData));
+            }
+        }
+
+        return new RpcReply(envelope.Kind == EnvelopeKind.Batch, StatusCodes.Status200OK, parts, results);
+    }
+
+    private async ValueTask<ForwardResult?> DispatchOneAsync(RpcCall call, RpcEnvelope envelope, int index, CancellationToken cancellationToken)
+    {
+        if (envelope.Invalid?[index] is not null)
+        {
+            return null;
+        }
+
+        return await _dispatcher.DispatchAsync(call, envelope.Items[index], cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+
+namespace RpcShield.JsonRpc;
+
+/// <summary>What an upstream's JSON-RPC response says, read without materialising the result.</summary>
+public readonly record struct UpstreamReply(bool IsJsonRpc, bool HasError, int ErrorCode, string? ErrorMessage)
+{
+    public static readonly UpstreamReply NotJsonRpc = new(false, false, 0, null);
+
+    /// <summary>Inspects a single response object (result bytes are skipped, never copied).</summary>
+    public static UpstreamReply Inspect(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return NotJsonRpc;
+            }
+
+            var hasResult = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("error"u8))
+                {
+                    reader.Read();
+                    return ReadError(ref reader);
+                }
+
+                hasResult |= reader.ValueTextEquals("result"u8);
+                reader.Read();
+                reader.Skip();
+            }
+
+            return hasResult ? new UpstreamReply(true, false, 0, null) : NotJsonRpc;
+        }
+        catch (JsonException)
+        {
+            return NotJsonRpc;
+        }
+    }
+
+    private static UpstreamReply ReadError(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return new UpstreamReply(true, false, 0, null);
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return new UpstreamReply(true, true, 0, reader.TokenType == JsonTokenType.String ? reader.GetString() : null);
+        }
+
+        var code = 0;
+        string? message = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("code"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number)
+                {
+                    reader.TryGetInt32(out code);
+                }
+            }
+            else if (reader.ValueTextEquals("message"u8))
+            {
+                reader.Read();
+                message = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return new UpstreamReply(true, true, code, message);
+    }
+}

@@ -1,0 +1,29 @@
+using RpcShield.Cli;
+
+var args0 = new CommandLine(args);
+try
+{
+    return args0.Verb switch
+    {
+        "run" => await RunCommands.RunAsync(args0, Console.Error),
+        "check-config" => RunCommands.CheckConfig(args0, Console.Out),
+        _ => Usage(),
+    };
+}
+catch (Exception ex) when (ex is IOException or InvalidOperationException)
+{
+    await Console.Error.WriteLineAsync($"rpcshield: {ex.Message}");
+    return 1;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: rpcshield [run] [--config proxy.yaml]
+               rpcshield check-config [--config proxy.yaml]
+               rpcshield sandbox [--config proxy.yaml]
+               rpcshield report [--journal rpcshield.db] [--since 7d] [--format text|json]
+               rpcshield chaos run EXPERIMENT.yaml [--report FILE]
+        """);
+    return 2;
+}

@@ -1,0 +1,31 @@
+using RpcShield.Chains;
+using RpcShield.Configuration;
+
+namespace RpcShield.Routing;
+
+/// <summary>How long to wait before hedging a slow attempt (infinite: only fail over on failure).</summary>
+public interface IHedgeDelayPolicy
+{
+    TimeSpan DelayFor(ChainRuntime chain, string method, bool hedgeable);
+}
+
+/// <summary>Which methods may ever be sent twice.</summary>
+public static class HedgePolicy
+{
+    // Sends, filters and anything stateful on the node must never be duplicated.
+    private static readonly string[] NeverHedge =
+        ["eth_send*", "eth_sign*", "eth_newFilter", "eth_newBlockFilter", "eth_newPendingTransactionFilter", "eth_getFilterChanges",
+         "eth_uninstallFilter", "eth_subscribe", "eth_unsubscribe", "personal_*", "anvil_*", "evm_*", "hardhat_*", "miner_*", "admin_*",
+         "mev_*", "eth_cancel*"];
+
+    public static bool IsHedgeable(string method, RoutingOptions routing) =>
+        !MethodGlob.MatchesAny(NeverHedge, method)
+        && !MethodGlob.MatchesAny(routing.Broadcast, method)
+        && !MethodGlob.MatchesAny(routing.Fanout, method);
+}
+
+/// <summary>Failover only: no hedging (used until the adaptive policy is configured).</summary>
+public sealed class NoHedging : IHedgeDelayPolicy
+{
+    public TimeSpan DelayFor(ChainRuntime chain, string method, bool hedgeable) => Timeout.InfiniteTimeSpan;
+}

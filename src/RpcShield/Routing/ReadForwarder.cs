@@ -1,0 +1,192 @@
+using Polly;
+using Polly.Hedging;
+using RpcShield.Chains;
+using RpcShield.JsonRpc;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Routing;
+
+/// <summary>
+/// Sends a read to the best upstream and, when that attempt fails for a reason that is the
+/// node's fault, to the next-ranked one (never the same upstream twice), up to `retries`.
+/// Built on Polly's hedging strategy: in fallback mode a new attempt starts when the previous
+/// one fails; with a hedge delay it also starts when the previous one is merely slow.
+/// </summary>
+public sealed class ReadForwarder
+{
+    private static readonly ResiliencePropertyKey<ForwardState> StateKey = new("rpcshield.forward");
+
+    private readonly UpstreamSender _sender;
+    private readonly TimeProvider _time;
+    private readonly IHedgeDelayPolicy _hedgeDelay;
+    private readonly ResiliencePipeline<AttemptOutcome> _pipeline;
+
+    public ReadForwarder(UpstreamSender sender, TimeProvider time, IHedgeDelayPolicy hedgeDelay)
+    {
+        _sender = sender;
+        _time = time;
+        _hedgeDelay = hedgeDelay;
+        _pipeline = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = time }
+            .AddHedging(new HedgingStrategyOptions<AttemptOutcome>
+            {
+                MaxHedgedAttempts = 10,
+                Delay = Timeout.InfiniteTimeSpan,
+                DelayGenerator = args =>
+                {
+                    var state = args.Context.Properties.GetValue(StateKey, null!);
+                    return ValueTask.FromResult(_hedgeDelay.DelayFor(state.Chain, state.Method, state.Hedgeable));
+                },
+                ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Exception is null && args.Outcome.Result!.ShouldTryNext),
+                ActionGenerator = args =>
+                {
+                    var state = args.PrimaryContext.Properties.GetValue(StateKey, null!);
+                    var next = state.Next();
+                    if (next is null)
+                    {
+                        return null;
+                    }
+
+                    var context = args.ActionContext;
+                    return () => state.Forwarder.AttemptAsync(next, state, context.CancellationToken);
+                },
+                OnHedging = args =>
+                {
+                    var state = args.PrimaryContext.Properties.GetValue(StateKey, null!);
+                    state.NoteHedge(args.AttemptNumber);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>Forwards <paramref name="item"/>; never throws for upstream failures.</summary>
+    public async ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken)
+    {
+        var routing = chain.Options.Routing;
+        var candidates = chain.Candidates(item.Method, routing.Retries + 1);
+        if (candidates.Length == 0)
+        {
+            return chain.Router.IsServable(item.Method)
+                ? ForwardResult.Error(RpcErrorCodes.NoUpstream, "No upstream could serve the request: none is healthy", [new AttemptRecord("*", "no_routable_upstream")])
+                : ForwardResult.Error(RpcErrorCodes.MethodNotFound, $"Method {item.Method} is not served by any upstream of chain {chain.Name}");
+        }
+
+        var deadline = routing.Timeouts.Methods.TryGetValue(item.Method, out var perMethod) ? perMethod : routing.Timeouts.Default;
+        using var deadlineCts = new CancellationTokenSource(deadline, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineCts.Token);
+        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing));
+
+        Outcome<AttemptOutcome> outcome;
+        if (candidates.Length == 1)
+        {
+            outcome = await AttemptAsync(candidates[0], state, linked.Token).ConfigureAwait(false);
+            state.Next();
+        }
+        else
+        {
+            var context = ResilienceContextPool.Shared.Get(linked.Token);
+            context.Properties.Set(StateKey, state);
+            try
+            {
+                outcome = await _pipeline.ExecuteOutcomeAsync(
+                    static (ctx, s) => s.Forwarder.AttemptAsync(s.Next()!, s, ctx.CancellationToken), context, state).ConfigureAwait(false);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+
+        return state.Finish(outcome, deadlineCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested);
+    }
+
+    private async ValueTask<Outcome<AttemptOutcome>> AttemptAsync(Upstream upstream, ForwardState state, CancellationToken cancellationToken)
+    {
+        var attempt = await _sender.SendAsync(upstream, state.Item.Raw, state.AttemptTimeout, cancellationToken).ConfigureAwait(false);
+        state.Record(attempt);
+        return Outcome.FromResult(attempt);
+    }
+
+    /// <summary>Per-request bookkeeping shared by the attempts of one request (hedges run in parallel).</summary>
+    private sealed class ForwardState(ReadForwarder forwarder, ChainRuntime chain, RpcRequestItem item, Upstream[] candidates, TimeSpan attemptTimeout, bool hedgeable)
+    {
+        private readonly Lock _lock = new();
+        private readonly List<AttemptRecord> _attempts = new(candidates.Length);
+        private AttemptOutcome? _bestNodeError;
+        private int _next;
+        private int _hedges;
+
+        public ReadForwarder Forwarder { get; } = forwarder;
+        public ChainRuntime Chain { get; } = chain;
+        public RpcRequestItem Item { get; } = item;
+        public string Method => Item.Method;
+        public TimeSpan AttemptTimeout { get; } = attemptTimeout;
+        public bool Hedgeable { get; } = hedgeable;
+
+        public Upstream? Next()
+        {
+            var index = Interlocked.Increment(ref _next) - 1;
+            return index < candidates.Length ? candidates[index] : null;
+        }
+
+        public void NoteHedge(int attemptNumber) => Interlocked.Increment(ref _hedges);
+
+        public void Record(AttemptOutcome attempt)
+        {
+            if (attempt.Kind is AttemptKind.Answered or AttemptKind.Cancelled)
+            {
+                return;
+            }
+
+            lock (_lock)
+            {
+                _attempts.Add(new AttemptRecord(attempt.Upstream.Name, attempt.Reason));
+                attempt.Upstream.Metrics.Failover(ReasonLabel(attempt.Kind));
+                // Keep the most informative node answer (a JSON-RPC error beats a transport failure).
+                if (attempt.Reply.IsJsonRpc && attempt.Body is not null)
+                {
+                    _bestNodeError?.Dispose();
+                    _bestNodeError = new AttemptOutcome { Upstream = attempt.Upstream, Kind = attempt.Kind, Reason = attempt.Reason, Reply = attempt.Reply, Body = attempt.TakeBody() };
+                }
+            }
+        }
+
+        public ForwardResult Finish(Outcome<AttemptOutcome> outcome, bool deadlinePassed)
+        {
+            var attempt = outcome.Result;
+            lock (_lock)
+            {
+                if (attempt is { Kind: AttemptKind.Answered, Body: not null })
+                {
+                    _bestNodeError?.Dispose();
+                    return ForwardResult.Served(attempt.TakeBody()!, attempt.Upstream, attempt.Reply.HasError, _attempts.ToArray());
+                }
+
+                attempt?.Dispose();
+                if (_bestNodeError?.Body is not null)
+                {
+                    // Every node failed, at least one with a JSON-RPC error: pass the node's own words on.
+                    return ForwardResult.Served(_bestNodeError.TakeBody()!, _bestNodeError.Upstream, nodeError: true, _attempts.ToArray());
+                }
+
+                if (deadlinePassed)
+                {
+                    _attempts.Add(new AttemptRecord("*", "deadline_exceeded"));
+                }
+
+                return ForwardResult.Error(RpcErrorCodes.NoUpstream, "No upstream could serve the request", _attempts.ToArray());
+            }
+        }
+
+        private static string ReasonLabel(AttemptKind kind) => kind switch
+        {
+            AttemptKind.NodeError => "node_error",
+            AttemptKind.Unsupported => "unsupported",
+            AttemptKind.Throttled => "throttled",
+            AttemptKind.HttpError => "http_error",
+            AttemptKind.Transport => "transport",
+            AttemptKind.Timeout => "timeout",
+            _ => "other",
+        };
+    }
+}

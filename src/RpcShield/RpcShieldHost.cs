@@ -1,0 +1,90 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Prometheus;
+using RpcShield.Configuration;
+using RpcShield.JsonRpc;
+using RpcShield.Routing;
+using RpcShield.Security;
+using RpcShield.Status;
+using RpcShield.Telemetry;
+
+namespace RpcShield;
+
+/// <summary>Composes the RpcShield web host from a validated configuration. Only composition lives here.</summary>
+public static class RpcShieldHost
+{
+    public static WebApplication Build(ProxyOptions options, string? configPath, HostSettings? settings = null)
+    {
+        settings ??= new HostSettings();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "RpcShield", ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.SetMinimumLevel(settings.MinimumLogLevel);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+
+        var listen = new Uri(settings.ListenOverride ?? options.Server.Listen);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            var limits = kestrel.Limits;
+            limits.MaxRequestBodySize = options.Server.MaxBodyBytes + 1;
+            limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            limits.MaxRequestHeaderCount = 100;
+            limits.MaxConcurrentConnections = options.Server.MaxConnections;
+            limits.MaxConcurrentUpgradedConnections = options.Server.MaxConnections;
+            limits.KeepAliveTimeout = TimeSpan.FromMinutes(2);
+            limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            // A client trickling its body slower than this is cut off instead of holding a slot.
+            limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
+            limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(10));
+            var address = listen.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host.Trim('[', ']'));
+            kestrel.Listen(address, listen.Port, o => o.Protocols = HttpProtocols.Http1);
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(settings.TimeProvider);
+        services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
+        services.AddTelemetry();
+        services.AddUpstreamRouting();
+        settings.ConfigureServices?.Invoke(services);
+
+        var app = builder.Build();
+        app.UseMiddleware<ClientAuthMiddleware>();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+        app.MapStatusEndpoints();
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
+        var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
+        app.MapPost("/", endpoint.HandleDefaultAsync);
+        app.MapPost("/{chain}", endpoint.HandleNamedAsync);
+        settings.ConfigureApp?.Invoke(app);
+
+        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<ConfigStore>().StartWatching());
+        return app;
+    }
+
+    /// <summary>The address Kestrel actually bound (resolves port 0).</summary>
+    public static Uri BoundAddress(this WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+}
+
+/// <summary>Knobs for embedding (tests, sandbox, bench) without touching the config file.</summary>
+public sealed class HostSettings
+{
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Overrides `server.listen` (tests use http://127.0.0.1:0).</summary>
+    public string? ListenOverride { get; init; }
+
+    public Func<string, string?>? Environment { get; init; }
+
+    public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
+
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
+
+    public Action<WebApplication>? ConfigureApp { get; init; }
+}

@@ -1,0 +1,102 @@
+using RpcShield.Configuration;
+using RpcShield.Health;
+using RpcShield.Telemetry;
+
+namespace RpcShield.Upstreams;
+
+/// <summary>
+/// One upstream node: its client, its health and its learned statistics. An instance survives
+/// config reloads while its chain, name and URL stay the same, so learned state is kept.
+/// </summary>
+public sealed class Upstream : IDisposable
+{
+    private int _inFlight;
+
+    public Upstream(string chain, UpstreamOptions options, RoutingOptions routing, HttpMessageInvoker invoker, TimeProvider time, RpcShieldMetrics metrics)
+    {
+        Chain = chain;
+        Name = options.Name;
+        Url = new Uri(options.Url);
+        SafeUrl = UrlRedaction.Redact(options.Url);
+        Options = options;
+        Invoker = invoker;
+        Health = new UpstreamHealth(routing.Health, time);
+        Latency = new LatencyTracker(time);
+        Errors = new ErrorWindow(time, routing.CircuitBreaker.Window);
+        Metrics = new UpstreamMetrics(metrics, chain, options.Name);
+    }
+
+    public string Chain { get; }
+
+    public string Name { get; }
+
+    public Uri Url { get; }
+
+    /// <summary>scheme://host:port only: safe for logs, /status and errors.</summary>
+    public string SafeUrl { get; }
+
+    /// <summary>Current options (replaced on reload when tier, methods or budgets change).</summary>
+    public UpstreamOptions Options { get; set; }
+
+    public HttpMessageInvoker Invoker { get; }
+
+    public UpstreamHealth Health { get; }
+
+    public LatencyTracker Latency { get; }
+
+    public ErrorWindow Errors { get; }
+
+    public UpstreamMetrics Metrics { get; }
+
+    public bool IsPrimary => Options.Tier == "primary";
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public void Enter() => Interlocked.Increment(ref _inFlight);
+
+    public void Exit() => Interlocked.Decrement(ref _inFlight);
+
+    /// <summary>Last published routing score in (0,1].</summary>
+    public double Score { get; set; }
+
+    public void Dispose() => Invoker.Dispose();
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Pre-resolved metric children of one upstream (no label lookups on the hot path).</summary>
+public sealed class UpstreamMetrics
+{
+    public UpstreamMetrics(RpcShieldMetrics metrics, string chain, string upstream)
+    {
+        Ok = metrics.UpstreamRequests.WithLabels(chain, upstream, "ok");
+        Error = metrics.UpstreamRequests.WithLabels(chain, upstream, "error");
+        Timeout = metrics.UpstreamRequests.WithLabels(chain, upstream, "timeout");
+        Throttled = metrics.UpstreamRequests.WithLabels(chain, upstream, "throttled");
+        Duration = metrics.UpstreamDuration.WithLabels(chain, upstream);
+        Up = metrics.UpstreamUp.WithLabels(chain, upstream);
+        Score = metrics.UpstreamScore.WithLabels(chain, upstream);
+        Head = metrics.UpstreamHead.WithLabels(chain, upstream);
+        Lag = metrics.UpstreamLag.WithLabels(chain, upstream);
+        Circuit = metrics.CircuitState.WithLabels(chain, upstream);
+        Failovers = metrics.Failovers;
+        ChainName = chain;
+        UpstreamName = upstream;
+    }
+
+    public Prometheus.Counter.Child Ok { get; }
+    public Prometheus.Counter.Child Error { get; }
+    public Prometheus.Counter.Child Timeout { get; }
+    public Prometheus.Counter.Child Throttled { get; }
+    public Prometheus.Histogram.Child Duration { get; }
+    public Prometheus.Gauge.Child Up { get; }
+    public Prometheus.Gauge.Child Score { get; }
+    public Prometheus.Gauge.Child Head { get; }
+    public Prometheus.Gauge.Child Lag { get; }
+    public Prometheus.Gauge.Child Circuit { get; }
+    private Prometheus.Counter Failovers { get; }
+    private string ChainName { get; }
+    private string UpstreamName { get; }
+
+    public void Failover(string reason) => Failovers.WithLabels(ChainName, UpstreamName, reason).Inc();
+}

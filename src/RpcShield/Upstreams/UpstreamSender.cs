@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using Polly.Timeout;
+using RpcShield.JsonRpc;
+
+namespace RpcShield.Upstreams;
+
+/// <summary>
+/// Sends one JSON-RPC body to one upstream and reads the answer into a pooled buffer. Every
+/// attempt's result is recorded on the upstream (latency, error window, passive health, metrics).
+/// </summary>
+public sealed class UpstreamSender
+{
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+
+    /// <summary>Upper bound of one upstream response (large traces are hundreds of MB at worst).</summary>
+    public const long MaxResponseBytes = 512L * 1024 * 1024;
+
+    private readonly TimeProvider _time;
+
+    public UpstreamSender(TimeProvider time) => _time = time;
+
+    /// <summary>Raised when an upstream's health status changed because of a request (re-rank now).</summary>
+    public event Action<Upstream>? HealthChanged;
+
+    public async ValueTask<AttemptOutcome> SendAsync(Upstream upstream, ReadOnlyMemory<byte> body, TimeSpan attemptTimeout, CancellationToken cancellationToken)
+    {
+        var start = _time.GetTimestamp();
+        upstream.Enter();
+        using var timeout = new CancellationTokenSource(attemptTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        PooledBuffer? buffer = null;
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, upstream.Url)
+            {
+                Content = new ReadOnlyMemoryContent(body),
+                Version = System.Net.HttpVersion.Version11,
+            };
+            request.Content.Headers.ContentType = Json;
+            using var response = await upstream.Invoker.SendAsync(request, linked.Token).ConfigureAwait(false);
+            buffer = new PooledBuffer(response.Content.Headers.ContentLength is long length and < 1 << 20 ? (int)length + 16 : 16 * 1024);
+            await using (var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false))
+            {
+                if (!await buffer.ReadFromAsync(stream, MaxResponseBytes, linked.Token).ConfigureAwait(false))
+                {
+                    return Finish(upstream, AttemptKind.HttpError, "response_too_large", start, default, null);
+                }
+            }
+
+            var kind = FailureClassifier.ClassifyStatus(response.StatusCode);
+            var reply = UpstreamReply.NotJsonRpc;
+            if (kind == AttemptKind.Answered)
+            {
+                reply = UpstreamReply.Inspect(buffer.Span);
+                kind = FailureClassifier.ClassifyReply(reply);
+            }
+
+            var reason = kind switch
+            {
+                AttemptKind.Answered => "ok",
+                AttemptKind.HttpError when response.IsSuccessStatusCode => "invalid_response",
+                AttemptKind.HttpError or AttemptKind.Throttled when !response.IsSuccessStatusCode => $"http_{(int)response.StatusCode}",
+                _ => $"{reply.ErrorCode} {Truncate(reply.ErrorMessage)}",
+            };
+            var outcome = Finish(upstream, kind, reason, start, reply, RetryAfter(response));
+            outcome.Body = buffer;
+            buffer = null;
+            return outcome;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return Finish(upstream, AttemptKind.Timeout, "timeout", start, default, null);
+        }
+        catch (TimeoutRejectedException)
+        {
+            return Finish(upstream, AttemptKind.Timeout, "timeout", start, default, null);
+        }
+        catch (OperationCanceledException)
+        {
+            return Finish(upstream, AttemptKind.Cancelled, "cancelled", start, default, null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            var (reason, hard) = FailureClassifier.Describe(ex);
+            return Finish(upstream, AttemptKind.Transport, reason, start, default, null, hard);
+        }
+        finally
+        {
+            buffer?.Dispose();
+            upstream.Exit();
+        }
+    }
+
+    private AttemptOutcome Finish(Upstream upstream, AttemptKind kind, string reason, long start, UpstreamReply reply, TimeSpan? retryAfter, bool hard = false)
+    {
+        var latency = _time.GetElapsedTime(start);
+        var metrics = upstream.Metrics;
+        switch (kind)
+        {
+            case AttemptKind.Answered:
+            case AttemptKind.Unsupported:
+                metrics.Ok.Inc();
+                metrics.Duration.Observe(latency.TotalSeconds);
+                upstream.Latency.Record(latency);
+                upstream.Errors.Record(success: true);
+                upstream.Health.RequestSucceeded();
+                break;
+            case AttemptKind.Throttled:
+                metrics.Throttled.Inc();
+                break;
+            case AttemptKind.Cancelled:
+                break;
+            default:
+                (kind == AttemptKind.Timeout ? metrics.Timeout : metrics.Error).Inc();
+                upstream.Errors.Record(success: false);
+                if (upstream.Health.Failed(reason, hard))
+                {
+                    HealthChanged?.Invoke(upstream);
+                }
+
+                break;
+        }
+
+        return new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = reason, Reply = reply, Latency = latency, RetryAfter = retryAfter };
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        return header?.Date is { } date ? date - DateTimeOffset.UtcNow : null;
+    }
+
+    private static string Truncate(string? message) =>
+        message is null ? "" : message.Length <= 120 ? message : message[..120];
+}

@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RpcShield.Configuration;
+
+namespace RpcShield.IntegrationTests.Infrastructure;
+
+/// <summary>A real RpcShield host on a real Kestrel listener (127.0.0.1, ephemeral port).</summary>
+internal sealed class ProxyUnderTest : IAsyncDisposable
+{
+    private ProxyUnderTest(WebApplication app, Uri baseAddress, string? configPath)
+    {
+        App = app;
+        BaseAddress = baseAddress;
+        ConfigPath = configPath;
+        Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public WebApplication App { get; }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Client { get; }
+
+    public string? ConfigPath { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    /// <summary>Starts RpcShield from YAML text (written to a temp file so reload can be tested).</summary>
+    public static async Task<ProxyUnderTest> StartAsync(string yaml, Func<string, string?>? environment = null, Action<HostSettings>? tweak = null, Action<IServiceCollection>? services = null)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"rpcshield-test-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, yaml).ConfigureAwait(false);
+        var result = ConfigLoader.LoadText(yaml, environment);
+        if (!result.IsValid)
+        {
+            throw new InvalidOperationException("test config invalid: " + string.Join("; ", result.Errors));
+        }
+
+        var app = RpcShieldHost.Build(result.Options!, path, new HostSettings
+        {
+            ListenOverride = "http://127.0.0.1:0",
+            Environment = environment,
+            MinimumLogLevel = LogLevel.Warning,
+            ConfigureServices = services,
+        });
+        await app.StartAsync().ConfigureAwait(false);
+        return new ProxyUnderTest(app, app.BoundAddress(), path);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync().ConfigureAwait(false);
+        await App.DisposeAsync().ConfigureAwait(false);
+        if (ConfigPath is not null)
+        {
+            File.Delete(ConfigPath);
+        }
+    }
+}
