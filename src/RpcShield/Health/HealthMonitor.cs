@@ -111,7 +111,7 @@ public sealed partial class HealthMonitor : BackgroundService
             var verified = false;
             if (upstream.Health.NeedsChainIdCheck)
             {
-                var chainId = await QueryNumberAsync(upstream, ChainIdRequest, timeout, cancellationToken).ConfigureAwait(false);
+                var chainId = await QueryNumberAsync(upstream, ChainIdRequest, "eth_chainId", timeout, cancellationToken).ConfigureAwait(false);
                 if (chainId is null)
                 {
                     return;
@@ -131,7 +131,7 @@ public sealed partial class HealthMonitor : BackgroundService
                 verified = true;
             }
 
-            var head = await QueryNumberAsync(upstream, BlockNumberRequest, timeout, cancellationToken).ConfigureAwait(false);
+            var head = await QueryNumberAsync(upstream, BlockNumberRequest, "eth_blockNumber", timeout, cancellationToken).ConfigureAwait(false);
             if (head is null)
             {
                 return;
@@ -154,10 +154,10 @@ public sealed partial class HealthMonitor : BackgroundService
     }
 
     /// <summary>Sends a probe and reads a hex quantity result; null (and a recorded failure) otherwise.</summary>
-    private async Task<long?> QueryNumberAsync(Upstream upstream, byte[] request, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<long?> QueryNumberAsync(Upstream upstream, byte[] request, string method, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var before = upstream.Health.Status;
-        using var outcome = await _sender.SendAsync(upstream, request, timeout, cancellationToken).ConfigureAwait(false);
+        using var outcome = await _sender.SendAsync(upstream, request, method, timeout, cancellationToken).ConfigureAwait(false);
         if (outcome.Kind == AttemptKind.Answered && outcome.Body is { } body && TryReadHexResult(body.Span, out var value))
         {
             return value;

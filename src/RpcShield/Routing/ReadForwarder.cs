@@ -102,7 +102,7 @@ public sealed class ReadForwarder
 
     private async ValueTask<Outcome<AttemptOutcome>> AttemptAsync(Upstream upstream, ForwardState state, CancellationToken cancellationToken)
     {
-        var attempt = await _sender.SendAsync(upstream, state.Item.Raw, state.AttemptTimeout, cancellationToken).ConfigureAwait(false);
+        var attempt = await _sender.SendAsync(upstream, state.Item.Raw, state.Method, state.AttemptTimeout, cancellationToken).ConfigureAwait(false);
         state.Record(attempt);
         return Outcome.FromResult(attempt);
     }

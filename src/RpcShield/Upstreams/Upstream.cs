@@ -56,6 +56,9 @@ public sealed class Upstream : IDisposable
 
     public void Exit() => Interlocked.Decrement(ref _inFlight);
 
+    /// <summary>Per-upstream attempt pipeline (built lazily by <see cref="UpstreamSender"/>).</summary>
+    internal Polly.ResiliencePipeline<AttemptOutcome>? AttemptPipeline { get; set; }
+
     /// <summary>Last published routing score in (0,1].</summary>
     public double Score { get; set; }
 

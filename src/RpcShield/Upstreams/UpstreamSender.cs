@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
+using Polly;
 using Polly.Timeout;
 using RpcShield.JsonRpc;
 
@@ -17,13 +18,76 @@ public sealed class UpstreamSender
     public const long MaxResponseBytes = 512L * 1024 * 1024;
 
     private readonly TimeProvider _time;
+    private readonly IUpstreamStrategyContributor[] _contributors;
 
-    public UpstreamSender(TimeProvider time) => _time = time;
+    public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors)
+    {
+        _time = time;
+        _contributors = contributors.OrderBy(c => c.Order).ToArray();
+    }
 
     /// <summary>Raised when an upstream's health status changed because of a request (re-rank now).</summary>
     public event Action<Upstream>? HealthChanged;
 
-    public async ValueTask<AttemptOutcome> SendAsync(Upstream upstream, ReadOnlyMemory<byte> body, TimeSpan attemptTimeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends through the upstream's attempt pipeline (breaker, budget, chaos contributors) and
+    /// records the outcome. Never throws except for cancellation of <paramref name="cancellationToken"/>.
+    /// </summary>
+    public ValueTask<AttemptOutcome> SendAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
+    {
+        if (_contributors.Length == 0)
+        {
+            return SendCoreAsync(upstream, body, attemptTimeout, cancellationToken);
+        }
+
+        return SendThroughPipelineAsync(upstream, body, method, attemptTimeout, cancellationToken);
+    }
+
+    private async ValueTask<AttemptOutcome> SendThroughPipelineAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
+    {
+        var pipeline = upstream.AttemptPipeline ??= BuildPipeline(upstream);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            context.Properties.Set(AttemptKeys.Body, body);
+            context.Properties.Set(AttemptKeys.Method, method);
+            var outcome = await pipeline.ExecuteOutcomeAsync(
+                static async (ctx, state) => Outcome.FromResult(await state.Sender.SendCoreAsync(state.Upstream, state.Body, state.Timeout, ctx.CancellationToken).ConfigureAwait(false)),
+                context,
+                new SendState(this, upstream, body, attemptTimeout)).ConfigureAwait(false);
+            if (outcome.Exception is { } exception)
+            {
+                if (exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
+                {
+                    return new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" };
+                }
+
+                return Finish(upstream, AttemptKind.Transport, exception is Polly.CircuitBreaker.BrokenCircuitException ? "circuit_open" : "pipeline_error", _time.GetTimestamp(), default, null);
+            }
+
+            return outcome.Result!;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private ResiliencePipeline<AttemptOutcome> BuildPipeline(Upstream upstream)
+    {
+        var builder = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = _time, Name = upstream.Name };
+        foreach (var contributor in _contributors)
+        {
+            contributor.Contribute(builder, upstream);
+        }
+
+        return builder.Build();
+    }
+
+    private sealed record SendState(UpstreamSender Sender, Upstream Upstream, ReadOnlyMemory<byte> Body, TimeSpan Timeout);
+
+    /// <summary>The raw attempt: one HTTP exchange, classified and recorded.</summary>
+    internal async ValueTask<AttemptOutcome> SendCoreAsync(Upstream upstream, ReadOnlyMemory<byte> body, TimeSpan attemptTimeout, CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
         upstream.Enter();
@@ -91,6 +155,10 @@ public sealed class UpstreamSender
             upstream.Exit();
         }
     }
+
+    /// <summary>Records an outcome produced without an HTTP exchange (chaos, budget) like a real one.</summary>
+    public AttemptOutcome Record(Upstream upstream, AttemptKind kind, string reason, TimeSpan latency) =>
+        Finish(upstream, kind, reason, _time.GetTimestamp() - (long)(latency.TotalSeconds * _time.TimestampFrequency), default, null);
 
     private AttemptOutcome Finish(Upstream upstream, AttemptKind kind, string reason, long start, UpstreamReply reply, TimeSpan? retryAfter, bool hard = false)
     {
