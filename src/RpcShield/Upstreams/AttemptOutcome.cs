@@ -40,6 +40,12 @@ public sealed class AttemptOutcome : IDisposable
 
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>
+    /// Made by chaos, not by the upstream. Never recorded into the upstream's latency, error window
+    /// or health (ranking learns from organic traffic only); breakers and failover still react to it.
+    /// </summary>
+    public bool Injected { get; init; }
+
     /// <summary>True when another upstream should be tried.</summary>
     public bool ShouldTryNext => Kind is not AttemptKind.Answered and not AttemptKind.Cancelled;
 

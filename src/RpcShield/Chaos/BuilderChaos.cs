@@ -1,0 +1,110 @@
+using Polly;
+using Polly.Simmy;
+using Polly.Simmy.Latency;
+using Polly.Simmy.Outcomes;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Chaos;
+
+/// <summary>
+/// Builder-scope chaos for the fan-out pipeline. One-line hookup inside a per-builder Polly
+/// pipeline (e.g. from an <c>IBuilderStrategyContributor</c>):
+/// <code>builderChaos.Contribute(pipeline, chain, builder.Name, builder.Timeout, (rule, reason) =&gt; MyOutcome.Failed(reason));</code>
+/// The attempt's <see cref="ResilienceContext"/> must carry <see cref="AttemptKeys.Method"/>.
+/// `latency` delays the submission; `builder_reject` answers with the factory's failure
+/// (reason `chaos_builder_reject`) without submitting; `builder_timeout` hangs for the builder's
+/// timeout (or until cancelled) and answers with reason `chaos_builder_timeout`. Fan-out methods
+/// are sends: faults are pre-forward (the builder never saw the bundle) unless the rule says
+/// `allow_sends: true`, in which case the bundle is submitted and then reported as failed.
+/// </summary>
+public sealed class BuilderChaos
+{
+    private static readonly ResiliencePropertyKey<ChaosRule> RuleKey = new("rpcshield.chaos.builder");
+    private static readonly ResiliencePropertyKey<TimeSpan> LatencyKey = new("rpcshield.chaos.builder.latency");
+
+    private readonly IChaosController _chaos;
+    private readonly TimeProvider _time;
+
+    public BuilderChaos(IChaosController chaos, TimeProvider time)
+    {
+        _chaos = chaos;
+        _time = time;
+    }
+
+    /// <summary>Decides, without Polly, which builder fault applies (null when none); records it when one does.</summary>
+    public ChaosRule? Decide(string chain, string builder, string method)
+    {
+        var rule = _chaos.Match(ChaosScope.Builder, chain, builder, method, static r => r.Fault is ChaosFault.Latency or ChaosFault.BuilderReject or ChaosFault.BuilderTimeout or ChaosFault.Http500);
+        if (rule is not null)
+        {
+            _chaos.RecordInjection(rule, chain, method, builder);
+        }
+
+        return rule;
+    }
+
+    /// <summary>Adds the builder chaos strategies to a per-builder pipeline (innermost: add it last).</summary>
+    public void Contribute<T>(ResiliencePipelineBuilder<T> builder, string chain, string builderName, TimeSpan builderTimeout, Func<ChaosRule, string, T> failure)
+    {
+        builder
+            .AddChaosLatency(new ChaosLatencyStrategyOptions
+            {
+                Name = "chaos-builder-latency",
+                InjectionRate = 1,
+                EnabledGenerator = args => new(Enabled(args.Context, chain, builderName, static r => r.Fault == ChaosFault.Latency)),
+                LatencyGenerator = args => new(args.Context.Properties.GetValue(LatencyKey, TimeSpan.Zero)),
+            })
+            .AddChaosOutcome(new ChaosOutcomeStrategyOptions<T>
+            {
+                Name = "chaos-builder-outcome",
+                InjectionRate = 1,
+                EnabledGenerator = args => new(Enabled(args.Context, chain, builderName, static r => IsFailure(r.Fault) && !r.AllowSends)),
+                OutcomeGenerator = async args => Outcome.FromResult(await FailAsync(args.Context, builderTimeout, failure).ConfigureAwait(false)),
+            })
+            .AddStrategy(
+                _ => new PostForwardChaosStrategy<T>(
+                    ctx => Match(ctx, chain, builderName, static r => IsFailure(r.Fault) && r.AllowSends),
+                    async (ctx, rule, outcome) =>
+                    {
+                        _chaos.RecordInjection(rule, chain, ctx.Properties.GetValue(AttemptKeys.Method, ""), builderName);
+                        ctx.Properties.Set(RuleKey, rule);
+                        return Outcome.FromResult(await FailAsync(ctx, builderTimeout, failure).ConfigureAwait(false));
+                    }),
+                new PostForwardChaosOptions());
+    }
+
+    private static bool IsFailure(ChaosFault fault) => fault is ChaosFault.BuilderReject or ChaosFault.BuilderTimeout or ChaosFault.Http500;
+
+    private ChaosRule? Match(ResilienceContext context, string chain, string builder, Func<ChaosRule, bool> filter) =>
+        _chaos.Match(ChaosScope.Builder, chain, builder, context.Properties.GetValue(AttemptKeys.Method, ""), filter);
+
+    private bool Enabled(ResilienceContext context, string chain, string builder, Func<ChaosRule, bool> filter)
+    {
+        var rule = Match(context, chain, builder, filter);
+        if (rule is null)
+        {
+            return false;
+        }
+
+        context.Properties.Set(RuleKey, rule);
+        if (rule.Fault == ChaosFault.Latency)
+        {
+            context.Properties.Set(LatencyKey, rule.PickLatency(_chaos.NextDouble()));
+        }
+
+        _chaos.RecordInjection(rule, chain, context.Properties.GetValue(AttemptKeys.Method, ""), builder);
+        return true;
+    }
+
+    private async ValueTask<T> FailAsync<T>(ResilienceContext context, TimeSpan builderTimeout, Func<ChaosRule, string, T> failure)
+    {
+        var rule = context.Properties.GetValue(RuleKey, null!);
+        if (rule.Fault == ChaosFault.BuilderTimeout)
+        {
+            await Task.Delay(builderTimeout, _time, context.CancellationToken).ConfigureAwait(false);
+            return failure(rule, "chaos_builder_timeout");
+        }
+
+        return failure(rule, "chaos_builder_reject");
+    }
+}

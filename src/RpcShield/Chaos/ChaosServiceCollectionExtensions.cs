@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RpcShield.JsonRpc;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Chaos;
+
+public static class ChaosServiceCollectionExtensions
+{
+    /// <summary>Chaos controller, client gate, upstream contributor and builder seam.</summary>
+    public static IServiceCollection AddChaos(this IServiceCollection services)
+    {
+        services.AddHttpContextAccessor();
+        services.TryAddSingleton<IChaosRandom, SystemChaosRandom>();
+        services.AddSingleton<ChaosCallContext>();
+        services.AddSingleton<ChaosController>();
+        services.AddSingleton<IChaosController>(sp => sp.GetRequiredService<ChaosController>());
+        services.AddSingleton<BuilderChaos>();
+        services.AddSingleton<IRpcGate, ClientChaosGate>();
+        services.AddSingleton<IUpstreamStrategyContributor, UpstreamChaosContributor>();
+        return services;
+    }
+}

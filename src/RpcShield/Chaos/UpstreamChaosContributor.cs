@@ -1,0 +1,188 @@
+using Polly;
+using Polly.Simmy;
+using Polly.Simmy.Latency;
+using Polly.Simmy.Outcomes;
+using RpcShield.Configuration;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Chaos;
+
+/// <summary>
+/// Upstream-scope chaos, innermost in every upstream's attempt pipeline (highest order), so
+/// failover and breakers react to it as to a real failure. Only attempts made for a client call
+/// are touched (health probes never are). Injected outcomes are marked
+/// <see cref="AttemptOutcome.Injected"/> and never recorded into the upstream's latency, error
+/// window or health: ranking only ever learns from organic traffic.
+/// </summary>
+public sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
+{
+    private static readonly ResiliencePropertyKey<ChaosRule> RuleKey = new("rpcshield.chaos.upstream");
+    private static readonly ResiliencePropertyKey<TimeSpan> LatencyKey = new("rpcshield.chaos.latency");
+
+    private readonly IChaosController _chaos;
+    private readonly ChaosCallContext _calls;
+    private readonly ConfigStore _config;
+    private readonly TimeProvider _time;
+
+    public UpstreamChaosContributor(IChaosController chaos, ChaosCallContext calls, ConfigStore config, TimeProvider time)
+    {
+        _chaos = chaos;
+        _calls = calls;
+        _config = config;
+        _time = time;
+    }
+
+    /// <summary>Innermost.</summary>
+    public int Order => int.MaxValue;
+
+    public void Contribute(ResiliencePipelineBuilder<AttemptOutcome> builder, Upstream upstream)
+    {
+        builder
+            .AddChaosLatency(new ChaosLatencyStrategyOptions
+            {
+                Name = "chaos-latency",
+                InjectionRate = 1,
+                EnabledGenerator = args => new(Enabled(args.Context, upstream, static (_, r) => r.Fault == ChaosFault.Latency)),
+                LatencyGenerator = args => new(args.Context.Properties.GetValue(LatencyKey, TimeSpan.Zero)),
+            })
+            .AddChaosOutcome(new ChaosOutcomeStrategyOptions<AttemptOutcome>
+            {
+                Name = "chaos-outcome",
+                InjectionRate = 1,
+                // Pre-forward: the request never leaves, so a send it touches truthfully failed.
+                EnabledGenerator = args => new(Enabled(args.Context, upstream, static (send, r) => IsFailure(r.Fault) && !(send && r.AllowSends))),
+                OutcomeGenerator = async args =>
+                    Outcome.FromResult(await FailAsync(args.Context, upstream, args.Context.Properties.GetValue(RuleKey, null!)).ConfigureAwait(false)),
+            })
+            .AddStrategy(
+                _ => new PostForwardChaosStrategy<AttemptOutcome>(ctx => MatchPostForward(ctx, upstream), (ctx, rule, outcome) => ApplyPostForwardAsync(ctx, upstream, rule, outcome)),
+                new PostForwardChaosOptions());
+    }
+
+    internal static bool IsFailure(ChaosFault fault) =>
+        fault is ChaosFault.Http500 or ChaosFault.Http429 or ChaosFault.JsonRpcError or ChaosFault.Reset or ChaosFault.Timeout;
+
+    private bool Enabled(ResilienceContext context, Upstream upstream, Func<bool, ChaosRule, bool> filter)
+    {
+        if (!_chaos.IsArmed || _calls.Current is null)
+        {
+            return false;
+        }
+
+        var method = context.Properties.GetValue(AttemptKeys.Method, "");
+        var send = IsSend(upstream.Chain, method);
+        var rule = _chaos.Match(ChaosScope.Upstream, upstream.Chain, upstream.Name, method, r => filter(send, r));
+        if (rule is null)
+        {
+            return false;
+        }
+
+        context.Properties.Set(RuleKey, rule);
+        if (rule.Fault == ChaosFault.Latency)
+        {
+            context.Properties.Set(LatencyKey, rule.PickLatency(_chaos.NextDouble()));
+        }
+
+        _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name);
+        return true;
+    }
+
+    private ChaosRule? MatchPostForward(ResilienceContext context, Upstream upstream)
+    {
+        if (!_chaos.IsArmed || _calls.Current is null)
+        {
+            return null;
+        }
+
+        var method = context.Properties.GetValue(AttemptKeys.Method, "");
+        var send = IsSend(upstream.Chain, method);
+        return _chaos.Match(
+            ChaosScope.Upstream,
+            upstream.Chain,
+            upstream.Name,
+            method,
+            r => send ? r.AllowSends && IsFailure(r.Fault) : r.Fault == ChaosFault.StaleHead && method == "eth_blockNumber");
+    }
+
+    private async ValueTask<Outcome<AttemptOutcome>> ApplyPostForwardAsync(ResilienceContext context, Upstream upstream, ChaosRule rule, Outcome<AttemptOutcome> outcome)
+    {
+        if (outcome.Result is not { Kind: AttemptKind.Answered } answered)
+        {
+            return outcome;
+        }
+
+        var method = context.Properties.GetValue(AttemptKeys.Method, "");
+        if (rule.Fault == ChaosFault.StaleHead)
+        {
+            var id = ChaosBodies.ReadId(context.Properties.GetValue(AttemptKeys.Body, default));
+            if (answered.Reply.HasError || answered.Body is null || ChaosBodies.StaleNumber(answered.Body.Span, id.Span, rule.StaleBlocks) is not { } stale)
+            {
+                return outcome;
+            }
+
+            answered.Dispose();
+            _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name);
+            return Outcome.FromResult(new AttemptOutcome
+            {
+                Upstream = upstream, Kind = AttemptKind.Answered, Reason = "ok", Body = stale, Reply = JsonRpc.UpstreamReply.Inspect(stale.Span), Latency = answered.Latency, Injected = true,
+            });
+        }
+
+        // allow_sends: the send was forwarded; now report it as failed.
+        answered.Dispose();
+        _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name);
+        return Outcome.FromResult(await FailAsync(context, upstream, rule).ConfigureAwait(false));
+    }
+
+    private async ValueTask<AttemptOutcome> FailAsync(ResilienceContext context, Upstream upstream, ChaosRule rule)
+    {
+        switch (rule.Fault)
+        {
+            case ChaosFault.Http429:
+                return Injected(upstream, AttemptKind.Throttled, "chaos_http_429", rule.RetryAfter);
+            case ChaosFault.Reset:
+                return Injected(upstream, AttemptKind.Transport, "chaos_connection_reset");
+            case ChaosFault.Timeout:
+                // Hang until the attempt's deadline (or until failover/the client cancels it).
+                await Task.Delay(AttemptTimeout(upstream.Chain), _time, context.CancellationToken).ConfigureAwait(false);
+                return Injected(upstream, AttemptKind.Timeout, "chaos_timeout");
+            case ChaosFault.JsonRpcError:
+                var id = ChaosBodies.ReadId(context.Properties.GetValue(AttemptKeys.Body, default));
+                var body = ChaosBodies.Error(id.Span, rule.ErrorCode, rule.ErrorMessage);
+                var outcome = Injected(upstream, AttemptKind.NodeError, $"chaos_jsonrpc_error {rule.ErrorCode}", null, JsonRpc.UpstreamReply.Inspect(body.Span));
+                outcome.Body = body;
+                return outcome;
+            default:
+                return Injected(upstream, AttemptKind.HttpError, "chaos_http_500");
+        }
+    }
+
+    private static AttemptOutcome Injected(Upstream upstream, AttemptKind kind, string reason, TimeSpan? retryAfter = null, JsonRpc.UpstreamReply reply = default) =>
+        new() { Upstream = upstream, Kind = kind, Reason = reason, RetryAfter = retryAfter, Reply = reply, Injected = true };
+
+    private bool IsSend(string chain, string method)
+    {
+        foreach (var options in _config.Current.Chains)
+        {
+            if (options.Name == chain)
+            {
+                return ClientChaosGate.IsSend(options, method);
+            }
+        }
+
+        return false;
+    }
+
+    private TimeSpan AttemptTimeout(string chain)
+    {
+        foreach (var options in _config.Current.Chains)
+        {
+            if (options.Name == chain)
+            {
+                return options.Routing.Timeouts.PerAttempt;
+            }
+        }
+
+        return TimeSpan.FromSeconds(3);
+    }
+}
