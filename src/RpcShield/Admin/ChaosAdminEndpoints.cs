@@ -11,7 +11,7 @@ namespace RpcShield.Admin;
 /// <summary>
 /// `/admin/chaos`: state; `/admin/chaos/rules` (GET list, POST add with `ttl`),
 /// `DELETE /admin/chaos/rules/{name}`; `POST /admin/chaos/halt` (kill switch),
-/// `/admin/chaos/arm`, `/admin/chaos/resume`. Guarded by <see cref="AdminGuard"/>.
+/// `/admin/chaos/arm`, `/admin/chaos/disarm`, `/admin/chaos/resume`. Guarded by <see cref="AdminGuard"/>.
 /// </summary>
 public static class ChaosAdminEndpoints
 {
@@ -47,6 +47,11 @@ public static class ChaosAdminEndpoints
         group.MapPost("/arm", (IChaosController chaos, ConfigStore config) =>
         {
             chaos.Arm();
+            return Results.Json(State(chaos, config), AdminJson.Default.ChaosState);
+        });
+        group.MapPost("/disarm", (IChaosController chaos, ConfigStore config) =>
+        {
+            chaos.Disarm();
             return Results.Json(State(chaos, config), AdminJson.Default.ChaosState);
         });
         group.MapPost("/resume", (IChaosController chaos, ConfigStore config) =>

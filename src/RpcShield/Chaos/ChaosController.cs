@@ -50,6 +50,13 @@ public sealed partial class ChaosController : IChaosController
         LogState("halted");
     }
 
+    public void Disarm()
+    {
+        _runtimeArmed = false;
+        _halted = false;
+        LogState("disarmed");
+    }
+
     public void Resume()
     {
         _halted = false;

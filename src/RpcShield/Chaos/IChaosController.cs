@@ -19,6 +19,9 @@ public interface IChaosController
     /// <summary>Kill switch: stops every injection at once, including `chaos.enabled` rules, and disarms.</summary>
     void Halt();
 
+    /// <summary>Drops runtime arming and clears a halt: back to what `chaos.enabled` says.</summary>
+    void Disarm();
+
     /// <summary>Clears a halt: back to what `chaos.enabled` says.</summary>
     void Resume();
 
