@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Prometheus;
+using RpcShield.Chains;
+using RpcShield.Chaos;
+using RpcShield.Configuration;
+using RpcShield.Journal;
+using RpcShield.JsonRpc;
+using RpcShield.Telemetry;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Tests.Chaos;
+
+/// <summary>A fixed sequence of random numbers (repeats the last).</summary>
+internal sealed class FixedRandom(params double[] values) : IChaosRandom
+{
+    private int _i;
+
+    public double NextDouble() => values[Math.Min(_i++, values.Length - 1)];
+}
+
+internal sealed class RecordingJournal : IFailureJournal
+{
+    public List<JournalEntry> Entries { get; } = [];
+
+    public void Record(JournalEntry entry)
+    {
+        lock (Entries)
+        {
+            Entries.Add(entry);
+        }
+    }
+}
+
+/// <summary>Controller, metrics, journal, a chain with one upstream and a registered client call.</summary>
+internal sealed class ChaosTestKit
+{
+    public ChaosTestKit(ChaosOptions chaos, IChaosRandom? random = null, bool inClientCall = true)
+    {
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var chain = new ChainOptions { Name = "test", ChainId = 31337, Upstreams = [new UpstreamOptions { Name = "a", Url = "http://127.0.0.1:1" }] };
+        Options = new ProxyOptions { Chains = [chain], Chaos = chaos };
+        Config = new ConfigStore(Options, null, NullLogger<ConfigStore>.Instance);
+        Metrics = new RpcShieldMetrics(Prometheus.Metrics.NewCustomRegistry());
+        Accessor = new HttpContextAccessor { HttpContext = new DefaultHttpContext() };
+        Calls = new ChaosCallContext(Accessor);
+        Controller = new ChaosController(Config, random ?? new FixedRandom(0.5), Time, Metrics, Journal, Calls, NullLogger<ChaosController>.Instance);
+        Upstream = new Upstream("test", chain.Upstreams[0], chain.Routing, new HttpMessageInvoker(new SocketsHttpHandler()), Time, Metrics);
+        Chain = new ChainRuntime(chain, [Upstream]);
+        Call = new RpcCall(Chain, new HeaderDictionary(), RpcTransport.Http);
+        if (inClientCall)
+        {
+            Calls.Register(Call);
+        }
+    }
+
+    public FakeTimeProvider Time { get; }
+    public ProxyOptions Options { get; }
+    public ConfigStore Config { get; }
+    public RpcShieldMetrics Metrics { get; }
+    public RecordingJournal Journal { get; } = new();
+    public HttpContextAccessor Accessor { get; }
+    public ChaosCallContext Calls { get; }
+    public ChaosController Controller { get; }
+    public Upstream Upstream { get; }
+    public ChainRuntime Chain { get; }
+    public RpcCall Call { get; }
+
+    public double Injections(string rule, string fault) => Metrics.ChaosInjections.WithLabels("test", rule, fault).Value;
+
+    public static ChaosOptions Enabled(params ChaosRuleOptions[] rules) => new() { Enabled = true, Rules = [.. rules] };
+}

@@ -1,0 +1,193 @@
+using System.Text;
+using System.Text.Json;
+using Polly;
+using RpcShield.Chaos;
+using RpcShield.Configuration;
+using RpcShield.JsonRpc;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Tests.Chaos;
+
+/// <summary>The upstream-scope strategies in a real Polly pipeline; time is fake, the "upstream" is the callback.</summary>
+public sealed class UpstreamChaosContributorTests
+{
+    private static ResiliencePipeline<AttemptOutcome> Pipeline(ChaosTestKit kit)
+    {
+        var builder = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = kit.Time };
+        new UpstreamChaosContributor(kit.Controller, kit.Calls, kit.Config, kit.Time).Contribute(builder, kit.Upstream);
+        return builder.Build();
+    }
+
+    private sealed class Forwarded
+    {
+        public int Count;
+    }
+
+    private static ValueTask<AttemptOutcome> RunAsync(ChaosTestKit kit, string method, Forwarded forwarded, string? answer = null, CancellationToken cancellationToken = default)
+    {
+        var body = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":"q-7","method":"{{method}}","params":[]}""");
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(AttemptKeys.Method, method);
+        context.Properties.Set(AttemptKeys.Body, (ReadOnlyMemory<byte>)body);
+        return Execute();
+
+        async ValueTask<AttemptOutcome> Execute()
+        {
+            try
+            {
+                return await Pipeline(kit).ExecuteAsync(
+                    (_, state) =>
+                    {
+                        Interlocked.Increment(ref state.Count);
+                        var buffer = new PooledBuffer();
+                        buffer.Write(Encoding.UTF8.GetBytes(answer ?? """{"jsonrpc":"2.0","id":"q-7","result":"0x64"}"""));
+                        return ValueTask.FromResult(new AttemptOutcome { Upstream = kit.Upstream, Kind = AttemptKind.Answered, Reason = "ok", Body = buffer, Reply = UpstreamReply.Inspect(buffer.Span) });
+                    },
+                    context,
+                    forwarded);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+    }
+
+    private static ChaosRuleOptions Rule(string fault, string? latency = null, bool allowSends = false, params string[] methods) =>
+        new() { Name = "r", Scope = "upstream", Fault = fault, Targets = ["a"], Latency = latency, AllowSends = allowSends, Methods = [.. methods] };
+
+    [Theory]
+    [InlineData("http_500", AttemptKind.HttpError, "chaos_http_500")]
+    [InlineData("http_429", AttemptKind.Throttled, "chaos_http_429")]
+    [InlineData("reset", AttemptKind.Transport, "chaos_connection_reset")]
+    public async Task Failures_replace_the_attempt_without_sending_and_are_marked_injected(string fault, AttemptKind kind, string reason)
+    {
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule(fault)));
+        var forwarded = new Forwarded();
+        using var outcome = await RunAsync(kit, "eth_call", forwarded);
+
+        Assert.Equal(kind, outcome.Kind);
+        Assert.Equal(reason, outcome.Reason);
+        Assert.True(outcome.Injected);
+        Assert.Equal(0, forwarded.Count);
+        Assert.Equal(1, kit.Injections("r", fault));
+        // Organic statistics untouched: nothing recorded in the error window or health.
+        Assert.Equal((0, 0), kit.Upstream.Errors.Totals());
+        if (fault == "http_429")
+        {
+            Assert.Equal(TimeSpan.FromSeconds(1), outcome.RetryAfter);
+        }
+    }
+
+    [Fact]
+    public async Task Jsonrpc_error_answers_with_the_request_id_and_the_chaos_code()
+    {
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("jsonrpc_error")));
+        using var outcome = await RunAsync(kit, "eth_call", new Forwarded());
+
+        Assert.Equal(AttemptKind.NodeError, outcome.Kind);
+        using var json = JsonDocument.Parse(outcome.Body!.Memory);
+        Assert.Equal("q-7", json.RootElement.GetProperty("id").GetString());
+        Assert.Equal(-32094, json.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.StartsWith("chaos:", json.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Latency_delays_the_attempt_by_the_configured_amount()
+    {
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("latency", "100ms")));
+        var forwarded = new Forwarded();
+        var pending = RunAsync(kit, "eth_call", forwarded).AsTask();
+
+        kit.Time.Advance(TimeSpan.FromMilliseconds(99));
+        await Task.Delay(20);
+        Assert.False(pending.IsCompleted);
+        Assert.Equal(0, forwarded.Count);
+
+        kit.Time.Advance(TimeSpan.FromMilliseconds(1));
+        using var outcome = await pending.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(AttemptKind.Answered, outcome.Kind);
+        Assert.Equal(1, forwarded.Count);
+    }
+
+    [Fact]
+    public async Task Latency_range_picks_within_min_and_max()
+    {
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("latency", "100ms..300ms")), new FixedRandom(0.5));
+        var pending = RunAsync(kit, "eth_call", new Forwarded()).AsTask();
+        kit.Time.Advance(TimeSpan.FromMilliseconds(199));
+        await Task.Delay(20);
+        Assert.False(pending.IsCompleted);
+        kit.Time.Advance(TimeSpan.FromMilliseconds(1));
+        (await pending.WaitAsync(TimeSpan.FromSeconds(5))).Dispose();
+    }
+
+    [Fact]
+    public async Task Timeout_hangs_until_the_attempt_deadline()
+    {
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("timeout")));
+        var perAttempt = kit.Options.Chains[0].Routing.Timeouts.PerAttempt;
+        var pending = RunAsync(kit, "eth_call", new Forwarded()).AsTask();
+        kit.Time.Advance(perAttempt - TimeSpan.FromMilliseconds(1));
+        await Task.Delay(20);
+        Assert.False(pending.IsCompleted);
+        kit.Time.Advance(TimeSpan.FromMilliseconds(1));
+        using var outcome = await pending.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(AttemptKind.Timeout, outcome.Kind);
+        Assert.True(outcome.Injected);
+    }
+
+    [Fact]
+    public async Task Stale_head_answers_block_number_n_blocks_behind()
+    {
+        var rule = Rule("stale_head");
+        rule.StaleBlocks = 5;
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(rule));
+        using var outcome = await RunAsync(kit, "eth_blockNumber", new Forwarded());
+        using var json = JsonDocument.Parse(outcome.Body!.Memory);
+        Assert.Equal("0x5f", json.RootElement.GetProperty("result").GetString());
+        Assert.Equal("q-7", json.RootElement.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Sends_get_pre_forward_faults_only_unless_allow_sends()
+    {
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("http_500")));
+        var forwarded = new Forwarded();
+        using (var outcome = await RunAsync(kit, "eth_sendRawTransaction", forwarded))
+        {
+            Assert.Equal(AttemptKind.HttpError, outcome.Kind);
+            Assert.Equal(0, forwarded.Count);
+        }
+
+        var allowing = new ChaosTestKit(ChaosTestKit.Enabled(Rule("http_500", allowSends: true)));
+        var sent = new Forwarded();
+        using (var outcome = await RunAsync(allowing, "eth_sendRawTransaction", sent))
+        {
+            Assert.Equal(AttemptKind.HttpError, outcome.Kind);
+            Assert.Equal(1, sent.Count);
+        }
+
+        // Stale head never touches a send.
+        var stale = new ChaosTestKit(ChaosTestKit.Enabled(Rule("stale_head")));
+        using var untouched = await RunAsync(stale, "eth_sendRawTransaction", new Forwarded(), """{"jsonrpc":"2.0","id":"q-7","result":"0x64"}""");
+        Assert.False(untouched.Injected);
+    }
+
+    [Fact]
+    public async Task Probes_and_other_upstreams_are_never_touched()
+    {
+        var probeKit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("http_500")), inClientCall: false);
+        using (var probe = await RunAsync(probeKit, "eth_blockNumber", new Forwarded()))
+        {
+            Assert.Equal(AttemptKind.Answered, probe.Kind);
+        }
+
+        var rule = Rule("http_500");
+        rule.Targets = ["b"];
+        var other = new ChaosTestKit(ChaosTestKit.Enabled(rule));
+        using var outcome = await RunAsync(other, "eth_call", new Forwarded());
+        Assert.Equal(AttemptKind.Answered, outcome.Kind);
+        Assert.Equal(0, other.Injections("r", "http_500"));
+    }
+}
