@@ -291,6 +291,12 @@ internal static partial class ConfigValidator
             error("chaos.max_rate", "must be between 0 and 1");
         }
 
+        Positive(chaos.MaxLatency, "chaos.max_latency", error);
+        if (chaos.MaxActiveRules < 1)
+        {
+            error("chaos.max_active_rules", "must be at least 1");
+        }
+
         Unique(chaos.Rules.Select(r => r.Name), "chaos.rules", "rule", error);
         for (var i = 0; i < chaos.Rules.Count; i++)
         {

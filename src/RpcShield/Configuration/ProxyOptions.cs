@@ -206,21 +206,26 @@ public sealed class ChaosOptions
     public bool Enabled { get; set; }
     /// <summary>Honour the per-request `X-RpcShield-Chaos` header.</summary>
     public bool AllowHeader { get; set; }
-    /// <summary>Caps applied to header and runtime rules.</summary>
+    /// <summary>Cap on the rate of header and runtime rules.</summary>
     public double MaxRate { get; set; } = 1.0;
+    /// <summary>Cap on the latency of header and runtime rules (and on how long a header `timeout` hangs).</summary>
     public TimeSpan MaxLatency { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Most rules active at once (static + runtime); header chaos is ignored at the cap.</summary>
     public int MaxActiveRules { get; set; } = 20;
     public List<ChaosRuleOptions> Rules { get; set; } = [];
 }
 
 public sealed class ChaosRuleOptions
 {
+    /// <summary>Unique rule name (the `rule` label of rpcshield_chaos_injections_total).</summary>
     public string Name { get; set; } = "";
     /// <summary>`client`, `upstream` or `builder`.</summary>
     public string Scope { get; set; } = "client";
+    /// <summary>Chains the rule applies to (empty = all).</summary>
     public List<string> Chains { get; set; } = [];
     /// <summary>Upstream or builder names (empty = all).</summary>
     public List<string> Targets { get; set; } = [];
+    /// <summary>Method globs (`eth_call`, `eth_get*`; empty = all).</summary>
     public List<string> Methods { get; set; } = [];
     /// <summary>http_500, http_429, jsonrpc_error, latency, timeout, reset, stale_head, ws_disconnect, builder_reject, builder_timeout.</summary>
     public string Fault { get; set; } = "latency";
@@ -228,10 +233,13 @@ public sealed class ChaosRuleOptions
     public double Rate { get; set; } = 1.0;
     /// <summary>`100ms` or `1ms..500ms`.</summary>
     public string? Latency { get; set; }
+    /// <summary>Code of `jsonrpc_error` (default -32094).</summary>
     public int? ErrorCode { get; set; }
+    /// <summary>Message of `jsonrpc_error` (always prefixed `chaos: `).</summary>
     public string? ErrorMessage { get; set; }
     /// <summary>Blocks behind for `stale_head`.</summary>
     public int StaleBlocks { get; set; } = 3;
+    /// <summary>`Retry-After` of `http_429` (default 1s).</summary>
     public TimeSpan? RetryAfter { get; set; }
     /// <summary>Allow post-forward faults on send methods.</summary>
     public bool AllowSends { get; set; }

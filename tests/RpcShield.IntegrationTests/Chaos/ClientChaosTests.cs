@@ -46,6 +46,10 @@ public sealed class ClientChaosTests
         var (_, staleBody, _) = await CallAsync(proxy, "eth_blockNumber", chaosHeader: "fault=stale_head;blocks=4");
         Assert.Equal(head - 4, Convert.ToInt64(staleBody.GetProperty("result").GetString(), 16));
 
+        // Reads pinned to `latest` are pinned to head - N instead.
+        var (_, pinned, _) = await CallAsync(proxy, "eth_getBlockByNumber", """["latest",false]""", chaosHeader: "fault=stale_head;blocks=4");
+        Assert.Equal(head - 4, Convert.ToInt64(pinned.GetProperty("result").GetProperty("number").GetString(), 16));
+
         // Latency: relative to an unfaulted call.
         var (_, _, fast) = await CallAsync(proxy, "eth_blockNumber");
         var (slowResponse, _, slow) = await CallAsync(proxy, "eth_blockNumber", chaosHeader: "latency=300ms");
@@ -66,7 +70,7 @@ public sealed class ClientChaosTests
         var (_, _, clamped) = await CallAsync(proxy, "eth_blockNumber", chaosHeader: "latency=5s");
         Assert.True(clamped < TimeSpan.FromSeconds(3), $"clamped latency took {clamped.TotalMilliseconds} ms");
 
-        Assert.True(await InjectionsAsync(proxy, "header") >= 8);
+        Assert.True(await InjectionsAsync(proxy, "header") >= 9);
         Assert.True(await InjectionsAsync(proxy, "chainid-error") >= 1);
     }
 
