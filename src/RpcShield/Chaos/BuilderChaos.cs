@@ -10,7 +10,8 @@ namespace RpcShield.Chaos;
 /// Builder-scope chaos for the fan-out pipeline. One-line hookup inside a per-builder Polly
 /// pipeline (e.g. from an <c>IBuilderStrategyContributor</c>):
 /// <code>builderChaos.Contribute(pipeline, chain, builder.Name, builder.Timeout, (rule, reason) =&gt; MyOutcome.Failed(reason));</code>
-/// The attempt's <see cref="ResilienceContext"/> must carry <see cref="AttemptKeys.Method"/>.
+/// The attempt's <see cref="ResilienceContext"/> must carry the method as <see cref="BuilderMethodKey"/>
+/// (the fan-out's `BuilderAttemptKeys.Method`) or <see cref="AttemptKeys.Method"/>.
 /// `latency` delays the submission; `builder_reject` answers with the factory's failure
 /// (reason `chaos_builder_reject`) without submitting; `builder_timeout` hangs for the builder's
 /// timeout (or until cancelled) and answers with reason `chaos_builder_timeout`. Fan-out methods
@@ -19,6 +20,9 @@ namespace RpcShield.Chaos;
 /// </summary>
 public sealed class BuilderChaos
 {
+    /// <summary>The fan-out pipeline's method key (`BuilderAttemptKeys.Method`: same name, so the same key).</summary>
+    public static readonly ResiliencePropertyKey<string> BuilderMethodKey = new("rpcshield.builder.method");
+
     private static readonly ResiliencePropertyKey<ChaosRule> RuleKey = new("rpcshield.chaos.builder");
     private static readonly ResiliencePropertyKey<TimeSpan> LatencyKey = new("rpcshield.chaos.builder.latency");
 
@@ -66,17 +70,20 @@ public sealed class BuilderChaos
                     ctx => Match(ctx, chain, builderName, static r => IsFailure(r.Fault) && r.AllowSends),
                     async (ctx, rule, outcome) =>
                     {
-                        _chaos.RecordInjection(rule, chain, ctx.Properties.GetValue(AttemptKeys.Method, ""), builderName);
+                        _chaos.RecordInjection(rule, chain, MethodOf(ctx), builderName);
                         ctx.Properties.Set(RuleKey, rule);
                         return Outcome.FromResult(await FailAsync(ctx, builderTimeout, failure).ConfigureAwait(false));
                     }),
                 new PostForwardChaosOptions());
     }
 
+    private static string MethodOf(ResilienceContext context) =>
+        context.Properties.TryGetValue(BuilderMethodKey, out var method) ? method : context.Properties.GetValue(AttemptKeys.Method, "");
+
     private static bool IsFailure(ChaosFault fault) => fault is ChaosFault.BuilderReject or ChaosFault.BuilderTimeout or ChaosFault.Http500;
 
     private ChaosRule? Match(ResilienceContext context, string chain, string builder, Func<ChaosRule, bool> filter) =>
-        _chaos.Match(ChaosScope.Builder, chain, builder, context.Properties.GetValue(AttemptKeys.Method, ""), filter);
+        _chaos.Match(ChaosScope.Builder, chain, builder, MethodOf(context), filter);
 
     private bool Enabled(ResilienceContext context, string chain, string builder, Func<ChaosRule, bool> filter)
     {
@@ -92,7 +99,7 @@ public sealed class BuilderChaos
             context.Properties.Set(LatencyKey, rule.PickLatency(_chaos.NextDouble()));
         }
 
-        _chaos.RecordInjection(rule, chain, context.Properties.GetValue(AttemptKeys.Method, ""), builder);
+        _chaos.RecordInjection(rule, chain, MethodOf(context), builder);
         return true;
     }
 

@@ -17,6 +17,7 @@ public static class ChaosServiceCollectionExtensions
         services.AddSingleton<BuilderChaos>();
         services.AddSingleton<IRpcGate, ClientChaosGate>();
         services.AddSingleton<IUpstreamStrategyContributor, UpstreamChaosContributor>();
+        services.AddHostedService<WsChaosDriver>();
         return services;
     }
 }

@@ -14,7 +14,7 @@ public sealed class BuilderChaosTests
         var pipeline = builder.Build();
         var submitted = 0;
         var context = ResilienceContextPool.Shared.Get();
-        context.Properties.Set(AttemptKeys.Method, "eth_sendBundle");
+        context.Properties.Set(BuilderChaos.BuilderMethodKey, "eth_sendBundle");
         try
         {
             var pending = pipeline.ExecuteAsync((_, _) =>
