@@ -16,7 +16,23 @@ public sealed class ChaosCallContext
     public ChaosCallContext(IHttpContextAccessor accessor) => _accessor = accessor;
 
     /// <summary>The client call of the current async flow, or null (health probe, background work).</summary>
-    public RpcCall? Current => _accessor.HttpContext?.Items.TryGetValue(Key, out var call) == true ? call as RpcCall : null;
+    public RpcCall? Current
+    {
+        get
+        {
+            if (_accessor.HttpContext is not { } context)
+            {
+                return null;
+            }
+
+            // Batch items and WebSocket messages run concurrently on one HttpContext: Items is not thread-safe.
+            var items = context.Items;
+            lock (items)
+            {
+                return items.TryGetValue(Key, out var call) ? call as RpcCall : null;
+            }
+        }
+    }
 
     public HttpContext? HttpContext => _accessor.HttpContext;
 
@@ -24,7 +40,11 @@ public sealed class ChaosCallContext
     {
         if (_accessor.HttpContext is { } context)
         {
-            context.Items[Key] = call;
+            var items = context.Items;
+            lock (items)
+            {
+                items[Key] = call;
+            }
         }
     }
 }

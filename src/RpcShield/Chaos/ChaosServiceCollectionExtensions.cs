@@ -18,6 +18,7 @@ public static class ChaosServiceCollectionExtensions
         services.AddSingleton<IRpcGate, ClientChaosGate>();
         services.AddSingleton<IUpstreamStrategyContributor, UpstreamChaosContributor>();
         services.AddHostedService<WsChaosDriver>();
+        services.AddSingleton<RpcShield.Status.IStatusContributor, ChaosStatusContributor>();
         return services;
     }
 }

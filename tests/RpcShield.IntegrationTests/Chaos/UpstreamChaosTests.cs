@@ -59,6 +59,9 @@ public sealed class UpstreamChaosTests
         var status = await proxy.Client.GetFromJsonAsync<JsonElement>("/status");
         var view = status.GetProperty("chains")[0].GetProperty("upstreams").EnumerateArray().Single(u => u.GetProperty("name").GetString() == top);
         Assert.Equal("healthy", view.GetProperty("health").GetString());
+        var chaosStatus = status.GetProperty("chains")[0].GetProperty("chaos");
+        Assert.True(chaosStatus.GetProperty("armed").GetBoolean());
+        Assert.Equal("top-500", chaosStatus.GetProperty("rules")[0].GetString());
 
         // Halt stops all injection at once.
         (await AdminAsync(proxy, HttpMethod.Post, "/admin/chaos/halt")).Dispose();
