@@ -63,7 +63,9 @@ public sealed class BuilderChaos
                 Name = "chaos-builder-outcome",
                 InjectionRate = 1,
                 EnabledGenerator = args => new(Enabled(args.Context, chain, builderName, static r => IsFailure(r.Fault) && !r.AllowSends)),
-                OutcomeGenerator = async args => Outcome.FromResult(await FailAsync(args.Context, builderTimeout, failure).ConfigureAwait(false)),
+                OutcomeGenerator = async args => await FailAsync(args.Context, builderTimeout, failure).ConfigureAwait(false) is (true, var failed)
+                    ? Outcome.FromResult(failed)
+                    : null,
             })
             .AddStrategy(
                 _ => new PostForwardChaosStrategy<T>(
@@ -72,7 +74,7 @@ public sealed class BuilderChaos
                     {
                         _chaos.RecordInjection(rule, chain, MethodOf(ctx), builderName);
                         ctx.Properties.Set(RuleKey, rule);
-                        return Outcome.FromResult(await FailAsync(ctx, builderTimeout, failure).ConfigureAwait(false));
+                        return await FailAsync(ctx, builderTimeout, failure).ConfigureAwait(false) is (true, var failed) ? Outcome.FromResult(failed) : outcome;
                     }),
                 new PostForwardChaosOptions());
     }
@@ -103,15 +105,17 @@ public sealed class BuilderChaos
         return true;
     }
 
-    private async ValueTask<T> FailAsync<T>(ResilienceContext context, TimeSpan builderTimeout, Func<ChaosRule, string, T> failure)
+    /// <summary>The injected failure; (false, default) when a halt cut a timeout hang short (the submission proceeds untouched).</summary>
+    private async ValueTask<(bool Injected, T Outcome)> FailAsync<T>(ResilienceContext context, TimeSpan builderTimeout, Func<ChaosRule, string, T> failure)
     {
         var rule = context.Properties.GetValue(RuleKey, null!);
         if (rule.Fault == ChaosFault.BuilderTimeout)
         {
-            await Task.Delay(builderTimeout, _time, context.CancellationToken).ConfigureAwait(false);
-            return failure(rule, "chaos_builder_timeout");
+            return await ChaosDelay.HangAsync(builderTimeout, _time, _chaos.HaltToken, context.CancellationToken).ConfigureAwait(false)
+                ? (true, failure(rule, "chaos_builder_timeout"))
+                : (false, default!);
         }
 
-        return failure(rule, "chaos_builder_reject");
+        return (true, failure(rule, "chaos_builder_reject"));
     }
 }

@@ -20,6 +20,7 @@ public sealed partial class ChaosController : IChaosController
     private volatile StaticRules _static = new(null, []);
     private volatile bool _runtimeArmed;
     private volatile bool _halted;
+    private CancellationTokenSource _halt = new();
 
     public ChaosController(ConfigStore config, IChaosRandom random, TimeProvider time, RpcShieldMetrics metrics, IFailureJournal journal, ChaosCallContext calls, ILogger<ChaosController> logger)
     {
@@ -43,10 +44,15 @@ public sealed partial class ChaosController : IChaosController
         LogState("armed");
     }
 
+    public CancellationToken HaltToken => Volatile.Read(ref _halt).Token;
+
     public void Halt()
     {
         _halted = true;
         _runtimeArmed = false;
+        var previous = Interlocked.Exchange(ref _halt, new CancellationTokenSource());
+        previous.Cancel();
+        previous.Dispose();
         LogState("halted");
     }
 

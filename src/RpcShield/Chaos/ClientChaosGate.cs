@@ -157,8 +157,10 @@ public sealed class ClientChaosGate : IRpcGate
             hang = TimeSpan.FromTicks(Math.Min(hang.Ticks, _config.Current.Chaos.MaxLatency.Ticks));
         }
 
-        await Task.Delay(hang, _time, context.CancellationToken).ConfigureAwait(false);
-        state.TimedOut = state.Rule;
+        if (await ChaosDelay.HangAsync(hang, _time, _chaos.HaltToken, context.CancellationToken).ConfigureAwait(false))
+        {
+            state.TimedOut = state.Rule;
+        }
     }
 
     private async ValueTask<Outcome<ForwardResult?>?> OutcomeAsync(ResilienceContext context)

@@ -13,6 +13,9 @@ public interface IChaosController
     /// <summary>True after <see cref="Halt"/> until <see cref="Resume"/> or <see cref="Arm"/>.</summary>
     bool IsHalted { get; }
 
+    /// <summary>Cancelled by <see cref="Halt"/>: injected hangs in progress end at once (the request then proceeds untouched).</summary>
+    CancellationToken HaltToken { get; }
+
     /// <summary>Arms chaos at runtime (even when `chaos.enabled` is false) and clears a halt.</summary>
     void Arm();
 

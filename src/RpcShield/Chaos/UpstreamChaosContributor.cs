@@ -52,7 +52,9 @@ public sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
                 // Pre-forward: the request never leaves, so a send it touches truthfully failed.
                 EnabledGenerator = args => new(Enabled(args.Context, upstream, static (send, r) => IsFailure(r.Fault) && !(send && r.AllowSends))),
                 OutcomeGenerator = async args =>
-                    Outcome.FromResult(await FailAsync(args.Context, upstream, args.Context.Properties.GetValue(RuleKey, null!)).ConfigureAwait(false)),
+                    await FailAsync(args.Context, upstream, args.Context.Properties.GetValue(RuleKey, null!)).ConfigureAwait(false) is { } failed
+                        ? Outcome.FromResult(failed)
+                        : null,
             })
             .AddStrategy(
                 _ => new PostForwardChaosStrategy<AttemptOutcome>(ctx => MatchPostForward(ctx, upstream), (ctx, rule, outcome) => ApplyPostForwardAsync(ctx, upstream, rule, outcome)),
@@ -131,10 +133,12 @@ public sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
         // allow_sends: the send was forwarded; now report it as failed.
         answered.Dispose();
         _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name);
-        return Outcome.FromResult(await FailAsync(context, upstream, rule).ConfigureAwait(false));
+        return Outcome.FromResult(await FailAsync(context, upstream, rule).ConfigureAwait(false)
+            ?? Injected(upstream, AttemptKind.Timeout, "chaos_timeout_halted"));
     }
 
-    private async ValueTask<AttemptOutcome> FailAsync(ResilienceContext context, Upstream upstream, ChaosRule rule)
+    /// <summary>The injected failure; null when a timeout hang was cut short by a halt (the attempt then proceeds).</summary>
+    private async ValueTask<AttemptOutcome?> FailAsync(ResilienceContext context, Upstream upstream, ChaosRule rule)
     {
         switch (rule.Fault)
         {
@@ -144,8 +148,9 @@ public sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
                 return Injected(upstream, AttemptKind.Transport, "chaos_connection_reset");
             case ChaosFault.Timeout:
                 // Hang until the attempt's deadline (or until failover/the client cancels it).
-                await Task.Delay(AttemptTimeout(upstream.Chain), _time, context.CancellationToken).ConfigureAwait(false);
-                return Injected(upstream, AttemptKind.Timeout, "chaos_timeout");
+                return await ChaosDelay.HangAsync(AttemptTimeout(upstream.Chain), _time, _chaos.HaltToken, context.CancellationToken).ConfigureAwait(false)
+                    ? Injected(upstream, AttemptKind.Timeout, "chaos_timeout")
+                    : null;
             case ChaosFault.JsonRpcError:
                 var id = ChaosBodies.ReadId(context.Properties.GetValue(AttemptKeys.Body, default));
                 var body = ChaosBodies.Error(id.Span, rule.ErrorCode, rule.ErrorMessage);

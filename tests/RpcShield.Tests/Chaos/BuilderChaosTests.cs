@@ -7,7 +7,7 @@ namespace RpcShield.Tests.Chaos;
 
 public sealed class BuilderChaosTests
 {
-    private static async Task<(string Outcome, int Submitted)> SubmitAsync(ChaosTestKit kit, TimeSpan timeout, Action? whilePending = null)
+    private static async Task<(string Outcome, int Submitted)> SubmitAsync(ChaosTestKit kit, TimeSpan timeout, Func<Task>? whilePending = null)
     {
         var builder = new ResiliencePipelineBuilder<string> { TimeProvider = kit.Time };
         new BuilderChaos(kit.Controller, kit.Time).Contribute(builder, "test", "flashbots", timeout, (rule, reason) => $"failed:{reason}:{rule.Name}");
@@ -22,7 +22,11 @@ public sealed class BuilderChaosTests
                 Interlocked.Increment(ref submitted);
                 return ValueTask.FromResult("ok");
             }, context, 0).AsTask();
-            whilePending?.Invoke();
+            if (whilePending is not null)
+            {
+                await whilePending();
+            }
+
             return (await pending.WaitAsync(TimeSpan.FromSeconds(5)), submitted);
         }
         finally
@@ -48,9 +52,27 @@ public sealed class BuilderChaosTests
     public async Task Timeout_hangs_for_the_builder_timeout()
     {
         var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("builder_timeout")));
-        var (outcome, submitted) = await SubmitAsync(kit, TimeSpan.FromSeconds(2), () => kit.Time.Advance(TimeSpan.FromSeconds(2)));
+        var (outcome, submitted) = await SubmitAsync(kit, TimeSpan.FromSeconds(2), async () =>
+        {
+            await Task.Delay(20);
+            kit.Time.Advance(TimeSpan.FromSeconds(2));
+        });
         Assert.Equal("failed:chaos_builder_timeout:b", outcome);
         Assert.Equal(0, submitted);
+    }
+
+    [Fact]
+    public async Task Halt_during_a_timeout_hang_lets_the_submission_through()
+    {
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("builder_timeout")));
+        var (outcome, submitted) = await SubmitAsync(kit, TimeSpan.FromSeconds(2), async () =>
+        {
+            await Task.Delay(50);
+            Assert.Equal(1, kit.Injections("b", "builder_timeout"));
+            kit.Controller.Halt();
+        });
+        Assert.Equal("ok", outcome);
+        Assert.Equal(1, submitted);
     }
 
     [Fact]

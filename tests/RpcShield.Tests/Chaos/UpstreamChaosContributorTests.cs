@@ -138,6 +138,23 @@ public sealed class UpstreamChaosContributorTests
     }
 
     [Fact]
+    public async Task Halt_cuts_a_timeout_hang_short_and_the_attempt_proceeds_untouched()
+    {
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("timeout")));
+        var forwarded = new Forwarded();
+        var pending = RunAsync(kit, "eth_call", forwarded).AsTask();
+        kit.Time.Advance(TimeSpan.FromMilliseconds(10));
+        await Task.Delay(20);
+        Assert.False(pending.IsCompleted);
+
+        kit.Controller.Halt();
+        using var outcome = await pending.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(AttemptKind.Answered, outcome.Kind);
+        Assert.False(outcome.Injected);
+        Assert.Equal(1, forwarded.Count);
+    }
+
+    [Fact]
     public async Task Stale_head_answers_block_number_n_blocks_behind()
     {
         var rule = Rule("stale_head");
