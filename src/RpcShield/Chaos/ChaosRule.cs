@@ -145,6 +145,12 @@ public sealed record ChaosRule
             return null;
         }
 
+        if (scope == ChaosScope.Client && options.Targets.Count > 0)
+        {
+            error = "targets apply to upstream and builder scope only";
+            return null;
+        }
+
         LatencyRange? latency = null;
         if (options.Latency is not null)
         {

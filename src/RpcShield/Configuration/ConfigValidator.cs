@@ -322,6 +322,11 @@ internal static partial class ConfigValidator
                 error($"{path}.rate", "must be between 0 and 1");
             }
 
+            if (rule.Scope == "client" && rule.Targets.Count > 0)
+            {
+                error($"{path}.targets", "apply to upstream and builder scope only");
+            }
+
             if (rule.Latency is not null && !LatencyRange.TryParse(rule.Latency, out _))
             {
                 error($"{path}.latency", "must be a duration or a range like 1ms..500ms");

@@ -42,5 +42,9 @@ public sealed class ExperimentLoaderTests
         var confined = ExperimentLoader.Confine(fault, new BlastRadiusOptions { Targets = ["a"], MaxRate = 0.3 });
         Assert.Equal(["a"], confined.Targets);
         Assert.Equal(0.3, confined.Rate);
+
+        // Client-scope faults have no targets: the radius' targets are not forced on them.
+        var client = ExperimentLoader.Confine(new RpcShield.Configuration.ChaosRuleOptions { Name = "c", Scope = "client", Fault = "http_500" }, new BlastRadiusOptions { Targets = ["a"] });
+        Assert.Empty(client.Targets);
     }
 }

@@ -51,7 +51,7 @@ public sealed class HypothesisOptions
 public sealed class BlastRadiusOptions
 {
     public List<string> Chains { get; set; } = [];
-    /// <summary>Upstream/builder names the faults may target (empty = any).</summary>
+    /// <summary>Upstream/builder names the upstream- and builder-scope faults may target (empty = any).</summary>
     public List<string> Targets { get; set; } = [];
     public List<string> Methods { get; set; } = [];
     /// <summary>Caps every fault's rate.</summary>
@@ -157,7 +157,7 @@ public static class ExperimentLoader
         Name = fault.Name,
         Scope = fault.Scope,
         Chains = fault.Chains.Count > 0 ? fault.Chains : radius.Chains,
-        Targets = fault.Targets.Count > 0 ? fault.Targets : radius.Targets,
+        Targets = fault.Targets.Count > 0 || fault.Scope == "client" ? fault.Targets : radius.Targets,
         Methods = fault.Methods.Count > 0 ? fault.Methods : radius.Methods,
         Fault = fault.Fault,
         Rate = Math.Min(fault.Rate, radius.MaxRate),
