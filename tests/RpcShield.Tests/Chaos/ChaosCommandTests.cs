@@ -26,4 +26,27 @@ public sealed class ChaosCommandTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task An_unreachable_proxy_stops_the_experiment_with_exit_2()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"rpcshield-exp-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, """
+            target: http://127.0.0.1:1
+            admin_token: t
+            phases: { baseline: 100ms, chaos: 100ms, recovery: 100ms }
+            faults:
+              - { name: f, scope: client, fault: http_500 }
+            """);
+        try
+        {
+            var log = new StringWriter();
+            Assert.Equal(2, await ChaosCommand.RunAsync(new CommandLine(["chaos", "run", path]), TextWriter.Null, log));
+            Assert.Contains("stopped", log.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -3,7 +3,7 @@ using RpcShield.Cli;
 
 namespace RpcShield.Chaos.Experiments;
 
-/// <summary>`rpcshield chaos run EXPERIMENT.yaml [--report F] [--format text|json]`. Exit code: 0 pass, 1 fail, 3 inconclusive, 2 usage/config.</summary>
+/// <summary>`rpcshield chaos run EXPERIMENT.yaml [--report F] [--format text|json]`. Exit code: 0 pass, 1 fail, 3 inconclusive, 2 usage/config error or the experiment could not run (proxy or admin API unreachable, interrupted).</summary>
 public static class ChaosCommand
 {
     public static async Task<int> RunAsync(CommandLine args, TextWriter output, TextWriter log, CancellationToken cancellationToken = default)
@@ -26,8 +26,30 @@ public static class ChaosCommand
             return 2;
         }
 
+        using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // First Ctrl+C: stop the experiment and disarm the proxy instead of dying mid-chaos.
+            e.Cancel = true;
+            interrupted.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
         using var runner = new ExperimentRunner(options, TimeProvider.System, log);
-        var report = await runner.RunAsync(cancellationToken).ConfigureAwait(false);
+        ExperimentReport report;
+        try
+        {
+            report = await runner.RunAsync(interrupted.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or OperationCanceledException)
+        {
+            await log.WriteLineAsync($"rpcshield chaos: experiment {options.Name} stopped: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
         var json = JsonSerializer.Serialize(report, ExperimentJson.Default.ExperimentReport);
         await output.WriteAsync(args.Option("format") == "json" ? json + Environment.NewLine : report.ToText()).ConfigureAwait(false);
         if (args.Option("report") is { } file)

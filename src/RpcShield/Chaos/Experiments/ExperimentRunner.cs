@@ -82,29 +82,43 @@ public sealed class ExperimentRunner : IDisposable
                 _phase = "chaos";
                 var chaosStart = Elapsed();
                 Log($"chaos: arming {_options.Faults.Count} fault(s) for {DurationParser.Format(phases.Chaos)}");
-                await AdminAsync(HttpMethod.Post, "/admin/chaos/arm", null, cancellationToken).ConfigureAwait(false);
-                foreach (var fault in _options.Faults)
+                var disarmed = false;
+                try
                 {
-                    await AdminAsync(HttpMethod.Post, "/admin/chaos/rules", RuleJson(ExperimentLoader.Confine(fault, _options.BlastRadius), phases.Chaos + TimeSpan.FromSeconds(30)), cancellationToken).ConfigureAwait(false);
-                }
-
-                var chaosDeadline = chaosStart + phases.Chaos;
-                while (Elapsed() < chaosDeadline)
-                {
-                    await Task.Delay(MonitorInterval, _time, cancellationToken).ConfigureAwait(false);
-                    if (AbortBreach(chaosStart) is { } breach)
+                    await AdminAsync(HttpMethod.Post, "/admin/chaos/arm", null, cancellationToken).ConfigureAwait(false);
+                    foreach (var fault in _options.Faults)
                     {
-                        // Stop every injection at once, then tidy up.
-                        await AdminAsync(HttpMethod.Post, "/admin/chaos/halt", null, cancellationToken).ConfigureAwait(false);
-                        aborted = true;
-                        abortReason = breach;
-                        abortedAfter = Math.Round((Elapsed() - chaosStart).TotalSeconds, 3);
-                        Log($"abort: {breach}");
-                        break;
+                        await AdminAsync(HttpMethod.Post, "/admin/chaos/rules", RuleJson(ExperimentLoader.Confine(fault, _options.BlastRadius), phases.Chaos + TimeSpan.FromSeconds(30)), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    var chaosDeadline = chaosStart + phases.Chaos;
+                    while (Elapsed() < chaosDeadline)
+                    {
+                        await Task.Delay(MonitorInterval, _time, cancellationToken).ConfigureAwait(false);
+                        if (AbortBreach(chaosStart) is { } breach)
+                        {
+                            // Stop every injection at once, then tidy up.
+                            await AdminAsync(HttpMethod.Post, "/admin/chaos/halt", null, cancellationToken).ConfigureAwait(false);
+                            aborted = true;
+                            abortReason = breach;
+                            abortedAfter = Math.Round((Elapsed() - chaosStart).TotalSeconds, 3);
+                            Log($"abort: {breach}");
+                            break;
+                        }
+                    }
+
+                    await DisarmAsync(cancellationToken).ConfigureAwait(false);
+                    disarmed = true;
+                }
+                finally
+                {
+                    if (!disarmed)
+                    {
+                        // Failed or cancelled mid-chaos: never leave the proxy armed.
+                        await EmergencyStopAsync().ConfigureAwait(false);
                     }
                 }
 
-                await DisarmAsync(aborted, cancellationToken).ConfigureAwait(false);
                 injectionEnd = Elapsed();
                 bounds["chaos"] = (chaosStart, injectionEnd);
                 _phase = "recovery";
@@ -243,7 +257,7 @@ public sealed class ExperimentRunner : IDisposable
         return null;
     }
 
-    private async Task DisarmAsync(bool aborted, CancellationToken cancellationToken)
+    private async Task DisarmAsync(CancellationToken cancellationToken)
     {
         foreach (var fault in _options.Faults)
         {
@@ -252,9 +266,20 @@ public sealed class ExperimentRunner : IDisposable
 
         // Back to what the proxy's own config says (a halt is lifted; runtime arming is dropped).
         await AdminAsync(HttpMethod.Post, "/admin/chaos/disarm", null, cancellationToken).ConfigureAwait(false);
-        if (aborted)
+    }
+
+    /// <summary>Best effort after a failure or Ctrl+C: halt (stops everything at once), then remove our rules.</summary>
+    private async Task EmergencyStopAsync()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
         {
-            await AdminAsync(HttpMethod.Post, "/admin/chaos/resume", null, cancellationToken).ConfigureAwait(false);
+            await AdminAsync(HttpMethod.Post, "/admin/chaos/halt", null, deadline.Token).ConfigureAwait(false);
+            await DisarmAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or OperationCanceledException)
+        {
+            Log($"could not disarm the proxy ({ex.Message}); runtime rules expire on their own");
         }
     }
 
