@@ -70,7 +70,7 @@ internal sealed record ScenarioResult(
 
 internal static class ScenarioRunner
 {
-    public static async Task<ScenarioResult> RunAsync(Scenario scenario, ILoadGenerator load, int connections, TimeSpan duration, bool withNginx, TextWriter log)
+    public static async Task<ScenarioResult> RunAsync(Scenario scenario, ILoadGenerator load, int connections, TimeSpan duration, bool withNginx, TextWriter log, AllocationProfiler? profiler = null)
     {
         var upstreams = new List<StaticUpstream>();
         try
@@ -91,7 +91,16 @@ internal static class ScenarioRunner
             log.WriteLine($"[{scenario.Name}] direct…");
             var (direct, directCost) = await ProcessCost.MeasureAsync(() => load.RunAsync(directUrl, scenario.Body, connections, duration)).ConfigureAwait(false);
             log.WriteLine($"[{scenario.Name}] through RpcShield…");
+            profiler?.Start();
             var (through, throughCost) = await ProcessCost.MeasureAsync(() => load.RunAsync(proxyUrl, scenario.Body, connections, duration)).ConfigureAwait(false);
+            if (profiler is not null)
+            {
+                log.WriteLine($"[{scenario.Name}] allocation samples by type (through run, upstream included):");
+                foreach (var (type, bytes) in profiler.Stop(25))
+                {
+                    log.WriteLine($"    {bytes / Math.Max(1, through.Requests),8} B/req  {type}");
+                }
+            }
 
             LoadResult? nginx = null;
             if (withNginx && scenario.Upstreams == 1)
