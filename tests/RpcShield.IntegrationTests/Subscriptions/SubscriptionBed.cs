@@ -26,7 +26,7 @@ internal sealed class SubscriptionBed : IAsyncDisposable
 
     public AnvilNode Node(string name) => Nodes[name[0] - 'a'];
 
-    public static async Task<SubscriptionBed> StartAsync(int nodes, int? blockTimeSeconds = 1, string subscriptions = "{ block_time: 1s, stall_after: 3 }", string health = "{ interval: 200ms, timeout: 1s, fail_after: 2, recover_after: 2, max_block_lag: 3 }", string websocket = "{}", Func<AnvilNode[], Task>? prepare = null)
+    public static async Task<SubscriptionBed> StartAsync(int nodes, int? blockTimeSeconds = 1, string subscriptions = "{ block_time: 1s, stall_after: 3 }", string health = "{ interval: 200ms, timeout: 1s, fail_after: 2, recover_after: 2, max_block_lag: 3 }", string websocket = "{}", string serverExtra = "", Func<AnvilNode[], Task>? prepare = null)
     {
         var started = await Task.WhenAll(Enumerable.Range(0, nodes).Select(_ => AnvilNode.StartAsync(blockTimeSeconds: blockTimeSeconds)));
         if (prepare is not null)
@@ -36,7 +36,7 @@ internal sealed class SubscriptionBed : IAsyncDisposable
 
         var upstreams = string.Join("\n", started.Select((n, i) => $"      - {{ name: {Name(i)}, url: \"{n.Url}\", ws_url: \"{n.WsUrl}\" }}"));
         var yaml = $"""
-            server: {"{"} listen: http://127.0.0.1:0, websocket: {websocket} {"}"}
+            server: {"{"} listen: http://127.0.0.1:0, websocket: {websocket}{serverExtra} {"}"}
             journal: {"{"} path: "" {"}"}
             chains:
               - name: test
