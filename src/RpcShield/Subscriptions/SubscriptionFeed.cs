@@ -269,7 +269,9 @@ internal sealed partial class SubscriptionFeed
 
         var routing = _chains.TryGet(Key.Chain, out var chain) ? chain.Options.Routing : new RoutingOptions();
         var window = routing.Subscriptions.BlockTime * routing.Subscriptions.StallAfter;
-        var subscription = new UpstreamSubscription(next, Key.Kind, Key.Filter, _events.Writer, routing.Timeouts.PerAttempt, window / 2);
+        // Socket pings catch a stall on feeds that may be silent for long (logs, pending txs);
+        // newHeads is caught earlier by the stall window itself.
+        var subscription = new UpstreamSubscription(next, Key.Kind, Key.Filter, _events.Writer, routing.Timeouts.PerAttempt, window);
         _current = subscription;
         _lastEventAt = _time.GetTimestamp();
         subscription.Start();

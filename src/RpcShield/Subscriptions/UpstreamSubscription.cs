@@ -79,9 +79,13 @@ internal sealed class UpstreamSubscription : IAsyncDisposable
             reason = "disconnected";
         }
 
-        if (!token.IsCancellationRequested)
+        try
         {
-            await _events.WriteAsync(new FeedEvent(FeedEventKind.Lost, this, Reason: reason), CancellationToken.None).ConfigureAwait(false);
+            await _events.WriteAsync(new FeedEvent(FeedEventKind.Lost, this, Reason: reason), token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Replaced or stopped meanwhile: nobody waits for this loss any more.
         }
     }
 

@@ -57,6 +57,33 @@ public sealed class HeadFailoverTests
         AssertConsecutive(heads);
     }
 
+    [Fact]
+    public async Task A_lagging_serving_node_is_left_and_the_missed_heads_are_fetched_in_order()
+    {
+        await using var bed = await SubscriptionBed.StartAsync(2, blockTimeSeconds: null);
+        await using var client = await WsTestClient.ConnectAsync(bed.Proxy.BaseAddress);
+        var id = await client.SubscribeAsync("""["newHeads"]""");
+        var serving = await bed.WaitForServingAsync();
+        var other = serving == "a" ? "b" : "a";
+        var heads = new List<long>();
+        await Task.WhenAll(bed.Nodes.Select(n => n.MineAsync(2)));
+        await CollectAsync(client, id, heads, until: () => heads.Count >= 2, TimeSpan.FromSeconds(10));
+
+        // The other node runs 10 blocks ahead: the serving one is now lagging and must be left.
+        await bed.Node(other).MineAsync(10);
+        for (var i = 0; i < 100 && await bed.ServingAsync() != other; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(other, await bed.ServingAsync());
+        await bed.Node(other).MineAsync(1);
+        await CollectAsync(client, id, heads, until: () => heads[^1] >= 13, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(Enumerable.Range(1, 13).Select(i => (long)i), heads);
+        Assert.Contains(bed.Journal.Entries, e => e is { Kind: "failover", Method: "eth_subscribe", Reason: "lagging" } && e.Upstream == serving);
+    }
+
     internal static async Task CollectAsync(WsTestClient client, string id, List<long> heads, Func<bool> until, TimeSpan duration)
     {
         var deadline = DateTime.UtcNow + duration;
