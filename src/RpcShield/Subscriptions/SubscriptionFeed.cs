@@ -240,10 +240,14 @@ internal sealed partial class SubscriptionFeed
                 _lost = old.Upstream;
                 _lostReason = reason;
                 _heads.SourceChanged();
+                LogUpstreamLost(Key.Chain, SubscriptionKinds.Wire(Key.Kind), old.Upstream.Name, reason);
+                _hub.RecordLoss(Key.Chain, old.Upstream, reason, _heads.LastDelivered);
+            }
+            else
+            {
+                LogConnectFailed(Key.Chain, SubscriptionKinds.Wire(Key.Kind), old.Upstream.Name, reason);
             }
 
-            LogUpstreamLost(Key.Chain, SubscriptionKinds.Wire(Key.Kind), old.Upstream.Name, reason);
-            _hub.RecordLoss(Key.Chain, old.Upstream, reason, _heads.LastDelivered);
             _ = old.DisposeAsync().AsTask();
         }
 
@@ -256,9 +260,9 @@ internal sealed partial class SubscriptionFeed
         var next = candidates.FirstOrDefault(u => !_avoid.Contains(u));
         if (next is null && candidates.Length > 0)
         {
-            // Every routable upstream failed recently: start over from the best one.
+            // Every routable upstream failed since the last good subscription: start over from
+            // the best one after a pause instead of spinning on refused connections.
             _avoid.Clear();
-            next = candidates[0];
         }
 
         if (next is null)
@@ -499,6 +503,9 @@ internal sealed partial class SubscriptionFeed
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: {Kind} subscription lost on {Upstream} ({Reason}); re-subscribing on the next-ranked upstream")]
     private partial void LogUpstreamLost(string chain, string kind, string upstream, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Chain {Chain}: {Kind} subscription could not be set up on {Upstream} ({Reason})")]
+    private partial void LogConnectFailed(string chain, string kind, string upstream, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chain {Chain}: {Kind} subscription moved from {From} to {To} (last delivered head {Head})")]
     private partial void LogResubscribed(string chain, string kind, string from, string to, long head);
