@@ -37,6 +37,22 @@ public sealed class ServerOptions
     public string? AuthToken { get; set; }
     /// <summary>Upper bound of concurrent client connections.</summary>
     public int MaxConnections { get; set; } = 10_000;
+    /// <summary>JSON-RPC over WebSocket: subscription limits, keep-alive and slow-client back-pressure.</summary>
+    public ServerWebSocketOptions Websocket { get; set; } = new();
+}
+
+public sealed class ServerWebSocketOptions
+{
+    /// <summary>Subscriptions one client connection may hold; more get -32005.</summary>
+    public int MaxSubscriptionsPerConnection { get; set; } = 100;
+    /// <summary>Subscriptions the whole process may hold; more get -32005.</summary>
+    public int MaxSubscriptions { get; set; } = 10_000;
+    /// <summary>Messages queued for one client; a client that lets it overflow (does not read) is disconnected.</summary>
+    public int SendQueue { get; set; } = 1024;
+    /// <summary>Ping sent to an idle client after this long.</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>A client that does not answer a ping with a pong within this long is disconnected.</summary>
+    public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(20);
 }
 
 public sealed class AdminOptions
@@ -139,6 +155,20 @@ public sealed class RoutingOptions
     /// <summary>Methods sent to every builder in parallel.</summary>
     public List<string> Fanout { get; set; } =
         ["eth_sendBundle", "mev_sendBundle", "eth_cancelBundle", "eth_sendPrivateTransaction", "eth_sendPrivateRawTransaction", "eth_cancelPrivateTransaction"];
+    /// <summary>`eth_subscribe` over upstream `ws_url`s: when a subscription is moved to another upstream.</summary>
+    public SubscriptionOptions Subscriptions { get; set; } = new();
+}
+
+public sealed class SubscriptionOptions
+{
+    /// <summary>Expected time between blocks on this chain.</summary>
+    public TimeSpan BlockTime { get; set; } = TimeSpan.FromSeconds(12);
+    /// <summary>An upstream subscription with no notification for `stall_after` × `block_time` is stalled and moved to the next-ranked upstream.</summary>
+    public double StallAfter { get; set; } = 3;
+    /// <summary>Blocks before the last delivered log re-read with eth_getLogs after a switch (duplicates are filtered out).</summary>
+    public int BackfillMarginBlocks { get; set; } = 8;
+    /// <summary>Most missed heads fetched with eth_getBlockByNumber in one gap; a larger gap resumes at the new head.</summary>
+    public int MaxGapBlocks { get; set; } = 128;
 }
 
 public sealed class HealthOptions
