@@ -15,6 +15,8 @@ public static class RpcIdRewriter
 {
     private static ReadOnlySpan<byte> SyntheticPrefix => "\"rpcshield-id-"u8;
 
+    private static ReadOnlySpan<byte> UnsafeStringBytes => "\\<>&"u8;
+
     /// <summary>True when the id is absent (notification) or one a node might not echo byte for byte.</summary>
     public static bool NeedsRewrite(in RpcRequestItem item)
     {
@@ -26,7 +28,8 @@ public static class RpcIdRewriter
 
         if (id[0] == (byte)'"')
         {
-            return id.Contains((byte)'\\');
+            // Escapes, non-ASCII and HTML characters may be re-encoded by a node (Go escapes <, >, & even in raw ids).
+            return id.ContainsAnyExceptInRange((byte)' ', (byte)'~') || id.IndexOfAny(UnsafeStringBytes) >= 0;
         }
 
         if (id.SequenceEqual("null"u8))

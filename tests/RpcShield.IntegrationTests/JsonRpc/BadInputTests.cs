@@ -222,6 +222,8 @@ public sealed class BadInputTests : IClassFixture<BadInputFixture>
     [InlineData("-3")]
     [InlineData("\"abc\"")]
     [InlineData("\"with \\\"escapes\\\" \\u00e9\"")]
+    [InlineData("\"<a&b>\"")]
+    [InlineData("\"caf\u00e9 \u2028\"")]
     [InlineData("null")]
     [InlineData("123456789012345678901234567890")]
     [InlineData("1.5")]

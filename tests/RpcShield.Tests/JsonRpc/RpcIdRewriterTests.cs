@@ -21,6 +21,9 @@ public sealed class RpcIdRewriterTests
     [InlineData("1e3", true)]
     [InlineData("1234567890123456", true)]
     [InlineData("\"a\\u0041\"", true)]
+    [InlineData("\"a<b\"", true)]
+    [InlineData("\"caf\u00e9\"", true)]
+    [InlineData("\"plain-id_42 ok\"", false)]
     public void Only_ids_a_node_might_not_echo_exactly_are_rewritten(string id, bool expected) =>
         Assert.Equal(expected, RpcIdRewriter.NeedsRewrite(Item($$"""{"jsonrpc":"2.0","id":{{id}},"method":"m","params":[1]}""")));
 
