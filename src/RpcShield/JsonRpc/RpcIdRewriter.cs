@@ -111,7 +111,7 @@ public static class RpcIdRewriter
         start = length = 0;
         try
         {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = UpstreamReply.MaxResponseDepth });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return false;

@@ -28,6 +28,17 @@ public sealed class UpstreamReplyTests
         Assert.Equal(new UpstreamReply(true, true, 0, "boom"), Inspect("""{"jsonrpc":"2.0","id":1,"error":"boom"}"""));
     }
 
+    [Fact]
+    public void A_deeply_nested_result_such_as_a_1024_frame_call_trace_is_still_an_answer()
+    {
+        var nested = string.Concat(Enumerable.Repeat("{\"calls\":[", 1100)) + "{}" + string.Concat(Enumerable.Repeat("]}", 1100));
+        Assert.Equal(new UpstreamReply(true, false, 0, null), Inspect("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":" + nested + "}"));
+
+        var answer = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"result\":" + nested + ",\"id\":\"rpcshield-id-0\"}");
+        var restored = Encoding.UTF8.GetString(RpcIdRewriter.RestoreId(answer, "1.5"u8).Span);
+        Assert.EndsWith(",\"id\":1.5}", restored, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("<html>502 Bad Gateway</html>")]
     [InlineData("")]
