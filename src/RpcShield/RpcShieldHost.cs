@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
 using RpcShield.Configuration;
 using RpcShield.JsonRpc;
+using RpcShield.Passthrough;
 using RpcShield.Routing;
 using RpcShield.Security;
 using RpcShield.Status;
@@ -54,6 +55,7 @@ public static class RpcShieldHost
         services.AddTelemetry();
         services.AddUpstreamRouting();
         services.AddSubscriptions();
+        services.AddPassthrough();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
 
@@ -66,6 +68,7 @@ public static class RpcShieldHost
         app.MapPost("/", endpoint.HandleDefaultAsync);
         app.MapPost("/{chain}", endpoint.HandleNamedAsync);
         app.MapWebSocketEndpoints();
+        app.MapReverseProxy();
         settings.ConfigureApp?.Invoke(app);
 
         app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<ConfigStore>().StartWatching());

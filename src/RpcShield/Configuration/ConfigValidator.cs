@@ -67,6 +67,8 @@ internal static partial class ConfigValidator
             }
         }
 
+        RpcShield.Passthrough.PassthroughValidation.Validate(options, Error);
+
         ValidateChaos(options.Chaos, Error);
         return errors;
     }

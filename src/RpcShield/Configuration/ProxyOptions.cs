@@ -223,11 +223,22 @@ public sealed class DegradationOptions
 
 public sealed class PassthroughOptions
 {
-    /// <summary>YARP route path pattern, e.g. `/beacon/{**rest}`.</summary>
+    /// <summary>
+    /// YARP route path pattern, e.g. `/beacon/{**rest}`. It must start with a literal segment that is
+    /// not a chain name or an RpcShield endpoint. The literal prefix before the first `{` is removed
+    /// when forwarding (`/beacon/eth/v1/node/health` → `{destination}/eth/v1/node/health`).
+    /// </summary>
     public string Path { get; set; } = "";
+    /// <summary>Destination base URLs (http/https); requests are balanced across the healthy ones.</summary>
     public List<string> Destinations { get; set; } = [];
-    /// <summary>Active health check path on each destination.</summary>
+    /// <summary>Active health check path on each destination (YARP active health checks; 2 consecutive failures take one out).</summary>
     public string? HealthPath { get; set; }
+    /// <summary>Interval of the active health check.</summary>
+    public TimeSpan HealthInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Timeout of one active health check request.</summary>
+    public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>`power_of_two_choices` (default), `round_robin`, `least_requests`, `random` or `first`.</summary>
+    public string LoadBalancing { get; set; } = "power_of_two_choices";
 }
 
 public sealed class ChaosOptions
