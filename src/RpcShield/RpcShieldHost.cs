@@ -11,9 +11,11 @@ using RpcShield.Admin;
 using RpcShield.Chaos;
 using RpcShield.Configuration;
 using RpcShield.JsonRpc;
+using RpcShield.Passthrough;
 using RpcShield.Routing;
 using RpcShield.Security;
 using RpcShield.Status;
+using RpcShield.Subscriptions;
 using RpcShield.Telemetry;
 
 namespace RpcShield;
@@ -54,6 +56,8 @@ public static class RpcShieldHost
         services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
         services.AddTelemetry();
         services.AddUpstreamRouting();
+        services.AddSubscriptions();
+        services.AddPassthrough();
         services.AddChaos();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
@@ -67,6 +71,8 @@ public static class RpcShieldHost
         var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
         app.MapPost("/", endpoint.HandleDefaultAsync);
         app.MapPost("/{chain}", endpoint.HandleNamedAsync);
+        app.MapWebSocketEndpoints();
+        app.MapReverseProxy();
         settings.ConfigureApp?.Invoke(app);
 
         app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<ConfigStore>().StartWatching());

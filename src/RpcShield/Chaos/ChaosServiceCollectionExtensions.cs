@@ -6,7 +6,7 @@ namespace RpcShield.Chaos;
 
 public static class ChaosServiceCollectionExtensions
 {
-    /// <summary>Chaos controller, client gate, upstream contributor and builder seam.</summary>
+    /// <summary>Chaos controller, client gate, upstream contributor, builder seam, WebSocket driver (needs AddSubscriptions).</summary>
     public static IServiceCollection AddChaos(this IServiceCollection services)
     {
         services.AddHttpContextAccessor();
@@ -18,6 +18,7 @@ public static class ChaosServiceCollectionExtensions
         services.AddSingleton<IRpcGate, ClientChaosGate>();
         services.AddSingleton<IUpstreamStrategyContributor, UpstreamChaosContributor>();
         services.AddHostedService<WsChaosDriver>();
+        services.AddSingleton<IWsDisconnectTarget, SubscriptionHubDisconnectTarget>();
         services.AddSingleton<RpcShield.Status.IStatusContributor, ChaosStatusContributor>();
         return services;
     }

@@ -67,6 +67,8 @@ internal static partial class ConfigValidator
             }
         }
 
+        RpcShield.Passthrough.PassthroughValidation.Validate(options, Error);
+
         ValidateChaos(options.Chaos, Error);
         return errors;
     }
@@ -91,6 +93,8 @@ internal static partial class ConfigValidator
         {
             error("server.max_batch_items", "must be at least 1");
         }
+
+        RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateServer(server.Websocket, "server.websocket", error);
     }
 
     private static void ValidateChain(ChainOptions chain, string path, Action<string, string> error)
@@ -216,6 +220,7 @@ internal static partial class ConfigValidator
 
     private static void ValidateRouting(RoutingOptions routing, string path, Action<string, string> error)
     {
+        RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateRouting(routing.Subscriptions, $"{path}.subscriptions", error);
         var health = routing.Health;
         Positive(health.Interval, $"{path}.health.interval", error);
         Positive(health.Timeout, $"{path}.health.timeout", error);
