@@ -33,6 +33,9 @@ public sealed class ForwardResult : IDisposable
     public static ForwardResult Served(PooledBuffer body, Upstream upstream, bool nodeError, IReadOnlyList<AttemptRecord> attempts) =>
         new() { Body = body, ServedBy = upstream, Attempts = attempts, Outcome = nodeError ? "upstream_error" : "ok" };
 
+    /// <summary>A result RpcShield answered itself (a complete JSON-RPC response with the client's id).</summary>
+    public static ForwardResult Local(PooledBuffer body) => new() { Body = body };
+
     public static ForwardResult Error(int code, string message, IReadOnlyList<AttemptRecord>? attempts = null, Action<System.Text.Json.Utf8JsonWriter>? data = null) =>
         new()
         {
