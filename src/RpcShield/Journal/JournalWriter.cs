@@ -74,7 +74,7 @@ public sealed partial class JournalWriter : BackgroundService, IHostedLifecycleS
     {
         await Task.Yield();
         using var connection = _database.Open();
-        using var insert = PrepareInsert(connection);
+        using var insert = JournalRows.PrepareInsert(connection);
         var maintenance = MaintenanceLoopAsync(stoppingToken);
         var batch = new List<JournalEntry>(MaxBatch);
         var reader = _journal.Reader;
@@ -129,7 +129,7 @@ public sealed partial class JournalWriter : BackgroundService, IHostedLifecycleS
         insert.Transaction = transaction;
         foreach (var entry in batch)
         {
-            Bind(insert, entry);
+            JournalRows.Bind(insert, entry);
             insert.ExecuteNonQuery();
         }
 
@@ -197,7 +197,20 @@ public sealed partial class JournalWriter : BackgroundService, IHostedLifecycleS
         return deleted;
     }
 
-    private static SqliteCommand PrepareInsert(SqliteConnection connection)
+    [LoggerMessage(Level = LogLevel.Information, Message = "Failure journal at {Path} (retention {Days} days)")]
+    private partial void LogOpened(string path, int days);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Journal retention deleted {Rows} rows older than {Days} days")]
+    private partial void LogRetention(int rows, int days);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Journal write to {Path} failed")]
+    private partial void LogWriteFailed(Exception ex, string path);
+}
+
+/// <summary>Row mapping of <see cref="JournalEntry"/> (shared by the writer and fixtures).</summary>
+internal static class JournalRows
+{
+    public static SqliteCommand PrepareInsert(SqliteConnection connection)
     {
         var command = connection.CreateCommand();
         command.CommandText = """
@@ -215,7 +228,7 @@ public sealed partial class JournalWriter : BackgroundService, IHostedLifecycleS
         return command;
     }
 
-    internal static void Bind(SqliteCommand insert, JournalEntry entry)
+    public static void Bind(SqliteCommand insert, JournalEntry entry)
     {
         var p = insert.Parameters;
         p[0].Value = entry.Timestamp.ToUnixTimeMilliseconds();
@@ -238,14 +251,20 @@ public sealed partial class JournalWriter : BackgroundService, IHostedLifecycleS
 
     private static string? Clip(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Failure journal at {Path} (retention {Days} days)")]
-    private partial void LogOpened(string path, int days);
+    /// <summary>Inserts entries in one transaction (fixtures, imports).</summary>
+    public static void InsertAll(SqliteConnection connection, IEnumerable<JournalEntry> entries)
+    {
+        using var transaction = connection.BeginTransaction();
+        using var insert = PrepareInsert(connection);
+        insert.Transaction = transaction;
+        foreach (var entry in entries)
+        {
+            Bind(insert, entry);
+            insert.ExecuteNonQuery();
+        }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Journal retention deleted {Rows} rows older than {Days} days")]
-    private partial void LogRetention(int rows, int days);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Journal write to {Path} failed")]
-    private partial void LogWriteFailed(Exception ex, string path);
+        transaction.Commit();
+    }
 }
 
 /// <summary>The `kind` values RpcShield writes (bounded: also the `rpcshield_journal_entries_total` label).</summary>
