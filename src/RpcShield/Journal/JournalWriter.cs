@@ -62,6 +62,12 @@ public sealed partial class JournalWriter : BackgroundService, IHostedLifecycleS
         try
         {
             using var connection = _database.Open();
+            // The drain loop may never have run (stopped right after start): write what is queued.
+            using (var insert = JournalRows.PrepareInsert(connection))
+            {
+                Drain(connection, insert, new List<JournalEntry>(MaxBatch));
+            }
+
             _learned.Persist(connection);
         }
         catch (SqliteException ex)

@@ -56,7 +56,7 @@ public sealed record ChainAvailability(
     string Chain,
     IReadOnlyList<UpstreamAvailability> Upstreams,
     double Combined,
-    int? MinUpstreamsFor999,
+    [property: JsonPropertyName("min_upstreams_for_999")] int? MinUpstreamsFor999,
     [property: JsonPropertyName("min_upstreams_extrapolated")] bool Extrapolated);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]

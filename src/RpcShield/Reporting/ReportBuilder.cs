@@ -174,7 +174,7 @@ public static class ReportBuilder
         all.Sort();
         // Percentile rank: share of all reported latencies at or below this lost race's latency.
         var ranks = lost.Select(l => 100.0 * UpperBound(all, l) / all.Count).ToList();
-        return new LostRaceLatency(lostCount, lost.Count, Math.Round(Median(ranks)!.Value, 1), Math.Round(Quantile(ranks, 0.25)!.Value, 1), Math.Round(Quantile(ranks, 0.75)!.Value, 1), Median(lost));
+        return new LostRaceLatency(lostCount, lost.Count, Round1(Median(ranks)!.Value), Round1(Quantile(ranks, 0.25)!.Value), Round1(Quantile(ranks, 0.75)!.Value), Median(lost));
     }
 
     private static List<BuilderInclusion> Inclusion(SqliteConnection connection, long from, long to)
@@ -285,6 +285,8 @@ public static class ReportBuilder
         "simulation_error" => "simulation: check state freshness (block lag) and the node your simulations run on",
         _ => "unclassified: add a note to these outcome reports to see their cause",
     };
+
+    private static double Round1(double value) => Math.Round(value, 1, MidpointRounding.AwayFromZero);
 
     private static int UpperBound(List<double> sorted, double value)
     {
