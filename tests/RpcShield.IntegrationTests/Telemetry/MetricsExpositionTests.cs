@@ -20,7 +20,12 @@ public sealed class MetricsExpositionTests
         await b.MineAsync(3);
         var journal = Path.Combine(Path.GetTempPath(), $"rpcshield-metrics-{Guid.NewGuid():N}.db");
         var yaml = Yaml.Chain([("a", a.Url), ("b", b.Url), ("dead", $"http://127.0.0.1:{DeadPort()}")])
-            .Replace("journal: { path: \"\" }", $"journal: {{ path: \"{journal}\" }}", StringComparison.Ordinal);
+            .Replace("journal: { path: \"\" }", $"journal: {{ path: \"{journal}\" }}", StringComparison.Ordinal)
+            // Only the start-up probe round: the kills below are discovered by the requests themselves (a real failover).
+            .Replace("interval: 200ms", "interval: 1h", StringComparison.Ordinal)
+            // a is the primary, so it serves first and the kill below always causes a failover.
+            .Replace("{ name: b,", "{ name: b, tier: fallback,", StringComparison.Ordinal)
+            .Replace("{ name: dead,", "{ name: dead, tier: fallback,", StringComparison.Ordinal);
         try
         {
             await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
@@ -32,6 +37,8 @@ public sealed class MetricsExpositionTests
                     Assert.Contains("\"result\"", await ok.Content.ReadAsStringAsync(), StringComparison.Ordinal);
                     servedBy = ok.Headers.GetValues("X-RpcShield-Upstream").Single();
                 }
+
+                Assert.Equal("a", servedBy);
 
                 // An unknown method is labelled `other` (bounded cardinality), never by its own name.
                 using (await PostAsync(proxy, "foo_notAMethod"))
@@ -94,7 +101,7 @@ public sealed class MetricsExpositionTests
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT upstream, reason, head_block, method, latency_ms FROM journal WHERE kind = 'failed_attempt' AND strategy = 'arb-1'";
             using var reader = command.ExecuteReader();
-            Assert.True(reader.Read());
+            Assert.True(reader.Read(), "journal: " + Dump(connection));
             Assert.NotEqual("dead", reader.GetString(0));
             Assert.False(string.IsNullOrEmpty(reader.GetString(1)));
             Assert.Equal(3, reader.GetInt64(2));
@@ -109,6 +116,20 @@ public sealed class MetricsExpositionTests
                 File.Delete(journal + suffix);
             }
         }
+    }
+
+    private static string Dump(Microsoft.Data.Sqlite.SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT kind, strategy, upstream, reason, method, head_block, note FROM journal ORDER BY id";
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "-" : reader.GetValue(i).ToString())));
+        }
+
+        return string.Join("; ", rows);
     }
 
     internal static Task<HttpResponseMessage> PostAsync(ProxyUnderTest proxy, string method, string? strategy = null)
