@@ -23,7 +23,10 @@ public static class JournalServiceCollectionExtensions
             return services;
         }
 
-        services.AddSingleton(new JournalDatabase(options.Journal.Path));
+        // Checked now, before the host exists: a corrupt or locked file stops the start with one clear line.
+        var database = new JournalDatabase(options.Journal.Path);
+        database.Initialize();
+        services.AddSingleton(database);
         services.AddSingleton(sp => new SqliteFailureJournal(options.Journal.QueueCapacity, sp.GetRequiredService<RpcShieldMetrics>()));
         services.AddSingleton<IFailureJournal>(sp => sp.GetRequiredService<SqliteFailureJournal>());
         services.AddSingleton<LearnedState>();
