@@ -77,17 +77,17 @@ internal sealed class JournalDatabase
 
     public string Path { get; }
 
-    public SqliteConnection Open(bool readOnly = false)
+    public SqliteConnection Open(bool readOnly = false, int timeoutSeconds = 5)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = Path,
             Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
-            DefaultTimeout = 5,
+            DefaultTimeout = timeoutSeconds,
         }.ToString());
         connection.Open();
-        Execute(connection, "PRAGMA busy_timeout = 2000;");
+        Execute(connection, $"PRAGMA busy_timeout = {timeoutSeconds * 1000};");
         return connection;
     }
 
@@ -106,7 +106,8 @@ internal sealed class JournalDatabase
                 Directory.CreateDirectory(directory);
             }
 
-            using var connection = Open();
+            // A short wait: a file another process holds locked is reported at start, not waited on.
+            using var connection = Open(timeoutSeconds: 1);
             var check = Scalar(connection, "PRAGMA quick_check;") as string;
             if (!string.Equals(check, "ok", StringComparison.OrdinalIgnoreCase))
             {

@@ -161,7 +161,9 @@ public sealed class ReportBuilderTests : IDisposable
 
     private static void Samples(SqliteConnection connection, string chain, string upstream, int count, int healthy, int okEach, int failedEach, double p50Base)
     {
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "INSERT INTO upstream_samples (ts_ms, chain, upstream, healthy, ok, failed, ewma_ms, p50_ms, p90_ms, p99_ms) VALUES ($ts, $c, $u, $h, $ok, $f, $e, $p50, $p90, $p99)";
         for (var i = 0; i < count; i++)
         {
@@ -178,5 +180,7 @@ public sealed class ReportBuilderTests : IDisposable
             command.Parameters.AddWithValue("$p99", (4 * p50Base) + (2 * i));
             command.ExecuteNonQuery();
         }
+
+        transaction.Commit();
     }
 }
