@@ -37,6 +37,8 @@ public sealed partial class LearnedState
         _chains = chains;
         _time = time;
         _logger = logger;
+        // Upstreams added by a hot reload start from their prior too (Seed never overrides live data).
+        _chains.Reloaded += () => Seed();
     }
 
     /// <summary>The prior loaded at start (or last persisted) for an upstream.</summary>
@@ -65,6 +67,15 @@ public sealed partial class LearnedState
         }
 
         LoadBuilders(connection);
+        var seeded = Seed();
+        if (seeded > 0 || !_builders.IsEmpty)
+        {
+            LogLoaded(seeded, _builders.Count);
+        }
+    }
+
+    private int Seed()
+    {
         var seeded = 0;
         foreach (var chain in _chains.Chains)
         {
@@ -78,10 +89,7 @@ public sealed partial class LearnedState
             }
         }
 
-        if (seeded > 0 || !_builders.IsEmpty)
-        {
-            LogLoaded(seeded, _builders.Count);
-        }
+        return seeded;
     }
 
     /// <summary>Writes one sample per upstream, upserts the priors and recomputes builder inclusion.</summary>
