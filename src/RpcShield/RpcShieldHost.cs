@@ -8,8 +8,10 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
 using RpcShield.Configuration;
+using RpcShield.Journal;
 using RpcShield.JsonRpc;
 using RpcShield.Passthrough;
+using RpcShield.Outcomes;
 using RpcShield.Routing;
 using RpcShield.Security;
 using RpcShield.Status;
@@ -56,6 +58,7 @@ public static class RpcShieldHost
         services.AddUpstreamRouting();
         services.AddSubscriptions();
         services.AddPassthrough();
+        services.AddFailureJournal(options);
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
 
@@ -64,6 +67,7 @@ public static class RpcShieldHost
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.MapStatusEndpoints();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
+        app.MapOutcomeEndpoints();
         var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
         app.MapPost("/", endpoint.HandleDefaultAsync);
         app.MapPost("/{chain}", endpoint.HandleNamedAsync);

@@ -45,6 +45,11 @@ internal static partial class ConfigValidator
             Error("journal.queue_capacity", "must be at least 1");
         }
 
+        if (options.Journal.StatsInterval < TimeSpan.FromMilliseconds(100))
+        {
+            Error("journal.stats_interval", "must be at least 100ms");
+        }
+
         for (var p = 0; p < options.Passthrough.Count; p++)
         {
             var route = options.Passthrough[p];

@@ -71,6 +71,8 @@ public sealed class JournalOptions
     public int RetentionDays { get; set; } = 30;
     /// <summary>Bounded queue between the request path and the writer; overflow is dropped and counted.</summary>
     public int QueueCapacity { get; set; } = 10_000;
+    /// <summary>How often learned upstream statistics (latency EWMA/percentiles, errors, health) and builder inclusion rates are persisted as priors for the next start; also written at shutdown.</summary>
+    public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class SigningOptions

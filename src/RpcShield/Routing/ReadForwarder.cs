@@ -2,6 +2,7 @@ using Polly;
 using Polly.Hedging;
 using RpcShield.Chains;
 using RpcShield.JsonRpc;
+using RpcShield.Journal;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Routing;
@@ -20,10 +21,12 @@ public sealed class ReadForwarder
     private readonly TimeProvider _time;
     private readonly IHedgeDelayPolicy _hedgeDelay;
     private readonly ResiliencePipeline<AttemptOutcome> _pipeline;
+    private readonly IFailureJournal _journal;
 
-    public ReadForwarder(UpstreamSender sender, TimeProvider time, IHedgeDelayPolicy hedgeDelay)
+    public ReadForwarder(UpstreamSender sender, TimeProvider time, IHedgeDelayPolicy hedgeDelay, IFailureJournal? journal = null)
     {
         _sender = sender;
+        _journal = journal ?? new NullFailureJournal();
         _time = time;
         _hedgeDelay = hedgeDelay;
         _pipeline = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = time }
@@ -59,8 +62,8 @@ public sealed class ReadForwarder
             .Build();
     }
 
-    /// <summary>Forwards <paramref name="item"/>; never throws for upstream failures.</summary>
-    public async ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken)
+    /// <summary>Forwards <paramref name="item"/>; never throws for upstream failures. <paramref name="call"/> (optional) labels journal entries with the bot's strategy.</summary>
+    public async ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken, RpcCall? call = null)
     {
         var routing = chain.Options.Routing;
         var candidates = chain.Candidates(item.Method, routing.Retries + 1);
@@ -74,7 +77,7 @@ public sealed class ReadForwarder
         var deadline = routing.Timeouts.Methods.TryGetValue(item.Method, out var perMethod) ? perMethod : routing.Timeouts.Default;
         using var deadlineCts = new CancellationTokenSource(deadline, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineCts.Token);
-        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing));
+        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing)) { Call = call };
 
         Outcome<AttemptOutcome> outcome;
         if (candidates.Length == 1)
@@ -122,6 +125,7 @@ public sealed class ReadForwarder
         public string Method => Item.Method;
         public TimeSpan AttemptTimeout { get; } = attemptTimeout;
         public bool Hedgeable { get; } = hedgeable;
+        public RpcCall? Call { get; init; }
 
         public Upstream? Next()
         {
@@ -142,6 +146,7 @@ public sealed class ReadForwarder
             {
                 _attempts.Add(new AttemptRecord(attempt.Upstream.Name, attempt.Reason));
                 attempt.Upstream.Metrics.Failover(ReasonLabel(attempt.Kind));
+                Journal(JournalKinds.FailedAttempt, attempt.Upstream.Name, attempt.Reason, attempt.Latency.TotalMilliseconds, null);
                 // Keep the most informative node answer (a JSON-RPC error beats a transport failure).
                 if (attempt.Reply.IsJsonRpc && attempt.Body is not null)
                 {
@@ -159,6 +164,11 @@ public sealed class ReadForwarder
                 if (attempt is { Kind: AttemptKind.Answered, Body: not null })
                 {
                     _bestNodeError?.Dispose();
+                    if (_attempts.Count > 0)
+                    {
+                        Journal(JournalKinds.Failover, attempt.Upstream.Name, "recovered", attempt.Latency.TotalMilliseconds, AttemptsNote());
+                    }
+
                     return ForwardResult.Served(attempt.TakeBody()!, attempt.Upstream, attempt.Reply.HasError, _attempts.ToArray());
                 }
 
@@ -174,9 +184,28 @@ public sealed class ReadForwarder
                     _attempts.Add(new AttemptRecord("*", "deadline_exceeded"));
                 }
 
+                Journal(JournalKinds.Failover, null, "exhausted", null, AttemptsNote());
                 return ForwardResult.Error(RpcErrorCodes.NoUpstream, "No upstream could serve the request", _attempts.ToArray());
             }
         }
+
+        /// <summary>Journals a failure-relevant event (failure path only: the happy path allocates nothing here).</summary>
+        private void Journal(string kind, string? upstream, string reason, double? latencyMs, string? note) =>
+            Forwarder._journal.Record(new JournalEntry
+            {
+                Kind = kind,
+                Timestamp = Forwarder._time.GetUtcNow(),
+                Chain = Chain.Name,
+                Strategy = Call?.Strategy,
+                HeadBlock = Chain.BestHead is > 0 and var head ? head : null,
+                Method = Method,
+                Reason = reason,
+                LatencyMs = latencyMs,
+                Upstream = upstream,
+                Note = note,
+            });
+
+        private string AttemptsNote() => string.Join(", ", _attempts.Select(a => $"{a.Upstream}: {a.Reason}"));
 
         private static string ReasonLabel(AttemptKind kind) => kind switch
         {
