@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
 using RpcShield.Configuration;
 using RpcShield.JsonRpc;
+using RpcShield.Resilience;
 using RpcShield.Routing;
 using RpcShield.Security;
 using RpcShield.Status;
@@ -52,6 +53,7 @@ public static class RpcShieldHost
         services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
         services.AddTelemetry();
         services.AddUpstreamRouting();
+        services.AddResilience();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
 
