@@ -62,7 +62,14 @@ public sealed class CircuitBreakerContributorTests
         Assert.Equal(sent, rig.Sent);
         Assert.False(refused.IsUpstreamFault);
 
-x, rig.Chain.Ranking[0].Name);
+        foreach (var upstream in rig.Chain.Upstreams)
+        {
+            upstream.Health.ProbeSucceeded(1, chainIdVerified: true);
+        }
+
+        rig.Chain.Rerank();
+        Assert.Equal(2, rig.Chain.Ranking.Length);
+        Assert.Equal("u1", rig.Chain.Ranking[0].Name);
         Assert.Equal("u0", rig.Chain.Ranking[^1].Name);
     }
 
