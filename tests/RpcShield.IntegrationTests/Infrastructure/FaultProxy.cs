@@ -10,7 +10,8 @@ internal enum FaultMode
 {
     /// <summary>Forward unchanged (after <see cref="FaultProxy.Latency"/>).</summary>
     Pass,
-    /// <summary>Every other request gets HTTP 500; the rest are forwarded (a flapping node).</summary>
+    /// <summary>Every other client request gets HTTP 500; health probes and the rest are forwarded (a node that answers
+    /// `eth_blockNumber` but fails half the real work).</summary>
     Flap,
     /// <summary>Every request gets HTTP 429 with `Retry-After: <see cref="FaultProxy.RetryAfterSeconds"/>`.</summary>
     Throttle,
@@ -26,6 +27,7 @@ internal sealed class FaultProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string _target;
     private int _hits;
+    private int _clientHits;
 
     private FaultProxy(WebApplication app, string target)
     {
@@ -59,7 +61,11 @@ internal sealed class FaultProxy : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        var hit = Interlocked.Increment(ref _hits);
+        Interlocked.Increment(ref _hits);
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
+        var probe = body.GetBuffer().AsSpan(0, (int)body.Length).IndexOf("rpcshield-probe"u8) >= 0;
+        var clientHit = probe ? 0 : Interlocked.Increment(ref _clientHits);
         if (Latency > TimeSpan.Zero)
         {
             try
@@ -74,7 +80,7 @@ internal sealed class FaultProxy : IAsyncDisposable
 
         switch (Mode)
         {
-            case FaultMode.Flap when hit % 2 == 0:
+            case FaultMode.Flap when clientHit % 2 == 0 && !probe:
                 context.Response.StatusCode = 500;
                 await context.Response.WriteAsync("internal server error").ConfigureAwait(false);
                 return;
@@ -85,8 +91,6 @@ internal sealed class FaultProxy : IAsyncDisposable
                 return;
         }
 
-        using var body = new MemoryStream();
-        await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
         using var content = new ByteArrayContent(body.ToArray());
         content.Headers.ContentType = new("application/json");
         try
