@@ -14,7 +14,8 @@ namespace RpcShield.Degradation;
 
 /// <summary>
 /// Per chain full / degraded / minimal controller. Every 100 ms it counts usable upstreams
-/// (healthy, circuit not open) and the failure ratio of attempts on healthy upstreams, and feeds
+/// (healthy, circuit not open) and the failure ratio of attempts on upstreams healthy for at least
+/// the whole window (`routing.circuit_breaker.window`), and feeds
 /// the target (<see cref="ModeTarget"/>) through the chain's <see cref="ModeMachine"/>. Every
 /// transition is logged with its cause, counted, journaled (`mode_change`) and shown in /status;
 /// the current mode is the `X-RpcShield-Mode` header and the `rpcshield_mode` gauge.
@@ -88,6 +89,8 @@ public sealed partial class DegradationController : BackgroundService, IChainMod
     {
         var healthy = 0;
         long ok = 0, failed = 0;
+        var window = chain.Options.Routing.CircuitBreaker.Window;
+        var now = _time.GetUtcNow();
         foreach (var upstream in chain.Upstreams)
         {
             if (upstream.Health.Status != HealthStatus.Healthy)
@@ -95,9 +98,14 @@ public sealed partial class DegradationController : BackgroundService, IChainMod
                 continue;
             }
 
-            var (o, f) = upstream.Errors.Totals();
-            ok += o;
-            failed += f;
+            // An upstream re-admitted within the window still carries the failures of its outage: skip its ratio.
+            if (now - upstream.Health.Since >= window)
+            {
+                var (o, f) = upstream.Errors.Totals();
+                ok += o;
+                failed += f;
+            }
+
             if (upstream.CircuitState != 2)
             {
                 healthy++;
