@@ -132,8 +132,7 @@ public sealed partial class BroadcastHandler : IRpcHandler
                 Method = method,
                 Upstream = upstream.Name,
                 TxHash = txHash,
-                Outcome = label,
-                Reason = attempt?.Reason ?? label,
+                Reason = attempt is null || attempt.Reason == "ok" ? label : $"{label}: {attempt.Reason}",
                 LatencyMs = latency.TotalMilliseconds,
             });
             Complete(upstream, label, attempt);

@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Nethereum.Signer;
+using RpcShield.Journal;
 using RpcShield.IntegrationTests.Infrastructure;
 
 namespace RpcShield.IntegrationTests.Broadcast;
@@ -19,7 +21,10 @@ public sealed class BroadcastTests
         await using var a = await AnvilNode.StartAsync();
         await using var b = await AnvilNode.StartAsync();
         await using var c = await AnvilNode.StartAsync();
-        await using var proxy = await ProxyUnderTest.StartAsync(ResilienceYaml.Chain([("a", a.Url, "primary"), ("b", b.Url, "primary"), ("c", c.Url, "primary")]));
+        var journal = new RecordingJournal();
+        await using var proxy = await ProxyUnderTest.StartAsync(
+            ResilienceYaml.Chain([("a", a.Url, "primary"), ("b", b.Url, "primary"), ("c", c.Url, "primary")]),
+            services: s => s.AddSingleton<IFailureJournal>(journal));
 
         var raw = Sign(AnvilNode.DevKey0, nonce: 0, value: 12345);
         var reply = await Rpc.CallAsync(proxy, "eth_sendRawTransaction", $"[\"{raw}\"]");
@@ -42,6 +47,10 @@ public sealed class BroadcastTests
         await Rpc.WaitUntilAsync(async () => await Rpc.MetricAsync(proxy, "rpcshield_broadcasts_total") >= 6, "six broadcast outcomes");
         Assert.Equal(3, await Rpc.MetricAsync(proxy, "rpcshield_broadcasts_total", ("outcome", "accepted")));
         Assert.Equal(3, await Rpc.MetricAsync(proxy, "rpcshield_broadcasts_total", ("outcome", "known")));
+        var entries = journal.Entries.Where(e => e.Kind == "broadcast").ToArray();
+        Assert.Equal(6, entries.Length);
+        Assert.All(entries, e => Assert.Equal(hash, e.TxHash));
+        Assert.Equal(["a", "a", "b", "b", "c", "c"], entries.Select(e => e.Upstream!).Order().ToArray());
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using RpcShield.IntegrationTests.Infrastructure;
+using RpcShield.Journal;
 
 namespace RpcShield.IntegrationTests.Degradation;
 
@@ -17,9 +19,13 @@ public sealed class DegradationTests
         await using var c = await AnvilNode.StartAsync();
         try
         {
-            await using var proxy = await ProxyUnderTest.StartAsync(ResilienceYaml.Chain(
-                [("a", a.Url, "primary"), ("b", b.Url, "primary"), ("c", c.Url, "primary")],
-                degradation: "{ degraded_below_healthy: 3, minimal_below_healthy: 2, shed_in_degraded: [\"debug_*\", \"trace_*\"], reject_sends_in_minimal: true, min_time_in_mode: 1s }"));
+            var journal = new RecordingJournal();
+            await using var proxy = await ProxyUnderTest.StartAsync(
+                ResilienceYaml.Chain(
+                    [("a", a.Url, "primary"), ("b", b.Url, "primary"), ("c", c.Url, "primary")],
+                    "circuit_breaker: { failure_ratio: 0.5, min_requests: 10, window: 30s, break: 1s }",
+                    degradation: "{ degraded_below_healthy: 3, minimal_below_healthy: 2, shed_in_degraded: [\"debug_*\", \"trace_*\"], reject_sends_in_minimal: true, min_time_in_mode: 1s }"),
+                services: s => s.AddSingleton<IFailureJournal>(journal));
 
             var start = await Rpc.BalanceAsync(proxy);
             Assert.Equal("full", start.Mode);
@@ -62,6 +68,9 @@ public sealed class DegradationTests
             Assert.Equal(1, await Rpc.MetricAsync(proxy, "rpcshield_mode_changes_total", ("from", "minimal"), ("to", "degraded")));
             Assert.Equal(1, await Rpc.MetricAsync(proxy, "rpcshield_mode_changes_total", ("from", "degraded"), ("to", "full")));
             Assert.Equal(0, await Rpc.MetricAsync(proxy, "rpcshield_mode", ("chain", "test")));
+            Assert.Equal(
+                ["full->degraded", "degraded->minimal", "minimal->degraded", "degraded->full"],
+                journal.Entries.Where(e => e.Kind == "mode_change").Select(e => e.Reason![..e.Reason!.IndexOf(':', StringComparison.Ordinal)]).ToArray());
         }
         finally
         {
@@ -71,5 +80,5 @@ public sealed class DegradationTests
     }
 
     private static Task WaitForModeAsync(ProxyUnderTest proxy, string mode) =>
-        Rpc.WaitUntilAsync(async () => (await Rpc.CallAsync(proxy, "eth_chainId")).Mode == mode, $"mode {mode}");
+        Rpc.WaitUntilAsync(async () => (await Rpc.CallAsync(proxy, "eth_chainId")).Mode == mode, $"mode {mode}", diagnostics: () => proxy.Client.GetStringAsync("/status"));
 }

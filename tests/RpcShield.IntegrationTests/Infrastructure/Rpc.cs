@@ -57,7 +57,7 @@ internal static class Rpc
         return total;
     }
 
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000)
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int timeoutMs = 15000, Func<Task<string>>? diagnostics = null)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         while (DateTime.UtcNow < deadline)
@@ -70,6 +70,6 @@ internal static class Rpc
             await Task.Delay(100);
         }
 
-        Assert.Fail($"timed out waiting for {what}");
+        Assert.Fail($"timed out waiting for {what}" + (diagnostics is null ? "" : "; " + await diagnostics()));
     }
 }
