@@ -45,6 +45,28 @@ public sealed class HedgingTests(ITestOutputHelper output)
         Assert.Equal(0, await Rpc.MetricAsync(proxy, "rpcshield_hedges_total", ("result", "sent")));
     }
 
+    [Fact]
+    public async Task A_slow_read_starts_at_most_max_extra_hedges()
+    {
+        await using var node = await AnvilNode.StartAsync();
+        await using var a = await FaultProxy.StartAsync(node.Url, latency: TimeSpan.FromMilliseconds(300));
+        await using var b = await FaultProxy.StartAsync(node.Url, latency: TimeSpan.FromMilliseconds(300));
+        await using var c = await FaultProxy.StartAsync(node.Url, latency: TimeSpan.FromMilliseconds(300));
+        await using var proxy = await ProxyUnderTest.StartAsync(ResilienceYaml.Chain(
+            [("a", a.Url, "primary"), ("b", b.Url, "primary"), ("c", c.Url, "primary")],
+            "hedge: { enabled: true, quantile: 0.9, min: 20ms, max: 20ms, max_extra: 1, cold_start: 20ms }"));
+
+        for (var i = 0; i < 3; i++)
+        {
+            var reply = await Rpc.BalanceAsync(proxy);
+            Assert.False(reply.IsError, reply.Body.ToString());
+        }
+
+        // Each read: the first attempt plus exactly one hedge, never a third parallel attempt.
+        Assert.Equal(6, a.ClientHits + b.ClientHits + c.ClientHits);
+        Assert.Equal(3, await Rpc.MetricAsync(proxy, "rpcshield_hedges_total", ("result", "sent")));
+    }
+
     private sealed record Run(int FastWins, double P50, double Won, double Lost, double Sent);
 
     private static async Task<Run> RunAsync((string, string, string)[] upstreams, int calls, string hedge)

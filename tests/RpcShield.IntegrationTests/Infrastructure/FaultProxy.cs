@@ -43,6 +43,9 @@ internal sealed class FaultProxy : IAsyncDisposable
 
     public int RetryAfterSeconds { get; set; } = 2;
 
+    /// <summary>Client requests received (health probes excluded).</summary>
+    public int ClientHits => Volatile.Read(ref _clientHits);
+
     /// <summary>Requests received (including health probes).</summary>
     public int Hits => Volatile.Read(ref _hits);
 
