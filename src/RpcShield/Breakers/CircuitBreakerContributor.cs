@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
@@ -20,7 +20,8 @@ public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContrib
     private readonly ChainRegistry _chains;
     private readonly TimeProvider _time;
     private readonly ILogger<CircuitBreakerContributor> _logger;
-    private readonly ConcurrentDictionary<Upstream, BreakerInfo> _breakers = new();
+    // Weak keys: upstreams removed by a reload are disposed and collected with their breaker.
+    private readonly ConditionalWeakTable<Upstream, BreakerInfo> _breakers = new();
 
     public CircuitBreakerContributor(ChainRegistry chains, TimeProvider time, ILogger<CircuitBreakerContributor> logger)
     {
@@ -39,7 +40,7 @@ public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContrib
     {
         var options = _chains.TryGet(upstream.Chain, out var chain) ? chain.Options.Routing.CircuitBreaker : new Configuration.CircuitBreakerOptions();
         var info = new BreakerInfo(new CircuitBreakerStateProvider());
-        _breakers[upstream] = info;
+        _breakers.AddOrUpdate(upstream, info);
         upstream.CircuitState = 0;
         upstream.Metrics.Circuit.Set(0);
 

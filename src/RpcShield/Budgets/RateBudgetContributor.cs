@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Polly;
 using RpcShield.Chains;
@@ -18,7 +18,7 @@ public sealed partial class RateBudgetContributor : IUpstreamStrategyContributor
     private readonly ChainRegistry _chains;
     private readonly TimeProvider _time;
     private readonly ILogger<RateBudgetContributor> _logger;
-    private readonly ConcurrentDictionary<Upstream, UpstreamBudget> _budgets = new();
+    private readonly ConditionalWeakTable<Upstream, UpstreamBudget> _budgets = new();
 
     public RateBudgetContributor(ChainRegistry chains, TimeProvider time, ILogger<RateBudgetContributor> logger)
     {
@@ -34,7 +34,7 @@ public sealed partial class RateBudgetContributor : IUpstreamStrategyContributor
 
     public void Contribute(ResiliencePipelineBuilder<AttemptOutcome> builder, Upstream upstream)
     {
-        var budget = _budgets.GetOrAdd(upstream, _ => new UpstreamBudget(_time));
+        var budget = _budgets.GetValue(upstream, _ => new UpstreamBudget(_time));
         builder.AddStrategy(_ => new BudgetStrategy(this, upstream, budget), new Resilience.NamedStrategyOptions("rate-budget"));
     }
 
