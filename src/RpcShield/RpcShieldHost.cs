@@ -12,6 +12,7 @@ using RpcShield.Journal;
 using RpcShield.JsonRpc;
 using RpcShield.Passthrough;
 using RpcShield.Outcomes;
+using RpcShield.Resilience;
 using RpcShield.Routing;
 using RpcShield.Security;
 using RpcShield.Status;
@@ -59,6 +60,7 @@ public static class RpcShieldHost
         services.AddSubscriptions();
         services.AddPassthrough();
         services.AddFailureJournal(options);
+        services.AddResilience();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
 

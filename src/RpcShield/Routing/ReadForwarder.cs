@@ -37,26 +37,25 @@ public sealed class ReadForwarder
                 DelayGenerator = args =>
                 {
                     var state = args.Context.Properties.GetValue(StateKey, null!);
-                    return ValueTask.FromResult(_hedgeDelay.DelayFor(state.Chain, state.Method, state.Hedgeable));
+                    return ValueTask.FromResult(state.HedgesLeft ? _hedgeDelay.DelayFor(state.Chain, state.Method, state.Hedgeable) : Timeout.InfiniteTimeSpan);
                 },
                 ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Exception is null && args.Outcome.Result!.ShouldTryNext),
                 ActionGenerator = args =>
                 {
                     var state = args.PrimaryContext.Properties.GetValue(StateKey, null!);
-                    var next = state.Next();
+                    var next = state.NextFor(out var hedge);
                     if (next is null)
                     {
                         return null;
                     }
 
+                    if (hedge)
+                    {
+                        _hedgeDelay.Report(state.Chain, state.Method, HedgeResult.Sent);
+                    }
+
                     var context = args.ActionContext;
                     return () => state.Forwarder.AttemptAsync(next, state, context.CancellationToken);
-                },
-                OnHedging = args =>
-                {
-                    var state = args.PrimaryContext.Properties.GetValue(StateKey, null!);
-                    state.NoteHedge(args.AttemptNumber);
-                    return default;
                 },
             })
             .Build();
@@ -66,7 +65,9 @@ public sealed class ReadForwarder
     public async ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken, RpcCall? call = null)
     {
         var routing = chain.Options.Routing;
-        var candidates = chain.Candidates(item.Method, routing.Retries + 1);
+        var maxExtra = Math.Max(0, _hedgeDelay.MaxExtra(chain));
+        var candidates = chain.Candidates(item.Method, routing.Retries + 1 + maxExtra);
+        HeadPreference.PreferBestHead(chain, item, candidates);
         if (candidates.Length == 0)
         {
             return chain.Router.IsServable(item.Method)
@@ -77,7 +78,7 @@ public sealed class ReadForwarder
         var deadline = routing.Timeouts.Methods.TryGetValue(item.Method, out var perMethod) ? perMethod : routing.Timeouts.Default;
         using var deadlineCts = new CancellationTokenSource(deadline, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineCts.Token);
-        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing)) { Call = call };
+        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing), routing.Retries, maxExtra) { Call = call };
 
         Outcome<AttemptOutcome> outcome;
         if (candidates.Length == 1)
@@ -100,7 +101,13 @@ public sealed class ReadForwarder
             }
         }
 
-        return state.Finish(outcome, deadlineCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested);
+        var result = state.Finish(outcome, deadlineCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested);
+        if (state.Hedges > 0 && result.ServedBy is { } served)
+        {
+            _hedgeDelay.Report(chain, item.Method, state.WasHedge(served) ? HedgeResult.Won : HedgeResult.Lost);
+        }
+
+        return result;
     }
 
     private async ValueTask<Outcome<AttemptOutcome>> AttemptAsync(Upstream upstream, ForwardState state, CancellationToken cancellationToken)
@@ -111,13 +118,16 @@ public sealed class ReadForwarder
     }
 
     /// <summary>Per-request bookkeeping shared by the attempts of one request (hedges run in parallel).</summary>
-    private sealed class ForwardState(ReadForwarder forwarder, ChainRuntime chain, RpcRequestItem item, Upstream[] candidates, TimeSpan attemptTimeout, bool hedgeable)
+    private sealed class ForwardState(ReadForwarder forwarder, ChainRuntime chain, RpcRequestItem item, Upstream[] candidates, TimeSpan attemptTimeout, bool hedgeable, int retries, int maxExtra)
     {
         private readonly Lock _lock = new();
         private readonly List<AttemptRecord> _attempts = new(candidates.Length);
         private AttemptOutcome? _bestNodeError;
         private int _next;
         private int _hedges;
+        private int _failures;
+        private int _failovers;
+        private Upstream[]? _hedged;
 
         public ReadForwarder Forwarder { get; } = forwarder;
         public ChainRuntime Chain { get; } = chain;
@@ -133,7 +143,52 @@ public sealed class ReadForwarder
             return index < candidates.Length ? candidates[index] : null;
         }
 
-        public void NoteHedge(int attemptNumber) => Interlocked.Increment(ref _hedges);
+        public int Hedges => Volatile.Read(ref _hedges);
+
+        /// <summary>True while another hedge (a parallel attempt because the previous one is slow) may start.</summary>
+        public bool HedgesLeft => Volatile.Read(ref _hedges) < maxExtra;
+
+        /// <summary>
+        /// The next upstream for a new attempt. It is a failover when an attempt has failed that no
+        /// failover answered yet (at most `retries`), otherwise a hedge (at most `max_extra`).
+        /// </summary>
+        public Upstream? NextFor(out bool hedge)
+        {
+            lock (_lock)
+            {
+                hedge = _failures <= _failovers;
+                if (hedge ? _hedges >= maxExtra : _failovers >= retries)
+                {
+                    return null;
+                }
+
+                var next = Next();
+                if (next is null)
+                {
+                    return null;
+                }
+
+                if (hedge)
+                {
+                    _hedged ??= new Upstream[maxExtra];
+                    _hedged[_hedges++] = next;
+                }
+                else
+                {
+                    _failovers++;
+                }
+
+                return next;
+            }
+        }
+
+        public bool WasHedge(Upstream upstream)
+        {
+            lock (_lock)
+            {
+                return _hedged is not null && Array.IndexOf(_hedged, upstream, 0, _hedges) >= 0;
+            }
+        }
 
         public void Record(AttemptOutcome attempt)
         {
@@ -144,6 +199,7 @@ public sealed class ReadForwarder
 
             lock (_lock)
             {
+                _failures++;
                 _attempts.Add(new AttemptRecord(attempt.Upstream.Name, attempt.Reason));
                 attempt.Upstream.Metrics.Failover(ReasonLabel(attempt.Kind));
                 Journal(JournalKinds.FailedAttempt, attempt.Upstream.Name, attempt.Reason, attempt.Latency.TotalMilliseconds, null);
@@ -215,6 +271,7 @@ public sealed class ReadForwarder
             AttemptKind.HttpError => "http_error",
             AttemptKind.Transport => "transport",
             AttemptKind.Timeout => "timeout",
+            AttemptKind.Rejected => "rejected",
             _ => "other",
         };
     }
