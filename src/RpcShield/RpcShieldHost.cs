@@ -10,8 +10,11 @@ using Prometheus;
 using RpcShield.Admin;
 using RpcShield.Chaos;
 using RpcShield.Configuration;
+using RpcShield.Journal;
 using RpcShield.JsonRpc;
 using RpcShield.Passthrough;
+using RpcShield.Outcomes;
+using RpcShield.Resilience;
 using RpcShield.Routing;
 using RpcShield.Security;
 using RpcShield.Status;
@@ -58,6 +61,8 @@ public static class RpcShieldHost
         services.AddUpstreamRouting();
         services.AddSubscriptions();
         services.AddPassthrough();
+        services.AddFailureJournal(options);
+        services.AddResilience();
         services.AddChaos();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
@@ -68,6 +73,7 @@ public static class RpcShieldHost
         app.MapStatusEndpoints();
         app.MapChaosAdmin();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
+        app.MapOutcomeEndpoints();
         var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
         app.MapPost("/", endpoint.HandleDefaultAsync);
         app.MapPost("/{chain}", endpoint.HandleNamedAsync);

@@ -71,6 +71,8 @@ public sealed class JournalOptions
     public int RetentionDays { get; set; } = 30;
     /// <summary>Bounded queue between the request path and the writer; overflow is dropped and counted.</summary>
     public int QueueCapacity { get; set; } = 10_000;
+    /// <summary>How often learned upstream statistics (latency EWMA/percentiles, errors, health) and builder inclusion rates are persisted as priors for the next start; also written at shutdown.</summary>
+    public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class SigningOptions
@@ -202,6 +204,8 @@ public sealed class HedgeOptions
     public TimeSpan Max { get; set; } = TimeSpan.FromMilliseconds(500);
     /// <summary>Extra parallel requests at most.</summary>
     public int MaxExtra { get; set; } = 1;
+    /// <summary>Hedge delay used until the method has 20 latency samples (clamped to [min, max]).</summary>
+    public TimeSpan ColdStart { get; set; } = TimeSpan.FromMilliseconds(250);
 }
 
 public sealed class CircuitBreakerOptions
@@ -219,6 +223,12 @@ public sealed class DegradationOptions
     public List<string> ShedInDegraded { get; set; } = ["debug_*", "trace_*"];
     public bool RejectSendsInMinimal { get; set; } = true;
     public TimeSpan MinTimeInMode { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>Failure ratio of upstream attempts (over `routing.circuit_breaker.window`) at which the chain is degraded (0 disables).</summary>
+    public double DegradedAboveFailureRate { get; set; } = 0.5;
+    /// <summary>Failure ratio at which the chain goes minimal (sustained failure; 0 disables).</summary>
+    public double MinimalAboveFailureRate { get; set; } = 0.9;
+    /// <summary>Attempts needed in the window before the failure ratio counts.</summary>
+    public int FailureMinRequests { get; set; } = 20;
 }
 
 public sealed class PassthroughOptions

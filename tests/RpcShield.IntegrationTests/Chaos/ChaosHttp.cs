@@ -20,6 +20,12 @@ internal static class ChaosHttp
           rules: {{rules}}
         """;
 
+    /// <summary>Three nodes with `a` the only primary: it is always tried first while healthy (injected failures never change that).</summary>
+    public static string PrimaryAndFallbacks(string a, string b, string c, string extraTop) =>
+        Yaml.Chain([("a", a), ("b", b), ("c", c)], extraTop: extraTop)
+            .Replace($"{{ name: b, url: \"{b}\" }}", $"{{ name: b, url: \"{b}\", tier: fallback }}", StringComparison.Ordinal)
+            .Replace($"{{ name: c, url: \"{c}\" }}", $"{{ name: c, url: \"{c}\", tier: fallback }}", StringComparison.Ordinal);
+
     public static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
     public static async Task<(HttpResponseMessage Response, JsonElement Body, TimeSpan Elapsed)> CallAsync(ProxyUnderTest proxy, string method, string @params = "[]", string? chaosHeader = null)

@@ -16,10 +16,14 @@ public sealed class UpstreamChaosTests
         await using var a = await AnvilNode.StartAsync();
         await using var b = await AnvilNode.StartAsync();
         await using var c = await AnvilNode.StartAsync();
-        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", a.Url), ("b", b.Url), ("c", c.Url)], extraTop: ChaosTop(enabled: false)));
+        var journal = new RecordingJournal();
+        await using var proxy = await ProxyUnderTest.StartAsync(
+            PrimaryAndFallbacks(a.Url, b.Url, c.Url, ChaosTop(enabled: false)),
+            services: s => s.AddSingleton<RpcShield.Journal.IFailureJournal>(journal));
         await WaitHealthyAsync(proxy, 3);
 
         var top = await TopRankedAsync(proxy);
+        Assert.Equal("a", top);
         using (var added = await AdminAsync(proxy, HttpMethod.Post, "/admin/chaos/rules", $$"""{"name":"top-500","scope":"upstream","targets":["{{top}}"],"fault":"http_500","rate":1.0,"ttl":"1m"}"""))
         {
             Assert.Equal(201, (int)added.StatusCode);
@@ -51,6 +55,10 @@ public sealed class UpstreamChaosTests
         var injections = await InjectionsAsync(proxy, "top-500");
         Assert.True(injections > 0, "no injection counted");
         Assert.Equal(injections, annotated);
+
+        // Journaled as chaos, never as the upstream's own failed attempts (the failure report stays organic).
+        Assert.Equal(injections, journal.Entries.Count(e => e is { Kind: "chaos", Upstream: not null } && e.Upstream == top && e.Reason == "http_500"));
+        Assert.DoesNotContain(journal.Entries, e => e.Kind == "failed_attempt" && e.Upstream == top);
 
         // Injected failures never reach the organic statistics used for ranking or health.
         var chains = proxy.Services.GetRequiredService<ChainRegistry>();

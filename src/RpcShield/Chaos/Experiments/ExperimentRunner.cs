@@ -79,9 +79,8 @@ public sealed class ExperimentRunner : IDisposable
             }
             else
             {
-                _phase = "chaos";
-                var chaosStart = Elapsed();
                 Log($"chaos: arming {_options.Faults.Count} fault(s) for {DurationParser.Format(phases.Chaos)}");
+                var chaosStart = Elapsed();
                 var disarmed = false;
                 try
                 {
@@ -90,6 +89,10 @@ public sealed class ExperimentRunner : IDisposable
                     {
                         await AdminAsync(HttpMethod.Post, "/admin/chaos/rules", RuleJson(ExperimentLoader.Confine(fault, _options.BlastRadius), phases.Chaos + TimeSpan.FromSeconds(30)), cancellationToken).ConfigureAwait(false);
                     }
+
+                    // The chaos phase is the time the faults are live: probes from here on count as chaos.
+                    chaosStart = Elapsed();
+                    _phase = "chaos";
 
                     var chaosDeadline = chaosStart + phases.Chaos;
                     while (Elapsed() < chaosDeadline)
