@@ -218,8 +218,17 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
                 RpcResponseWriter.WriteResult(buffer, item.Id.Span, static w => w.WriteNullValue());
                 break;
             default:
-                // Pass the builder's own answer through (it echoes the bot's id: the bytes were forwarded unchanged).
-                buffer.Write(winner.Body);
+                if (winner.Body is { Length: > 0 } answer)
+                {
+                    // Pass the builder's own answer through (it echoes the bot's id: the bytes were forwarded unchanged).
+                    buffer.Write(answer);
+                }
+                else
+                {
+                    // An acceptance made without an HTTP answer (a pipeline strategy): a plain null result.
+                    RpcResponseWriter.WriteResult(buffer, item.Id.Span, static w => w.WriteNullValue());
+                }
+
                 break;
         }
 
