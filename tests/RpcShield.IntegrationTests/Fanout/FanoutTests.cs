@@ -179,7 +179,7 @@ public sealed class FanoutTests
         await using var method = await FakeBuilder.StartAsync(requireSignature: true);
         await using var empty = await FakeBuilder.StartAsync(requireSignature: true);
         await using var proxy = await ProxyUnderTest.StartAsync(
-            Config(anvil.Url, [$"{{ name: m, url: \"{method.Url}\", sign: true, max_rps: 1 }}", $"{{ name: e, url: \"{empty.Url}\", sign: true, cancel_style: empty_bundle }}"], grace: "2s"),
+            Config(anvil.Url, [$"{{ name: m, url: \"{method.Url}\", sign: true, max_rps: 0.01 }}", $"{{ name: e, url: \"{empty.Url}\", sign: true, cancel_style: empty_bundle }}"], grace: "2s"),
             Env);
         await WaitForHeadAsync(proxy);
 
@@ -201,7 +201,7 @@ public sealed class FanoutTests
             Assert.Equal(4, document.RootElement.GetProperty("id").GetInt32());
         }
 
-        // max_rps: 1 with a burst of 1: a second submission within the same second is throttled locally.
+        // max_rps: 0.01 = a burst of 1 and one token per 100 s: a second submission is throttled locally.
         using var again = await proxy.Client.PostAsync("/", FailoverTests.Json(cancel));
         Assert.Contains("m=throttled", again.Headers.GetValues(FanoutHandler.BuildersHeader).Single(), StringComparison.Ordinal);
         Assert.Single(method.Requests);
