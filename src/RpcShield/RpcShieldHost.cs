@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
 using RpcShield.Configuration;
 using RpcShield.Journal;
+using RpcShield.Fanout;
 using RpcShield.JsonRpc;
 using RpcShield.Passthrough;
 using RpcShield.Outcomes;
@@ -61,6 +62,7 @@ public static class RpcShieldHost
         services.AddPassthrough();
         services.AddFailureJournal(options);
         services.AddResilience();
+        services.AddFanout();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
 

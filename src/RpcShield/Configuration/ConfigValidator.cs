@@ -207,6 +207,11 @@ internal static partial class ConfigValidator
             {
                 error($"{bp}.coinbase", "must be a 20-byte hex address");
             }
+
+            if (builder.MaxRps < 0)
+            {
+                error($"{bp}.max_rps", "must not be negative");
+            }
         }
 
         ValidateRouting(chain.Routing, $"{path}.routing", error);
@@ -237,6 +242,11 @@ internal static partial class ConfigValidator
     private static void ValidateRouting(RoutingOptions routing, string path, Action<string, string> error)
     {
         RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateRouting(routing.Subscriptions, $"{path}.subscriptions", error);
+        if (routing.FanoutGrace < TimeSpan.Zero)
+        {
+            error($"{path}.fanout_grace", "must not be negative");
+        }
+
         var health = routing.Health;
         Positive(health.Interval, $"{path}.health.interval", error);
         Positive(health.Timeout, $"{path}.health.timeout", error);
