@@ -68,6 +68,11 @@ internal static partial class ConfigValidator
         }
 
         ValidateChaos(options.Chaos, Error);
+        if (options.Sandbox is not null)
+        {
+            RpcShield.Sandbox.SandboxOptionsValidator.Validate(options.Sandbox, Error);
+        }
+
         return errors;
     }
 
