@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
 using RpcShield.Configuration;
+using RpcShield.Fanout;
 using RpcShield.JsonRpc;
 using RpcShield.Routing;
 using RpcShield.Security;
@@ -52,6 +53,7 @@ public static class RpcShieldHost
         services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
         services.AddTelemetry();
         services.AddUpstreamRouting();
+        services.AddFanout();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
 

@@ -203,6 +203,11 @@ internal static partial class ConfigValidator
             {
                 error($"{bp}.coinbase", "must be a 20-byte hex address");
             }
+
+            if (builder.MaxRps < 0)
+            {
+                error($"{bp}.max_rps", "must not be negative");
+            }
         }
 
         ValidateRouting(chain.Routing, $"{path}.routing", error);
@@ -221,6 +226,11 @@ internal static partial class ConfigValidator
 
     private static void ValidateRouting(RoutingOptions routing, string path, Action<string, string> error)
     {
+        if (routing.FanoutGrace < TimeSpan.Zero)
+        {
+            error($"{path}.fanout_grace", "must not be negative");
+        }
+
         var health = routing.Health;
         Positive(health.Interval, $"{path}.health.interval", error);
         Positive(health.Timeout, $"{path}.health.timeout", error);

@@ -33,6 +33,9 @@ public sealed class ForwardResult : IDisposable
     public static ForwardResult Served(PooledBuffer body, Upstream upstream, bool nodeError, IReadOnlyList<AttemptRecord> attempts) =>
         new() { Body = body, ServedBy = upstream, Attempts = attempts, Outcome = nodeError ? "upstream_error" : "ok" };
 
+    /// <summary>A response made by RpcShield itself (e.g. the fan-out's `{bundleHash}`), not served by an upstream.</summary>
+    public static ForwardResult Local(PooledBuffer body, string outcome = "ok") => new() { Body = body, Outcome = outcome };
+
     public static ForwardResult Error(int code, string message, IReadOnlyList<AttemptRecord>? attempts = null, Action<System.Text.Json.Utf8JsonWriter>? data = null) =>
         new()
         {
