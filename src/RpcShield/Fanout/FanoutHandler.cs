@@ -30,6 +30,7 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
     private readonly ILogger<FanoutHandler> _logger;
     private readonly CancellationTokenSource _shutdown = new();
     private (string? Key, FlashbotsSigner? Signer) _signer;
+    private int _disposed;
 
     public FanoutHandler(BuilderRegistry builders, BuilderSender sender, ConfigStore config, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger)
     {
@@ -72,6 +73,7 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
         var run = new FanoutRun(targets.Length);
         var signatures = new SignatureCache(Signer(), call.RequestHeaders.TryGetValue(FlashbotsSigner.HeaderName, out var clientSignature) ? clientSignature.ToString() : null, body);
         byte[]? cancelBody = null;
+        var background = _shutdown.Token;
         for (var i = 0; i < targets.Length; i++)
         {
             var builder = targets[i];
@@ -83,7 +85,7 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
             }
 
             var signature = signatures.For(builder.Options.Sign, payload);
-            _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, call, submission);
+            _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, call, submission, background);
         }
 
         await run.WaitFirstAsync(cancellationToken).ConfigureAwait(false);
@@ -118,13 +120,13 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
         return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, $"Every builder failed ({targets.Length})", data: writer => WriteBuilders(writer, finished));
     }
 
-    private async Task SubmitAsync(FanoutRun run, int index, BuilderEndpoint builder, byte[] payload, string method, string? signature, RpcCall call, BundleSubmission submission)
+    private async Task SubmitAsync(FanoutRun run, int index, BuilderEndpoint builder, byte[] payload, string method, string? signature, RpcCall call, BundleSubmission submission, CancellationToken background)
     {
         BuilderOutcome outcome;
         try
         {
             await Task.Yield();
-            outcome = await _sender.SendAsync(builder, payload, method, signature, _shutdown.Token).ConfigureAwait(false);
+            outcome = await _sender.SendAsync(builder, payload, method, signature, background).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -279,10 +281,14 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
         return System.Text.Encoding.UTF8.GetString(answer, 0, length);
     }
 
+    /// <summary>Stops builder submissions still running in the background (host shutdown). Idempotent.</summary>
     public void Dispose()
     {
-        _shutdown.Cancel();
-        _shutdown.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _shutdown.Cancel();
+            _shutdown.Dispose();
+        }
     }
 
     /// <summary>
