@@ -58,7 +58,7 @@ internal sealed class Bot(BotOptions options, HttpClient http, TextWriter output
         var slot = 0;
         try
         {
-            pending = await SendBundleAsync(chainId, head, ++slot, cancellationToken);
+            // The first bundle goes out at the first fresh head (the head read at start-up may be stale by then).
             while (!cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(100, cancellationToken);
