@@ -143,7 +143,7 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
             Strategy = call.Strategy,
             HeadBlock = call.Chain.BestHead >= 0 ? call.Chain.BestHead : null,
             Method = method,
-            Reason = outcome.IsOk ? "ok" : $"{outcome.Label}: {outcome.Reason}",
+            Reason = outcome.Reason == outcome.Label ? outcome.Label : $"{outcome.Label}: {outcome.Reason}",
             LatencyMs = outcome.Latency.TotalMilliseconds,
             Builder = builder.Name,
             BundleHash = submission.Method == "eth_sendBundle" && submission.RawTransactions.Count > 0 ? BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)) : null,

@@ -30,10 +30,10 @@ public sealed class InclusionTests
 
         await setup.Anvil.CallAsync("anvil_setCoinbase", CoinbaseB);
         var mined = (await setup.Anvil.CallAsync("eth_sendRawTransaction", tx)).GetString();
-        Assert.Equal(target, await setup.Anvil.BlockNumberAsync());
 
         var entry = await setup.WaitForBundleAsync();
         Assert.Equal("included", entry.Reason);
+        Assert.Equal(target, entry.HeadBlock);
         Assert.Equal("b", entry.Builder);
         Assert.Equal(bundleHash, entry.BundleHash);
         // Our tx hash (keccak of the raw tx) is the hash the node computed.
