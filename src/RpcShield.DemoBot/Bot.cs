@@ -169,7 +169,14 @@ internal sealed class Bot(BotOptions options, HttpClient http, TextWriter output
         else
         {
             var count = RpcClient.Quantity(await _rpc.ResultAsync("eth_getTransactionCount", $"[\"{_wallet.Address}\",\"{RpcClient.Hex(bundle.Target)}\"]", cancellationToken));
-            if (count > bundle.Nonce)
+            var countBefore = RpcClient.Quantity(await _rpc.ResultAsync("eth_getTransactionCount", $"[\"{_wallet.Address}\",\"{RpcClient.Hex(bundle.Target - 1)}\"]", cancellationToken));
+            if (countBefore > bundle.Nonce)
+            {
+                // The nonce was already used before the target block: the nonce we read was stale (a lagging node?).
+                _lost++;
+                verdict = "LOST       stale nonce (read from a lagging node?)";
+            }
+            else if (count > bundle.Nonce)
             {
                 _lost++;
                 verdict = "LOST       a same-nonce transaction landed first";
@@ -198,6 +205,36 @@ internal sealed class Bot(BotOptions options, HttpClient http, TextWriter output
         }
 
         await output.WriteLineAsync($"  reads: {reads.TotalOk} ok, {reads.TotalFailed} failed");
+        await PrintRpcShieldViewAsync();
+    }
+
+    /// <summary>RpcShield's own per-builder view (`/status`): submission success and inclusion rates from its tracker.</summary>
+    private async Task PrintRpcShieldViewAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            using var response = await http.GetAsync(new Uri(options.Rpc, "status"), timeout.Token);
+            using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(timeout.Token));
+            var chain = document.RootElement.GetProperty("chains")[0];
+            if (!chain.TryGetProperty("builders", out var builders))
+            {
+                return;
+            }
+
+            await output.WriteLineAsync("  RpcShield /status (builder: submissions ok/total, included/lost/not_included, inclusion rate):");
+            foreach (var builder in builders.EnumerateArray())
+            {
+                var rate = builder.GetProperty("inclusion_rate");
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"    {builder.GetProperty("name").GetString(),-10} {builder.GetProperty("ok").GetInt64()}/{builder.GetProperty("submissions").GetInt64()}, " +
+                    $"{builder.GetProperty("included").GetInt64()}/{builder.GetProperty("lost").GetInt64()}/{builder.GetProperty("not_included").GetInt64()}, " +
+                    $"{(rate.ValueKind == JsonValueKind.Number ? $"{rate.GetDouble() * 100:0.#}%" : "-")}"));
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException or OperationCanceledException or IndexOutOfRangeException)
+        {
+        }
     }
 
     private static string Short(string hash) => hash.Length > 12 ? hash[..10] + "…" : hash;
