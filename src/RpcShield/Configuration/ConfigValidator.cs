@@ -70,7 +70,7 @@ internal static partial class ConfigValidator
         ValidateChaos(options.Chaos, Error);
         if (options.Sandbox is not null)
         {
-            RpcShield.Sandbox.SandboxOptionsValidator.Validate(options.Sandbox, Error);
+            RpcShield.Sandbox.SandboxOptionsValidator.Validate(options.Sandbox, options.Server.Listen, Error);
         }
 
         return errors;

@@ -6,7 +6,7 @@ namespace RpcShield.Sandbox;
 /// <summary>Semantic checks of the `sandbox:` section.</summary>
 internal static partial class SandboxOptionsValidator
 {
-    public static void Validate(SandboxOptions sandbox, Action<string, string> error)
+    public static void Validate(SandboxOptions sandbox, string listen, Action<string, string> error)
     {
         if (sandbox.Slot < TimeSpan.FromMilliseconds(200))
         {
@@ -15,6 +15,11 @@ internal static partial class SandboxOptionsValidator
 
         Port(sandbox.AnvilPort, "sandbox.anvil_port", error);
         var ports = new Dictionary<int, string>();
+        if (Uri.TryCreate(listen, UriKind.Absolute, out var listenUri) && listenUri.Port > 0)
+        {
+            ports[listenUri.Port] = "server.listen";
+        }
+
         void Claim(int port, string path)
         {
             if (port == 0)

@@ -32,6 +32,7 @@ public sealed class SandboxConfigTests
     public void Sandbox_mistakes_are_reported_with_their_key_paths()
     {
         const string yaml = """
+            server: { listen: "http://127.0.0.1:18547" }
             chains:
               - name: main
                 chain_id: 31337
@@ -42,6 +43,7 @@ public sealed class SandboxConfigTests
               nodes:
                 - { name: a, port: 18545 }
                 - { name: b, port: 18545 }
+                - { name: c, port: 18547 }
               builders:
                 - { name: x, port: 18500, weight: -1, coinbase: "0x1234" }
             """;
@@ -50,6 +52,7 @@ public sealed class SandboxConfigTests
         Assert.Contains(paths, e => e.Contains("sandbox.slot", StringComparison.Ordinal));
         Assert.Contains(paths, e => e.Contains("sandbox.nodes[1].port", StringComparison.Ordinal));
         Assert.Contains(paths, e => e.Contains("sandbox.builders[0].port", StringComparison.Ordinal));
+        Assert.Contains(paths, e => e.Contains("sandbox.nodes[2].port", StringComparison.Ordinal) && e.Contains("server.listen", StringComparison.Ordinal));
         Assert.Contains(paths, e => e.Contains("sandbox.builders[0].weight", StringComparison.Ordinal));
         Assert.Contains(paths, e => e.Contains("sandbox.builders[0].coinbase", StringComparison.Ordinal));
     }
