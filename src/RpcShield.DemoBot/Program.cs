@@ -12,6 +12,12 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     stop.Cancel();
 };
+// `kill` / a supervisor's SIGTERM also ends the run cleanly, with totals.
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    stop.Cancel();
+});
 if (options.Duration is { } duration)
 {
     stop.CancelAfter(duration);
