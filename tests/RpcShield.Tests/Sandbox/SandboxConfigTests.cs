@@ -89,3 +89,34 @@ public sealed class SandboxConfigTests
         Assert.Null(none.PickWinner());
     }
 }
+
+public sealed class SandboxCommandTests
+{
+    [Fact]
+    public async Task The_sandbox_verb_refuses_a_config_without_a_sandbox_section_or_with_errors()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"rpcshield-sandbox-{Guid.NewGuid():N}.yaml");
+        try
+        {
+            await File.WriteAllTextAsync(path, """
+                chains:
+                  - name: main
+                    chain_id: 31337
+                    upstreams: [ { name: a, url: "http://127.0.0.1:18545" } ]
+                """);
+            var errors = new StringWriter();
+            Assert.Equal(1, await SandboxCommand.RunAsync(new RpcShield.Cli.CommandLine(["sandbox", "--config", path]), errors));
+            Assert.Contains("no `sandbox:` section", errors.ToString(), StringComparison.Ordinal);
+
+            await File.AppendAllTextAsync(path, "\nsandbox: { slot: 10ms }\n");
+            errors = new StringWriter();
+            Assert.Equal(1, await SandboxCommand.RunAsync(new RpcShield.Cli.CommandLine(["sandbox", "--config", path]), errors));
+            Assert.Contains("sandbox.slot", errors.ToString(), StringComparison.Ordinal);
+            Assert.Contains("refusing to start", errors.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
