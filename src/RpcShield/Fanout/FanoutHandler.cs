@@ -74,18 +74,30 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
         var signatures = new SignatureCache(Signer(), call.RequestHeaders.TryGetValue(FlashbotsSigner.HeaderName, out var clientSignature) ? clientSignature.ToString() : null, body);
         byte[]? cancelBody = null;
         var background = _shutdown.Token;
-        for (var i = 0; i < targets.Length; i++)
-        {
-            var builder = targets[i];
-            var (payload, sentMethod) = (body, method);
-            if (method == "eth_cancelBundle" && builder.UsesEmptyBundleCancel)
-            {
-                cancelBody ??= EmptyBundleCancel(item.Id.Span, submission.ReplacementUuid!);
-                (payload, sentMethod) = (cancelBody, "eth_sendBundle");
-            }
+        var signer = signatures.CanSign;
 
-            var signature = signatures.For(builder.Options.Sign, payload);
-            _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, call, submission, background);
+        // Builders that need no signature of ours go first: signing (~1 ms of ECDSA) must not delay them.
+        bool[] passes = signer ? [false, true] : [false];
+        foreach (var signed in passes)
+        {
+            for (var i = 0; i < targets.Length; i++)
+            {
+                var builder = targets[i];
+                if ((signer && builder.Options.Sign) != signed)
+                {
+                    continue;
+                }
+
+                var (payload, sentMethod) = (body, method);
+                if (method == "eth_cancelBundle" && builder.UsesEmptyBundleCancel)
+                {
+                    cancelBody ??= EmptyBundleCancel(item.Id.Span, submission.ReplacementUuid!);
+                    (payload, sentMethod) = (cancelBody, "eth_sendBundle");
+                }
+
+                var signature = signatures.For(builder.Options.Sign, payload);
+                _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, call, submission, background);
+            }
         }
 
         await run.WaitFirstAsync(cancellationToken).ConfigureAwait(false);
@@ -206,8 +218,17 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
                 RpcResponseWriter.WriteResult(buffer, item.Id.Span, static w => w.WriteNullValue());
                 break;
             default:
-                // Pass the builder's own answer through (it echoes the bot's id: the bytes were forwarded unchanged).
-                buffer.Write(winner.Body);
+                if (winner.Body is { Length: > 0 } answer)
+                {
+                    // Pass the builder's own answer through (it echoes the bot's id: the bytes were forwarded unchanged).
+                    buffer.Write(answer);
+                }
+                else
+                {
+                    // An acceptance made without an HTTP answer (a pipeline strategy): a plain null result.
+                    RpcResponseWriter.WriteResult(buffer, item.Id.Span, static w => w.WriteNullValue());
+                }
+
                 break;
         }
 
@@ -288,35 +309,6 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
         {
             _shutdown.Cancel();
             _shutdown.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Signs each distinct body at most once per request (not once per builder): the bot's body,
-    /// and the rewritten empty-bundle cancel when one is needed. Builders without `sign: true` get
-    /// the bot's own signature untouched, and only with the bot's own bytes it was made for.
-    /// </summary>
-    private sealed class SignatureCache(FlashbotsSigner? signer, string? clientSignature, byte[] clientBody)
-    {
-        private readonly Dictionary<byte[], string> _signed = new(ReferenceEqualityComparer.Instance);
-
-        public string? For(bool sign, byte[] body)
-        {
-            if (!sign || signer is null)
-            {
-                return ReferenceEquals(body, clientBody) ? clientSignature : null;
-            }
-
-            lock (_signed)
-            {
-                if (!_signed.TryGetValue(body, out var signature))
-                {
-                    signature = signer.Sign(body);
-                    _signed[body] = signature;
-                }
-
-                return signature;
-            }
         }
     }
 

@@ -49,7 +49,26 @@ internal sealed class FakeBuilder : IAsyncDisposable
 
     public ConcurrentQueue<Received> Requests { get; } = new();
 
-    public sealed record Received(byte[] Body, string? Signature, bool SignatureValid, string? Signer, string? Method);
+    /// <summary>
+    /// One request as received; <see cref="ReceivedAt"/> is the Stopwatch timestamp once the body was
+    /// read. The signature is verified on first use (keeps the builder cheap when nobody asks).
+    /// </summary>
+    public sealed class Received(byte[] body, string? signature, string? method, long receivedAt)
+    {
+        private readonly Lazy<(bool Valid, string? Signer)> _verified = new(() => (FlashbotsSigner.TryVerify(signature, body, out var signer), signer));
+
+        public byte[] Body => body;
+
+        public string? Signature => signature;
+
+        public string? Method => method;
+
+        public long ReceivedAt => receivedAt;
+
+        public bool SignatureValid => _verified.Value.Valid;
+
+        public string? Signer => _verified.Value.Signer;
+    }
 
     public static async Task<FakeBuilder> StartAsync(BuilderBehaviour behaviour = BuilderBehaviour.Accept, bool requireSignature = false)
     {
@@ -80,8 +99,8 @@ internal sealed class FakeBuilder : IAsyncDisposable
         using var memory = new MemoryStream();
         await context.Request.Body.CopyToAsync(memory);
         var body = memory.ToArray();
+        var receivedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         var signature = context.Request.Headers[FlashbotsSigner.HeaderName].FirstOrDefault();
-        var valid = FlashbotsSigner.TryVerify(signature, body, out var signer);
         string? method = null;
         JsonElement id = default;
         try
@@ -94,10 +113,11 @@ internal sealed class FakeBuilder : IAsyncDisposable
         {
         }
 
-        Requests.Enqueue(new Received(body, signature, valid, signer, method));
-        if (RequireSignature && !valid)
+        var received = new Received(body, signature, method, receivedAt);
+        Requests.Enqueue(received);
+        if (RequireSignature && !received.SignatureValid)
         {
-            await WriteAsync(context, 403, "application/json", "{\"error\":\"error in signature check " + (signer ?? "0x") + "\"}");
+            await WriteAsync(context, 403, "application/json", "{\"error\":\"error in signature check " + (received.Signer ?? "0x") + "\"}");
             return;
         }
 

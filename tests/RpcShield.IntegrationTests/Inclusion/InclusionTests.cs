@@ -69,6 +69,25 @@ public sealed class InclusionTests
     }
 
     [Fact]
+    public async Task A_bundle_whose_nonce_a_competitor_used_in_an_earlier_block_is_lost_too()
+    {
+        await using var setup = await Setup.StartAsync();
+        var mine = SignedTx.Transfer(AnvilNode.DevKey0, 0, Recipient, 1000);
+        var theirs = SignedTx.Transfer(AnvilNode.DevKey0, 0, Competitor, 5000, maxFeeGwei: 200);
+        var target = await setup.Anvil.BlockNumberAsync() + 2;
+        await setup.SendBundleAsync(mine, target);
+
+        await setup.Anvil.CallAsync("eth_sendRawTransaction", theirs);
+        await setup.Anvil.CallAsync("anvil_setCoinbase", CoinbaseB);
+        await setup.Anvil.MineAsync(1);
+
+        var entry = await setup.WaitForBundleAsync();
+        Assert.Equal("lost", entry.Reason);
+        Assert.Equal(target, entry.HeadBlock);
+        Assert.Equal("b", entry.Builder);
+    }
+
+    [Fact]
     public async Task A_bundle_absent_from_a_block_built_by_an_unknown_builder_is_not_included_and_labelled_other()
     {
         await using var setup = await Setup.StartAsync();
