@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Text.Json;
 using RpcShield.IntegrationTests.Infrastructure;
 using RpcShield.Sandbox;
+using RpcShield.Signing;
 
 namespace RpcShield.IntegrationTests.Sandbox;
 
@@ -91,6 +92,39 @@ public sealed class SandboxEndToEndTests
         var metrics = await sandbox.Proxy.GetStringAsync("/metrics");
         Assert.Contains("rpcshield_bundle_outcomes_total{chain=\"test\",builder=\"builder-a\",outcome=\"lost\"} 1", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain("outcome=\"included\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RpcShield_signs_once_and_every_signature_checking_sandbox_builder_verifies_the_identical_bytes()
+    {
+        const string key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+        await using var sandbox = await SandboxUnderTest.StartAsync(requireSignature: true, signingKey: key);
+        var target = await sandbox.HeadAsync() + 1;
+        var (raw, txHash) = SandboxUnderTest.Tx(AnvilNode.DevKey0, 0, SlotProducer.CoinbaseTipper, 1_000_000);
+        var (body, _, _) = await sandbox.RpcAsync("eth_sendBundle", SandboxUnderTest.Bundle(target, raw));
+        Assert.True(body.TryGetProperty("result", out _), body.ToString());
+
+        // Every builder answers eventually (the bot is answered on the first); wait for all three submissions.
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (sandbox.Network.Builders.Any(b => b.Submissions.Count == 0) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var submissions = sandbox.Network.Builders.Select(b => b.Submissions.Single()).ToArray();
+        var signer = new FlashbotsSigner(key).Address;
+        Assert.All(submissions, s =>
+        {
+            Assert.Equal(200, s.Status);
+            Assert.Equal(signer, s.Signer, ignoreCase: true);
+            Assert.Equal(submissions[0].Body, s.Body);
+        });
+        Assert.DoesNotContain(key[2..], await sandbox.Proxy.GetStringAsync("/status"), StringComparison.OrdinalIgnoreCase);
+
+        var block = await sandbox.Network.SealAsync("builder-c");
+        Assert.True(block.Bundles.Single().Included);
+        var receipt = (await sandbox.RpcAsync("eth_getTransactionReceipt", $"[\"{txHash}\"]")).Body.GetProperty("result");
+        Assert.Equal($"0x{target:x}", receipt.GetProperty("blockNumber").GetString());
     }
 
     private static JsonElement Builder(JsonElement status, string name) =>
