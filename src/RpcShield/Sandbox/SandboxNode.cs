@@ -207,10 +207,23 @@ internal sealed class SandboxNode : IAsyncDisposable
 
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        using var response = await _http.PostAsync(_anvil.Url, content, aborted).ConfigureAwait(false);
-        var answer = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
+        int status;
+        byte[] answer;
+        try
+        {
+            using var response = await _http.PostAsync(_anvil.Url, content, aborted).ConfigureAwait(false);
+            answer = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
+            status = (int)response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            // The chain behind the node is gone: answer like a node whose backend died.
+            status = StatusCodes.Status502BadGateway;
+            answer = """{"error":"sandbox chain unavailable"}"""u8.ToArray();
+        }
+
         Interlocked.Increment(ref _served);
-        await WriteAsync(context, (int)response.StatusCode, answer, aborted).ConfigureAwait(false);
+        await WriteAsync(context, status, answer, aborted).ConfigureAwait(false);
     }
 
     private static async Task WriteAsync(HttpContext context, int status, byte[] body, CancellationToken cancellationToken)
