@@ -9,10 +9,15 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
 using RpcShield.Configuration;
 using RpcShield.Fanout;
+using RpcShield.Journal;
 using RpcShield.JsonRpc;
+using RpcShield.Passthrough;
+using RpcShield.Outcomes;
+using RpcShield.Resilience;
 using RpcShield.Routing;
 using RpcShield.Security;
 using RpcShield.Status;
+using RpcShield.Subscriptions;
 using RpcShield.Telemetry;
 
 namespace RpcShield;
@@ -54,6 +59,10 @@ public static class RpcShieldHost
         services.AddTelemetry();
         services.AddUpstreamRouting();
         services.AddFanout();
+        services.AddSubscriptions();
+        services.AddPassthrough();
+        services.AddFailureJournal(options);
+        services.AddResilience();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
 
@@ -62,9 +71,12 @@ public static class RpcShieldHost
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.MapStatusEndpoints();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
+        app.MapOutcomeEndpoints();
         var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
         app.MapPost("/", endpoint.HandleDefaultAsync);
         app.MapPost("/{chain}", endpoint.HandleNamedAsync);
+        app.MapWebSocketEndpoints();
+        app.MapReverseProxy();
         settings.ConfigureApp?.Invoke(app);
 
         app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<ConfigStore>().StartWatching());

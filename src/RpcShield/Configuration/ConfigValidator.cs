@@ -45,6 +45,11 @@ internal static partial class ConfigValidator
             Error("journal.queue_capacity", "must be at least 1");
         }
 
+        if (options.Journal.StatsInterval < TimeSpan.FromMilliseconds(100))
+        {
+            Error("journal.stats_interval", "must be at least 100ms");
+        }
+
         for (var p = 0; p < options.Passthrough.Count; p++)
         {
             var route = options.Passthrough[p];
@@ -66,6 +71,8 @@ internal static partial class ConfigValidator
                 }
             }
         }
+
+        RpcShield.Passthrough.PassthroughValidation.Validate(options, Error);
 
         ValidateChaos(options.Chaos, Error);
         if (options.Sandbox is not null)
@@ -96,6 +103,8 @@ internal static partial class ConfigValidator
         {
             error("server.max_batch_items", "must be at least 1");
         }
+
+        RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateServer(server.Websocket, "server.websocket", error);
     }
 
     private static void ValidateChain(ChainOptions chain, string path, Action<string, string> error)
@@ -222,10 +231,23 @@ internal static partial class ConfigValidator
         {
             error($"{path}.degradation.min_time_in_mode", "must not be negative");
         }
+
+        if (degradation.DegradedAboveFailureRate is < 0 or > 1 || degradation.MinimalAboveFailureRate is < 0 or > 1
+            || (degradation.DegradedAboveFailureRate > 0 && degradation.MinimalAboveFailureRate > 0 && degradation.MinimalAboveFailureRate < degradation.DegradedAboveFailureRate))
+        {
+            error($"{path}.degradation", "need 0 <= degraded_above_failure_rate <= minimal_above_failure_rate <= 1 (0 disables one)");
+        }
+
+        if (degradation.FailureMinRequests < 1)
+        {
+            error($"{path}.degradation.failure_min_requests", "must be at least 1");
+        }
     }
 
     private static void ValidateRouting(RoutingOptions routing, string path, Action<string, string> error)
     {
+        RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateRouting(routing.Subscriptions, $"{path}.subscriptions", error);
+
         if (routing.FanoutGrace < TimeSpan.Zero)
         {
             error($"{path}.fanout_grace", "must not be negative");
@@ -270,6 +292,11 @@ internal static partial class ConfigValidator
         if (hedge.Min < TimeSpan.Zero || hedge.Max < hedge.Min)
         {
             error($"{path}.hedge", "need 0 <= min <= max");
+        }
+
+        if (hedge.ColdStart < TimeSpan.Zero)
+        {
+            error($"{path}.hedge.cold_start", "must not be negative");
         }
 
         if (hedge.MaxExtra is < 0 or > 5)

@@ -37,6 +37,22 @@ public sealed class ServerOptions
     public string? AuthToken { get; set; }
     /// <summary>Upper bound of concurrent client connections.</summary>
     public int MaxConnections { get; set; } = 10_000;
+    /// <summary>JSON-RPC over WebSocket: subscription limits, keep-alive and slow-client back-pressure.</summary>
+    public ServerWebSocketOptions Websocket { get; set; } = new();
+}
+
+public sealed class ServerWebSocketOptions
+{
+    /// <summary>Subscriptions one client connection may hold; more get -32005.</summary>
+    public int MaxSubscriptionsPerConnection { get; set; } = 100;
+    /// <summary>Subscriptions the whole process may hold; more get -32005.</summary>
+    public int MaxSubscriptions { get; set; } = 10_000;
+    /// <summary>Messages queued for one client; a client that lets it overflow (does not read) is disconnected.</summary>
+    public int SendQueue { get; set; } = 1024;
+    /// <summary>Ping sent to an idle client after this long.</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>A client that does not answer a ping with a pong within this long is disconnected.</summary>
+    public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(20);
 }
 
 public sealed class AdminOptions
@@ -55,6 +71,8 @@ public sealed class JournalOptions
     public int RetentionDays { get; set; } = 30;
     /// <summary>Bounded queue between the request path and the writer; overflow is dropped and counted.</summary>
     public int QueueCapacity { get; set; } = 10_000;
+    /// <summary>How often learned upstream statistics (latency EWMA/percentiles, errors, health) and builder inclusion rates are persisted as priors for the next start; also written at shutdown.</summary>
+    public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class SigningOptions
@@ -145,6 +163,20 @@ public sealed class RoutingOptions
     /// finish in the background and are recorded in metrics and the journal).
     /// </summary>
     public TimeSpan FanoutGrace { get; set; } = TimeSpan.Zero;
+    /// <summary>`eth_subscribe` over upstream `ws_url`s: when a subscription is moved to another upstream.</summary>
+    public SubscriptionOptions Subscriptions { get; set; } = new();
+}
+
+public sealed class SubscriptionOptions
+{
+    /// <summary>Expected time between blocks on this chain.</summary>
+    public TimeSpan BlockTime { get; set; } = TimeSpan.FromSeconds(12);
+    /// <summary>An upstream subscription with no notification for `stall_after` × `block_time` is stalled and moved to the next-ranked upstream.</summary>
+    public double StallAfter { get; set; } = 3;
+    /// <summary>Blocks before the last delivered log re-read with eth_getLogs after a switch (duplicates are filtered out).</summary>
+    public int BackfillMarginBlocks { get; set; } = 8;
+    /// <summary>Most missed heads fetched with eth_getBlockByNumber in one gap; a larger gap resumes at the new head.</summary>
+    public int MaxGapBlocks { get; set; } = 128;
 }
 
 public sealed class HealthOptions
@@ -178,6 +210,8 @@ public sealed class HedgeOptions
     public TimeSpan Max { get; set; } = TimeSpan.FromMilliseconds(500);
     /// <summary>Extra parallel requests at most.</summary>
     public int MaxExtra { get; set; } = 1;
+    /// <summary>Hedge delay used until the method has 20 latency samples (clamped to [min, max]).</summary>
+    public TimeSpan ColdStart { get; set; } = TimeSpan.FromMilliseconds(250);
 }
 
 public sealed class CircuitBreakerOptions
@@ -195,15 +229,32 @@ public sealed class DegradationOptions
     public List<string> ShedInDegraded { get; set; } = ["debug_*", "trace_*"];
     public bool RejectSendsInMinimal { get; set; } = true;
     public TimeSpan MinTimeInMode { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>Failure ratio of upstream attempts (over `routing.circuit_breaker.window`) at which the chain is degraded (0 disables).</summary>
+    public double DegradedAboveFailureRate { get; set; } = 0.5;
+    /// <summary>Failure ratio at which the chain goes minimal (sustained failure; 0 disables).</summary>
+    public double MinimalAboveFailureRate { get; set; } = 0.9;
+    /// <summary>Attempts needed in the window before the failure ratio counts.</summary>
+    public int FailureMinRequests { get; set; } = 20;
 }
 
 public sealed class PassthroughOptions
 {
-    /// <summary>YARP route path pattern, e.g. `/beacon/{**rest}`.</summary>
+    /// <summary>
+    /// YARP route path pattern, e.g. `/beacon/{**rest}`. It must start with a literal segment that is
+    /// not a chain name or an RpcShield endpoint. The literal prefix before the first `{` is removed
+    /// when forwarding (`/beacon/eth/v1/node/health` → `{destination}/eth/v1/node/health`).
+    /// </summary>
     public string Path { get; set; } = "";
+    /// <summary>Destination base URLs (http/https); requests are balanced across the healthy ones.</summary>
     public List<string> Destinations { get; set; } = [];
-    /// <summary>Active health check path on each destination.</summary>
+    /// <summary>Active health check path on each destination (YARP active health checks; 2 consecutive failures take one out).</summary>
     public string? HealthPath { get; set; }
+    /// <summary>Interval of the active health check.</summary>
+    public TimeSpan HealthInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Timeout of one active health check request.</summary>
+    public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>`power_of_two_choices` (default), `round_robin`, `least_requests`, `random` or `first`.</summary>
+    public string LoadBalancing { get; set; } = "power_of_two_choices";
 }
 
 public sealed class ChaosOptions

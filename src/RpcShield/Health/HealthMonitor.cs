@@ -57,6 +57,16 @@ public sealed partial class HealthMonitor : BackgroundService
             while (await tick.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 var now = _time.GetTimestamp();
+                if (lastProbe.Count > _chains.Chains.Sum(c => c.Upstreams.Count))
+                {
+                    // Upstreams removed by a reload: forget them.
+                    var live = _chains.Chains.SelectMany(c => c.Upstreams).ToHashSet();
+                    foreach (var gone in lastProbe.Keys.Where(u => !live.Contains(u)).ToList())
+                    {
+                        lastProbe.Remove(gone);
+                    }
+                }
+
                 foreach (var chain in _chains.Chains)
                 {
                     var interval = chain.Options.Routing.Health.Interval;

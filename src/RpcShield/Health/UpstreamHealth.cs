@@ -62,7 +62,7 @@ public sealed class UpstreamHealth
             return _status switch
             {
                 HealthStatus.Probing when chainIdVerified => Set(HealthStatus.Healthy, null),
-                HealthStatus.Unhealthy when chainIdVerified && _consecutiveSuccesses >= _options.RecoverAfter => Set(HealthStatus.Healthy, null),
+                HealthStatus.Unhealthy or HealthStatus.WrongChain when chainIdVerified && _consecutiveSuccesses >= _options.RecoverAfter => Set(HealthStatus.Healthy, null),
                 _ => false,
             };
         }

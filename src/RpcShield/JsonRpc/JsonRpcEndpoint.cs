@@ -40,6 +40,8 @@ public sealed class JsonRpcEndpoint
         var aborted = context.RequestAborted;
         if (context.Request.ContentLength > server.MaxBodyBytes)
         {
+            // The unread body stays on the wire: tell the client this connection cannot be reused.
+            context.Response.Headers.Connection = "close";
             await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
             return;
         }
@@ -47,6 +49,7 @@ public sealed class JsonRpcEndpoint
         using var body = new PooledBuffer(context.Request.ContentLength is long length and > 0 and < 1 << 20 ? (int)length : 4096);
         if (!await ReadBodyAsync(context.Request.BodyReader, body, server.MaxBodyBytes, aborted).ConfigureAwait(false))
         {
+            context.Response.Headers.Connection = "close";
             await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
             return;
         }
@@ -88,7 +91,17 @@ public sealed class JsonRpcEndpoint
     {
         while (true)
         {
-            var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadResult read;
+            try
+            {
+                read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                // A chunked body crossed Kestrel's limit (set just above max_body_bytes): answer -32093, not an empty 413.
+                return false;
+            }
+
             foreach (var segment in read.Buffer)
             {
                 if (body.Length + segment.Length > limit)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using RpcShield.Chains;
 using RpcShield.Routing;
@@ -11,7 +10,8 @@ namespace RpcShield.JsonRpc;
 /// </summary>
 public sealed class RpcCall
 {
-    private ConcurrentDictionary<string, ConcurrentQueue<string>>? _annotations;
+    private readonly Lock _lock = new();
+    private List<KeyValuePair<string, string>>? _annotations;
 
     public RpcCall(ChainRuntime chain, IHeaderDictionary requestHeaders, RpcTransport transport)
     {
@@ -29,23 +29,54 @@ public sealed class RpcCall
     /// <summary>The bot's optional `X-RpcShield-Strategy` label (journal only).</summary>
     public string? Strategy => RequestHeaders.TryGetValue("X-RpcShield-Strategy", out var value) ? value.ToString() : null;
 
-    /// <summary>Adds a value to a response header (joined with ',' when written).</summary>
+    /// <summary>Adds a value to a response header (distinct values joined with ',' when written).</summary>
     public void Annotate(string header, string value)
     {
-        var annotations = _annotations ?? Interlocked.CompareExchange(ref _annotations, new(StringComparer.OrdinalIgnoreCase), null) ?? _annotations;
-        annotations.GetOrAdd(header, static _ => new ConcurrentQueue<string>()).Enqueue(value);
+        lock (_lock)
+        {
+            _annotations ??= new List<KeyValuePair<string, string>>(2);
+            foreach (var (h, v) in _annotations)
+            {
+                if (string.Equals(h, header, StringComparison.OrdinalIgnoreCase) && v == value)
+                {
+                    return;
+                }
+            }
+
+            _annotations.Add(new(header, value));
+        }
     }
 
-    public IEnumerable<KeyValuePair<string, string>> Annotations()
+    /// <summary>Each annotated header once, its distinct values joined with ','.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Annotations()
     {
-        if (_annotations is null)
+        lock (_lock)
         {
-            yield break;
-        }
+            if (_annotations is null)
+            {
+                return [];
+            }
 
-        foreach (var (header, values) in _annotations)
-        {
-            yield return new(header, string.Join(',', values.Distinct()));
+            if (_annotations.Count == 1)
+            {
+                return _annotations;
+            }
+
+            var merged = new List<KeyValuePair<string, string>>(_annotations.Count);
+            foreach (var (header, value) in _annotations)
+            {
+                var index = merged.FindIndex(m => string.Equals(m.Key, header, StringComparison.OrdinalIgnoreCase));
+                if (index < 0)
+                {
+                    merged.Add(new(header, value));
+                }
+                else
+                {
+                    merged[index] = new(header, merged[index].Value + "," + value);
+                }
+            }
+
+            return merged;
         }
     }
 }

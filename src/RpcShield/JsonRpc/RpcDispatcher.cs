@@ -64,6 +64,6 @@ public sealed class RpcDispatcher
             }
         }
 
-        return await _reads.ForwardAsync(call.Chain, item, cancellationToken).ConfigureAwait(false);
+        return await _reads.ForwardAsync(call.Chain, item, cancellationToken, call).ConfigureAwait(false);
     }
 }

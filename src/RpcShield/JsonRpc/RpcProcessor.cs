@@ -54,7 +54,7 @@ public sealed class RpcProcessor
             else if (results[i] is { } result && !items[i].IsNotification)
             {
                 parts.Add(result.Body is { } served
-                    ? served.Memory
+                    ? (RpcIdRewriter.NeedsRewrite(items[i]) ? RpcIdRewriter.RestoreId(served.Memory, items[i].Id.Span) : served.Memory)
                     : RpcResponseWriter.ErrorBytes(items[i].Id.Span, result.ErrorCode, result.ErrorMessage!, result.ErrorData));
             }
         }
@@ -69,6 +69,14 @@ public sealed class RpcProcessor
             return null;
         }
 
-        return await _dispatcher.DispatchAsync(call, envelope.Items[index], cancellationToken).ConfigureAwait(false);
+        var item = envelope.Items[index];
+        // Ids a node might not echo exactly (and notifications, which a node leaves unanswered) go
+        // upstream with a synthetic id; the client's own id is restored when the reply is assembled.
+        if (RpcIdRewriter.NeedsRewrite(item))
+        {
+            item = RpcIdRewriter.WithSyntheticId(item, index);
+        }
+
+        return await _dispatcher.DispatchAsync(call, item, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -7,12 +7,18 @@ public readonly record struct UpstreamReply(bool IsJsonRpc, bool HasError, int E
 {
     public static readonly UpstreamReply NotJsonRpc = new(false, false, 0, null);
 
+    /// <summary>
+    /// Nesting allowed inside a node's answer. A callTracer result for a 1024-frame call stack nests
+    /// about 2 levels per frame; the reader's depth stack costs one bit per level.
+    /// </summary>
+    internal const int MaxResponseDepth = 16 * 1024;
+
     /// <summary>Inspects a single response object (result bytes are skipped, never copied).</summary>
     public static UpstreamReply Inspect(ReadOnlySpan<byte> json)
     {
         try
         {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = UpstreamReply.MaxResponseDepth });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return NotJsonRpc;

@@ -7,6 +7,25 @@ namespace RpcShield.Routing;
 public interface IHedgeDelayPolicy
 {
     TimeSpan DelayFor(ChainRuntime chain, string method, bool hedgeable);
+
+    /// <summary>Extra parallel attempts one slow request may start (counted apart from failovers).</summary>
+    int MaxExtra(ChainRuntime chain) => 0;
+
+    /// <summary>Told when a hedge is sent and, when the request is served, whether a hedge won.</summary>
+    void Report(ChainRuntime chain, string method, HedgeResult result)
+    {
+    }
+}
+
+/// <summary>`result` label of rpcshield_hedges_total.</summary>
+public enum HedgeResult
+{
+    /// <summary>A hedge attempt was started because the previous one was slow.</summary>
+    Sent,
+    /// <summary>A hedge attempt's answer was served.</summary>
+    Won,
+    /// <summary>Hedges were sent but the original attempt's answer was served.</summary>
+    Lost,
 }
 
 /// <summary>Which methods may ever be sent twice.</summary>

@@ -5,7 +5,7 @@ namespace RpcShield.Routing;
 
 /// <summary>
 /// Orders upstreams for routing. Sort keys, in order: health class (healthy, then lagging, then
-/// unhealthy as a last resort; probing and wrong-chain never), tier (primary before fallback),
+/// unhealthy as a last resort, then open-circuit or throttled; probing and wrong-chain never), tier (primary before fallback),
 /// then cost (lower is better):
 /// <code>
 /// cost_ms = peak_ewma_latency_ms × (1 + in_flight) × (1 + 4 × error_rate) + 50 × block_lag
@@ -42,6 +42,12 @@ public static class Ranker
                 HealthStatus.Unhealthy => 2,
                 _ => -1,
             };
+            if (cls >= 0 && (upstream.CircuitState != 0 || upstream.IsThrottled))
+            {
+                // Open breaker or throttle backoff: a last resort only (its attempt pipeline refuses it locally).
+                cls = 3;
+            }
+
             var cost = Cost(upstream, bestHead, minSamples);
             upstream.Score = cls < 0 ? 0 : Score(cost);
             if (cls >= 0)

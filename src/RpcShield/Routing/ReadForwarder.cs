@@ -2,6 +2,7 @@ using Polly;
 using Polly.Hedging;
 using RpcShield.Chains;
 using RpcShield.JsonRpc;
+using RpcShield.Journal;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Routing;
@@ -20,10 +21,12 @@ public sealed class ReadForwarder
     private readonly TimeProvider _time;
     private readonly IHedgeDelayPolicy _hedgeDelay;
     private readonly ResiliencePipeline<AttemptOutcome> _pipeline;
+    private readonly IFailureJournal _journal;
 
-    public ReadForwarder(UpstreamSender sender, TimeProvider time, IHedgeDelayPolicy hedgeDelay)
+    public ReadForwarder(UpstreamSender sender, TimeProvider time, IHedgeDelayPolicy hedgeDelay, IFailureJournal? journal = null)
     {
         _sender = sender;
+        _journal = journal ?? new NullFailureJournal();
         _time = time;
         _hedgeDelay = hedgeDelay;
         _pipeline = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = time }
@@ -34,36 +37,37 @@ public sealed class ReadForwarder
                 DelayGenerator = args =>
                 {
                     var state = args.Context.Properties.GetValue(StateKey, null!);
-                    return ValueTask.FromResult(_hedgeDelay.DelayFor(state.Chain, state.Method, state.Hedgeable));
+                    return ValueTask.FromResult(state.HedgesLeft ? _hedgeDelay.DelayFor(state.Chain, state.Method, state.Hedgeable) : Timeout.InfiniteTimeSpan);
                 },
                 ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Exception is null && args.Outcome.Result!.ShouldTryNext),
                 ActionGenerator = args =>
                 {
                     var state = args.PrimaryContext.Properties.GetValue(StateKey, null!);
-                    var next = state.Next();
+                    var next = state.NextFor(out var hedge);
                     if (next is null)
                     {
                         return null;
                     }
 
+                    if (hedge)
+                    {
+                        _hedgeDelay.Report(state.Chain, state.Method, HedgeResult.Sent);
+                    }
+
                     var context = args.ActionContext;
                     return () => state.Forwarder.AttemptAsync(next, state, context.CancellationToken);
-                },
-                OnHedging = args =>
-                {
-                    var state = args.PrimaryContext.Properties.GetValue(StateKey, null!);
-                    state.NoteHedge(args.AttemptNumber);
-                    return default;
                 },
             })
             .Build();
     }
 
-    /// <summary>Forwards <paramref name="item"/>; never throws for upstream failures.</summary>
-    public async ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken)
+    /// <summary>Forwards <paramref name="item"/>; never throws for upstream failures. <paramref name="call"/> (optional) labels journal entries with the bot's strategy.</summary>
+    public async ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken, RpcCall? call = null)
     {
         var routing = chain.Options.Routing;
-        var candidates = chain.Candidates(item.Method, routing.Retries + 1);
+        var maxExtra = Math.Max(0, _hedgeDelay.MaxExtra(chain));
+        var candidates = chain.Candidates(item.Method, routing.Retries + 1 + maxExtra);
+        HeadPreference.PreferBestHead(chain, item, candidates);
         if (candidates.Length == 0)
         {
             return chain.Router.IsServable(item.Method)
@@ -74,7 +78,7 @@ public sealed class ReadForwarder
         var deadline = routing.Timeouts.Methods.TryGetValue(item.Method, out var perMethod) ? perMethod : routing.Timeouts.Default;
         using var deadlineCts = new CancellationTokenSource(deadline, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineCts.Token);
-        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing));
+        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing), routing.Retries, maxExtra) { Call = call };
 
         Outcome<AttemptOutcome> outcome;
         if (candidates.Length == 1)
@@ -97,7 +101,13 @@ public sealed class ReadForwarder
             }
         }
 
-        return state.Finish(outcome, deadlineCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested);
+        var result = state.Finish(outcome, deadlineCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested);
+        if (state.Hedges > 0 && result.ServedBy is { } served)
+        {
+            _hedgeDelay.Report(chain, item.Method, state.WasHedge(served) ? HedgeResult.Won : HedgeResult.Lost);
+        }
+
+        return result;
     }
 
     private async ValueTask<Outcome<AttemptOutcome>> AttemptAsync(Upstream upstream, ForwardState state, CancellationToken cancellationToken)
@@ -108,13 +118,16 @@ public sealed class ReadForwarder
     }
 
     /// <summary>Per-request bookkeeping shared by the attempts of one request (hedges run in parallel).</summary>
-    private sealed class ForwardState(ReadForwarder forwarder, ChainRuntime chain, RpcRequestItem item, Upstream[] candidates, TimeSpan attemptTimeout, bool hedgeable)
+    private sealed class ForwardState(ReadForwarder forwarder, ChainRuntime chain, RpcRequestItem item, Upstream[] candidates, TimeSpan attemptTimeout, bool hedgeable, int retries, int maxExtra)
     {
         private readonly Lock _lock = new();
         private readonly List<AttemptRecord> _attempts = new(candidates.Length);
         private AttemptOutcome? _bestNodeError;
         private int _next;
         private int _hedges;
+        private int _failures;
+        private int _failovers;
+        private Upstream[]? _hedged;
 
         public ReadForwarder Forwarder { get; } = forwarder;
         public ChainRuntime Chain { get; } = chain;
@@ -122,6 +135,7 @@ public sealed class ReadForwarder
         public string Method => Item.Method;
         public TimeSpan AttemptTimeout { get; } = attemptTimeout;
         public bool Hedgeable { get; } = hedgeable;
+        public RpcCall? Call { get; init; }
 
         public Upstream? Next()
         {
@@ -129,7 +143,52 @@ public sealed class ReadForwarder
             return index < candidates.Length ? candidates[index] : null;
         }
 
-        public void NoteHedge(int attemptNumber) => Interlocked.Increment(ref _hedges);
+        public int Hedges => Volatile.Read(ref _hedges);
+
+        /// <summary>True while another hedge (a parallel attempt because the previous one is slow) may start.</summary>
+        public bool HedgesLeft => Volatile.Read(ref _hedges) < maxExtra;
+
+        /// <summary>
+        /// The next upstream for a new attempt. It is a failover when an attempt has failed that no
+        /// failover answered yet (at most `retries`), otherwise a hedge (at most `max_extra`).
+        /// </summary>
+        public Upstream? NextFor(out bool hedge)
+        {
+            lock (_lock)
+            {
+                hedge = _failures <= _failovers;
+                if (hedge ? _hedges >= maxExtra : _failovers >= retries)
+                {
+                    return null;
+                }
+
+                var next = Next();
+                if (next is null)
+                {
+                    return null;
+                }
+
+                if (hedge)
+                {
+                    _hedged ??= new Upstream[maxExtra];
+                    _hedged[_hedges++] = next;
+                }
+                else
+                {
+                    _failovers++;
+                }
+
+                return next;
+            }
+        }
+
+        public bool WasHedge(Upstream upstream)
+        {
+            lock (_lock)
+            {
+                return _hedged is not null && Array.IndexOf(_hedged, upstream, 0, _hedges) >= 0;
+            }
+        }
 
         public void Record(AttemptOutcome attempt)
         {
@@ -140,8 +199,10 @@ public sealed class ReadForwarder
 
             lock (_lock)
             {
+                _failures++;
                 _attempts.Add(new AttemptRecord(attempt.Upstream.Name, attempt.Reason));
                 attempt.Upstream.Metrics.Failover(ReasonLabel(attempt.Kind));
+                Journal(JournalKinds.FailedAttempt, attempt.Upstream.Name, attempt.Reason, attempt.Latency.TotalMilliseconds, null);
                 // Keep the most informative node answer (a JSON-RPC error beats a transport failure).
                 if (attempt.Reply.IsJsonRpc && attempt.Body is not null)
                 {
@@ -159,6 +220,11 @@ public sealed class ReadForwarder
                 if (attempt is { Kind: AttemptKind.Answered, Body: not null })
                 {
                     _bestNodeError?.Dispose();
+                    if (_attempts.Count > 0)
+                    {
+                        Journal(JournalKinds.Failover, attempt.Upstream.Name, "recovered", attempt.Latency.TotalMilliseconds, AttemptsNote());
+                    }
+
                     return ForwardResult.Served(attempt.TakeBody()!, attempt.Upstream, attempt.Reply.HasError, _attempts.ToArray());
                 }
 
@@ -174,9 +240,28 @@ public sealed class ReadForwarder
                     _attempts.Add(new AttemptRecord("*", "deadline_exceeded"));
                 }
 
+                Journal(JournalKinds.Failover, null, "exhausted", null, AttemptsNote());
                 return ForwardResult.Error(RpcErrorCodes.NoUpstream, "No upstream could serve the request", _attempts.ToArray());
             }
         }
+
+        /// <summary>Journals a failure-relevant event (failure path only: the happy path allocates nothing here).</summary>
+        private void Journal(string kind, string? upstream, string reason, double? latencyMs, string? note) =>
+            Forwarder._journal.Record(new JournalEntry
+            {
+                Kind = kind,
+                Timestamp = Forwarder._time.GetUtcNow(),
+                Chain = Chain.Name,
+                Strategy = Call?.Strategy,
+                HeadBlock = Chain.BestHead is > 0 and var head ? head : null,
+                Method = Method,
+                Reason = reason,
+                LatencyMs = latencyMs,
+                Upstream = upstream,
+                Note = note,
+            });
+
+        private string AttemptsNote() => string.Join(", ", _attempts.Select(a => $"{a.Upstream}: {a.Reason}"));
 
         private static string ReasonLabel(AttemptKind kind) => kind switch
         {
@@ -186,6 +271,7 @@ public sealed class ReadForwarder
             AttemptKind.HttpError => "http_error",
             AttemptKind.Transport => "transport",
             AttemptKind.Timeout => "timeout",
+            AttemptKind.Rejected => "rejected",
             _ => "other",
         };
     }

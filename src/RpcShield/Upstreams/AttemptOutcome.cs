@@ -20,6 +20,8 @@ public enum AttemptKind
     Timeout,
     /// <summary>Cancelled because another attempt won or the client left.</summary>
     Cancelled,
+    /// <summary>Refused locally without sending (open circuit, exhausted rate budget, throttle backoff): try elsewhere, health unaffected.</summary>
+    Rejected,
 }
 
 /// <summary>Result of one attempt against one upstream. Owns <see cref="Body"/> until taken.</summary>

@@ -11,6 +11,8 @@ namespace RpcShield.Upstreams;
 public sealed class Upstream : IDisposable
 {
     private int _inFlight;
+    private int _circuitState;
+    private volatile bool _throttled;
 
     public Upstream(string chain, UpstreamOptions options, RoutingOptions routing, HttpMessageInvoker invoker, TimeProvider time, RpcShieldMetrics metrics)
     {
@@ -58,6 +60,20 @@ public sealed class Upstream : IDisposable
 
     /// <summary>Per-upstream attempt pipeline (built lazily by <see cref="UpstreamSender"/>).</summary>
     internal Polly.ResiliencePipeline<AttemptOutcome>? AttemptPipeline { get; set; }
+
+    /// <summary>Circuit breaker state: 0 closed, 1 half-open, 2 open. Not closed = ranked last (the breaker refuses it anyway).</summary>
+    public int CircuitState
+    {
+        get => Volatile.Read(ref _circuitState);
+        set => Volatile.Write(ref _circuitState, value);
+    }
+
+    /// <summary>True while the upstream asked us to back off (429 / -32005): ranked last until it expires.</summary>
+    public bool IsThrottled
+    {
+        get => _throttled;
+        set => _throttled = value;
+    }
 
     /// <summary>Last published routing score in (0,1].</summary>
     public double Score { get; set; }

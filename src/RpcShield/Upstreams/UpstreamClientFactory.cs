@@ -25,5 +25,6 @@ internal sealed class UpstreamClientFactory : ForwarderHttpClientFactory
         handler.AutomaticDecompression = DecompressionMethods.None;
         handler.KeepAlivePingDelay = TimeSpan.FromSeconds(15);
         handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
+        handler.ActivityHeadersPropagator = null;
     }
 }

@@ -1,0 +1,32 @@
+using System.Globalization;
+using System.Text.Json;
+using RpcShield.Bench;
+using RpcShield.Configuration;
+
+// RpcShield bench: direct vs through RpcShield (vs nginx) on loopback, same load, same run.
+// usage: dotnet run -c Release --project src/RpcShield.Bench -- [--duration 10s] [--connections 32]
+//        [--scenarios single,batch10,large,failover] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
+var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
+    .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
+string Opt(string name, string fallback) => options.TryGetValue(name, out var v) ? v : fallback;
+
+var duration = DurationParser.TryParse(Opt("duration", "10s"), out var d) ? d : TimeSpan.FromSeconds(10);
+var connections = int.Parse(Opt("connections", "32"), CultureInfo.InvariantCulture);
+var wanted = Opt("scenarios", "single,batch10,large,failover").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+var jsonPath = Opt("json", "artifacts/bench.json");
+var withNginx = !options.ContainsKey("no-nginx");
+ILoadGenerator load = !options.ContainsKey("builtin-load") && WrkLoad.IsAvailable ? new WrkLoad() : new BuiltInLoad();
+
+Console.WriteLine($"RpcShield bench: {Environment.ProcessorCount} cores, {connections} connections, {duration.TotalSeconds}s per run, load: {(load is WrkLoad ? "wrk -t1" : "built-in HttpClient")}, nginx: {(withNginx && NginxProxy.Binary is not null ? "yes" : "no")}");
+using var profiler = options.ContainsKey("alloc-profile") ? new AllocationProfiler() : null;
+var results = new List<ScenarioResult>();
+foreach (var scenario in Scenario.All.Where(s => wanted.Contains(s.Name)))
+{
+    results.Add(await ScenarioRunner.RunAsync(scenario, load, connections, duration, withNginx, Console.Out, profiler));
+}
+
+Report.PrintTable(results, Console.Out);
+Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
+await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine($"JSON written to {jsonPath}");
+return results.All(r => r.Through.Requests > 0) ? 0 : 1;

@@ -1,0 +1,39 @@
+using static RpcShield.Bench.Fmt;
+
+namespace RpcShield.Bench;
+
+internal static class Report
+{
+    public static void PrintTable(IReadOnlyList<ScenarioResult> results, TextWriter output)
+    {
+        output.WriteLine();
+        output.WriteLine("| scenario | path | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |");
+        output.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            Row(output, r.Scenario, "direct", r.Direct);
+            Row(output, r.Scenario, "RpcShield", r.Through);
+            if (r.Nginx is { } nginx)
+            {
+                Row(output, r.Scenario, "nginx", nginx);
+            }
+        }
+
+        output.WriteLine();
+        output.WriteLine("| scenario | added p50 | added p90 | added p99 | added p99.9 | proxy B/req | proxy CPU µs/req | GC gen0/1/2 (through) | heap peak−start | vs nginx req/s |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+        foreach (var r in results)
+        {
+            var ratio = r.Nginx is { } n ? N(r.Through.RequestsPerSecond / n.RequestsPerSecond, "0.00") + "×" : "–";
+            output.WriteLine(
+                $"| {r.Scenario} | {Us(r.Through.P50Ms - r.Direct.P50Ms)} | {Us(r.Through.P90Ms - r.Direct.P90Ms)} | {Us(r.Through.P99Ms - r.Direct.P99Ms)} | {Us(r.Through.P999Ms - r.Direct.P999Ms)} " +
+                $"| {N(r.ProxyBytesPerRequest, "0")} | {N(r.ProxyCpuMicrosPerRequest, "0.0")} | {r.ThroughCost.Gen0}/{r.ThroughCost.Gen1}/{r.ThroughCost.Gen2} " +
+                $"| {N((r.ThroughCost.PeakHeapBytes - r.ThroughCost.StartHeapBytes) / 1048576.0, "0.0")} MB | {ratio} |");
+        }
+    }
+
+    private static void Row(TextWriter output, string scenario, string path, LoadResult r) =>
+        output.WriteLine($"| {scenario} | {path} | {N(r.RequestsPerSecond, "0")} | {N(r.P50Ms)} | {N(r.P90Ms)} | {N(r.P99Ms)} | {N(r.P999Ms)} | {r.Errors} |");
+
+    private static string Us(double ms) => $"{N(ms * 1000, "0")} µs";
+}

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using RpcShield.Configuration;
+
+namespace RpcShield.Bench;
+
+/// <summary>One bench scenario: a request body, the upstreams it needs, and what it measures.</summary>
+internal sealed record Scenario(string Name, string Body, int Upstreams, int FailEvery, string Description)
+{
+    public static readonly Scenario[] All =
+    [
+        new("single", """{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}""", 1, 0, "single eth_blockNumber"),
+        new("batch10", "[" + string.Join(",", Enumerable.Range(1, 10).Select(i => $$"""{"jsonrpc":"2.0","id":{{i}},"method":"eth_blockNumber","params":[]}""")) + "]", 1, 0, "batch of 10 eth_blockNumber"),
+        new("large", """{"jsonrpc":"2.0","id":1,"method":"eth_getLogs","params":[{"fromBlock":"0x1","toBlock":"0x10"}]}""", 1, 0, "~1 MB eth_getLogs response"),
+        new("failover", """{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}""", 3, 10, "3 upstreams, one failing 10% (HTTP 500)"),
+    ];
+}
+
+/// <summary>Server-side cost sampled around a load run (this process hosts the upstreams and RpcShield).</summary>
+internal sealed record ProcessCost(double CpuSeconds, long AllocatedBytes, int Gen0, int Gen1, int Gen2, long PeakHeapBytes, long StartHeapBytes)
+{
+    public static async Task<(T Result, ProcessCost Cost)> MeasureAsync<T>(Func<Task<T>> run)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+        var (g0, g1, g2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        var heap0 = GC.GetTotalMemory(false);
+        long peak = heap0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, GC.GetTotalMemory(false));
+                try
+                {
+                    await Task.Delay(50, sampling.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        });
+        var result = await run().ConfigureAwait(false);
+        await sampling.CancelAsync().ConfigureAwait(false);
+        await sampler.ConfigureAwait(false);
+        process.Refresh();
+        return (result, new ProcessCost(
+            (process.TotalProcessorTime - cpu0).TotalSeconds,
+            GC.GetTotalAllocatedBytes(precise: true) - alloc0,
+            GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2,
+            peak, heap0));
+    }
+}
+
+/// <summary>Everything one scenario measured: direct, through RpcShield, and (single only) through nginx.</summary>
+internal sealed record ScenarioResult(
+    string Scenario, string Description, LoadResult Direct, LoadResult Through, LoadResult? Nginx,
+    ProcessCost DirectCost, ProcessCost ThroughCost)
+{
+    /// <summary>Proxy's own allocations per request: process allocations through RpcShield minus the upstream's share.</summary>
+    public double ProxyBytesPerRequest => (ThroughCost.AllocatedBytes / (double)Math.Max(1, Through.Requests)) - (DirectCost.AllocatedBytes / (double)Math.Max(1, Direct.Requests));
+
+    public double ProxyCpuMicrosPerRequest => ((ThroughCost.CpuSeconds / Math.Max(1, Through.Requests)) - (DirectCost.CpuSeconds / Math.Max(1, Direct.Requests))) * 1e6;
+}
+
+internal static class ScenarioRunner
+{
+    public static async Task<ScenarioResult> RunAsync(Scenario scenario, ILoadGenerator load, int connections, TimeSpan duration, bool withNginx, TextWriter log, AllocationProfiler? profiler = null)
+    {
+        var upstreams = new List<StaticUpstream>();
+        try
+        {
+            for (var i = 0; i < scenario.Upstreams; i++)
+            {
+                upstreams.Add(await StaticUpstream.StartAsync(i == 0 ? scenario.FailEvery : 0).ConfigureAwait(false));
+            }
+
+            await using var proxy = await StartProxyAsync(upstreams).ConfigureAwait(false);
+            var proxyUrl = proxy.BoundAddress().ToString();
+            var directUrl = upstreams[^1].Url + "/";
+
+            log.WriteLine($"[{scenario.Name}] warm-up…");
+            await load.RunAsync(proxyUrl, scenario.Body, connections, TimeSpan.FromSeconds(Math.Min(3, duration.TotalSeconds))).ConfigureAwait(false);
+            await load.RunAsync(directUrl, scenario.Body, connections, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+
+            log.WriteLine($"[{scenario.Name}] direct…");
+            var (direct, directCost) = await ProcessCost.MeasureAsync(() => load.RunAsync(directUrl, scenario.Body, connections, duration)).ConfigureAwait(false);
+            log.WriteLine($"[{scenario.Name}] through RpcShield…");
+            profiler?.Start();
+            var (through, throughCost) = await ProcessCost.MeasureAsync(() => load.RunAsync(proxyUrl, scenario.Body, connections, duration)).ConfigureAwait(false);
+            if (profiler is not null)
+            {
+                log.WriteLine($"[{scenario.Name}] allocation samples by type (through run, upstream included):");
+                foreach (var (type, bytes) in profiler.Stop(25))
+                {
+                    log.WriteLine($"    {bytes / Math.Max(1, through.Requests),8} B/req  {type}");
+                }
+            }
+
+            LoadResult? nginx = null;
+            if (withNginx && scenario.Upstreams == 1)
+            {
+                await using var nginxProxy = await NginxProxy.StartAsync(upstreams[0].Port).ConfigureAwait(false);
+                if (nginxProxy is not null)
+                {
+                    log.WriteLine($"[{scenario.Name}] through nginx…");
+                    await load.RunAsync(nginxProxy.Url, scenario.Body, connections, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                    nginx = await load.RunAsync(nginxProxy.Url, scenario.Body, connections, duration).ConfigureAwait(false);
+                }
+            }
+
+            return new ScenarioResult(scenario.Name, scenario.Description, direct, through, nginx, directCost, throughCost);
+        }
+        finally
+        {
+            foreach (var upstream in upstreams)
+            {
+                await upstream.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<WebApplication> StartProxyAsync(IReadOnlyList<StaticUpstream> upstreams)
+    {
+        var yaml = new StringBuilder($$"""
+            server: { listen: http://127.0.0.1:0 }
+            journal: { path: "" }
+            chains:
+              - name: bench
+                chain_id: {{StaticUpstream.ChainId}}
+                upstreams:
+
+            """);
+        for (var i = 0; i < upstreams.Count; i++)
+        {
+            // node-0 (the one that fails in the failover scenario) is the only primary, so it stays
+            // first in the ranking and every failure it returns is a real failover.
+            yaml.AppendLine($"      - {{ name: node-{i}, url: \"{upstreams[i].Url}\", tier: {(i == 0 ? "primary" : "fallback")} }}");
+        }
+
+        yaml.AppendLine("""
+                routing:
+                  health: { interval: 1s, timeout: 1s, fail_after: 1000000, recover_after: 1 }
+                  retries: 2
+            """);
+        var config = ConfigLoader.LoadText(yaml.ToString());
+        if (!config.IsValid)
+        {
+            throw new InvalidOperationException(string.Join("; ", config.Errors));
+        }
+
+        var app = RpcShieldHost.Build(config.Options!, configPath: null, new HostSettings
+        {
+            ListenOverride = "http://127.0.0.1:0",
+            MinimumLogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+        });
+        await app.StartAsync().ConfigureAwait(false);
+        return app;
+    }
+}

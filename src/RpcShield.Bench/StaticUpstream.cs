@@ -1,0 +1,112 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+
+namespace RpcShield.Bench;
+
+/// <summary>
+/// A fast fixed-answer JSON-RPC node on loopback: answers eth_chainId with the bench chain id,
+/// eth_getLogs with a ~1 MB result, everything else with a small eth_blockNumber-style result.
+/// `failEvery` makes every Nth request an HTTP 500 (the failover scenario).
+/// </summary>
+internal sealed class StaticUpstream : IAsyncDisposable
+{
+    public const long ChainId = 31337;
+    private static readonly byte[] Small = """{"jsonrpc":"2.0","id":1,"result":"0x1234567"}"""u8.ToArray();
+    private static readonly byte[] ChainIdAnswer = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"result":"0x{{ChainId:x}}"}""");
+    private static readonly byte[] Large = BuildLargeLogs(1024 * 1024);
+    private readonly WebApplication _app;
+    private long _count;
+
+    private StaticUpstream(WebApplication app, int failEvery)
+    {
+        _app = app;
+        FailEvery = failEvery;
+    }
+
+    public int FailEvery { get; }
+
+    public string Url { get; private set; } = "";
+
+    public int Port { get; private set; }
+
+    public static async Task<StaticUpstream> StartAsync(int failEvery = 0)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1);
+        });
+        var app = builder.Build();
+        var upstream = new StaticUpstream(app, failEvery);
+        app.Run(upstream.HandleAsync);
+        await app.StartAsync().ConfigureAwait(false);
+        upstream.Url = app.Urls.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);
+        upstream.Port = new Uri(upstream.Url).Port;
+        return upstream;
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var reader = context.Request.BodyReader;
+        var sawChainId = false;
+        var sawLogs = false;
+        while (true)
+        {
+            var read = await reader.ReadAsync().ConfigureAwait(false);
+            foreach (var segment in read.Buffer)
+            {
+                sawChainId |= segment.Span.IndexOf("eth_chainId"u8) >= 0;
+                sawLogs |= segment.Span.IndexOf("eth_getLogs"u8) >= 0;
+            }
+
+            reader.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        if (FailEvery > 0 && !sawChainId && Interlocked.Increment(ref _count) % FailEvery == 0)
+        {
+            context.Response.StatusCode = 500;
+            return;
+        }
+
+        var body = sawChainId ? ChainIdAnswer : sawLogs ? Large : Small;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.Length;
+        await context.Response.BodyWriter.WriteAsync(body).ConfigureAwait(false);
+    }
+
+    private static byte[] BuildLargeLogs(int size)
+    {
+        var sb = new StringBuilder("""{"jsonrpc":"2.0","id":1,"result":[""");
+        var i = 0;
+        while (sb.Length < size)
+        {
+            if (i > 0)
+            {
+                sb.Append(',');
+            }
+
+            sb.Append($$"""{"address":"0x{{i:x40}}","topics":["0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"],"data":"0x{{i:x64}}","blockNumber":"0x10","logIndex":"0x{{i:x}}","removed":false}""");
+            i++;
+        }
+
+        sb.Append("]}");
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

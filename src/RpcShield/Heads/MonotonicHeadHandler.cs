@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using RpcShield.Broadcast;
+using RpcShield.Chains;
+using RpcShield.JsonRpc;
+using RpcShield.Routing;
+
+namespace RpcShield.Heads;
+
+/// <summary>
+/// `eth_blockNumber` never goes backwards for a client: it is routed to upstreams at the best head
+/// first (<see cref="HeadPreference"/>), and an answer below the highest block number this chain has
+/// already answered is replaced by that number (same id, same serving upstream header).
+/// </summary>
+public sealed class MonotonicHeadHandler : IRpcHandler
+{
+    private readonly ReadForwarder _reads;
+    private readonly ConcurrentDictionary<string, HighWater> _served = new(StringComparer.Ordinal);
+
+    public MonotonicHeadHandler(ReadForwarder reads) => _reads = reads;
+
+    public bool Handles(ChainRuntime chain, string method) => method == "eth_blockNumber";
+
+    /// <summary>Highest block number answered on <paramref name="chain"/> (-1 before any).</summary>
+    public long HighestServed(string chain) => _served.TryGetValue(chain, out var mark) ? mark.Value : -1;
+
+    public async ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    {
+        var result = await _reads.ForwardAsync(call.Chain, item, cancellationToken).ConfigureAwait(false);
+        if (result is not { Body: { } body, Outcome: "ok", ServedBy: { } upstream } || !TryReadQuantity(body.Span, out var answered))
+        {
+            return result;
+        }
+
+        var mark = _served.GetOrAdd(call.Chain.Name, static _ => new HighWater());
+        var highest = mark.Raise(answered);
+        if (highest <= answered)
+        {
+            return result;
+        }
+
+        var replacement = ForwardResult.Served(
+            LocalResult.StringResult(item.Id, "0x" + highest.ToString("x", CultureInfo.InvariantCulture)), upstream, nodeError: false, result.Attempts);
+        result.Dispose();
+        return replacement;
+    }
+
+    internal static bool TryReadQuantity(ReadOnlySpan<byte> json, out long value)
+    {
+        value = 0;
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isResult = reader.ValueTextEquals("result"u8);
+                reader.Read();
+                if (isResult)
+                {
+                    var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    return text is { Length: > 2 } && text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+                        && long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value) && value >= 0;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return false;
+    }
+
+    private sealed class HighWater
+    {
+        private long _value = -1;
+
+        public long Value => Interlocked.Read(ref _value);
+
+        /// <summary>Raises the mark to <paramref name="candidate"/> if higher; returns the mark.</summary>
+        public long Raise(long candidate)
+        {
+            var current = Interlocked.Read(ref _value);
+            while (candidate > current)
+            {
+                var seen = Interlocked.CompareExchange(ref _value, candidate, current);
+                if (seen == current)
+                {
+                    return candidate;
+                }
+
+                current = seen;
+            }
+
+            return current;
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using Microsoft.Data.Sqlite;
+
+namespace RpcShield.Journal;
+
+/// <summary>
+/// The journal's SQLite file: schema, WAL mode and the start-up check that refuses a corrupt or
+/// locked file with a message naming it (instead of failing later on the request path).
+/// </summary>
+internal sealed class JournalDatabase
+{
+    /// <summary>Schema version stored in `PRAGMA user_version`.</summary>
+    public const int SchemaVersion = 1;
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS journal (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts_ms           INTEGER NOT NULL,
+            kind            TEXT    NOT NULL,
+            chain           TEXT,
+            strategy        TEXT,
+            head_block      INTEGER,
+            method          TEXT,
+            reason          TEXT,
+            latency_ms      REAL,
+            upstream        TEXT,
+            builder         TEXT,
+            bundle_hash     TEXT,
+            tx_hash         TEXT,
+            competitor_tx   TEXT,
+            expected_profit REAL,
+            outcome         TEXT,
+            note            TEXT
+        );
+        CREATE INDEX IF NOT EXISTS ix_journal_ts ON journal (ts_ms);
+        CREATE INDEX IF NOT EXISTS ix_journal_kind ON journal (kind, ts_ms);
+        CREATE TABLE IF NOT EXISTS upstream_samples (
+            ts_ms      INTEGER NOT NULL,
+            chain      TEXT    NOT NULL,
+            upstream   TEXT    NOT NULL,
+            healthy    INTEGER NOT NULL,
+            ok         INTEGER NOT NULL,
+            failed     INTEGER NOT NULL,
+            ewma_ms    REAL,
+            p50_ms     REAL,
+            p90_ms     REAL,
+            p99_ms     REAL
+        );
+        CREATE INDEX IF NOT EXISTS ix_upstream_samples_ts ON upstream_samples (ts_ms);
+        CREATE TABLE IF NOT EXISTS upstream_priors (
+            chain        TEXT NOT NULL,
+            upstream     TEXT NOT NULL,
+            ewma_ms      REAL NOT NULL,
+            p50_ms       REAL,
+            p90_ms       REAL,
+            error_ratio  REAL NOT NULL,
+            ok_total     INTEGER NOT NULL,
+            failed_total INTEGER NOT NULL,
+            updated_ms   INTEGER NOT NULL,
+            PRIMARY KEY (chain, upstream)
+        );
+        CREATE TABLE IF NOT EXISTS builder_priors (
+            chain      TEXT NOT NULL,
+            builder    TEXT NOT NULL,
+            included   INTEGER NOT NULL,
+            total      INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL,
+            PRIMARY KEY (chain, builder)
+        );
+        """;
+
+    private const string RefuseToStart = "; refusing to start (repair or move the file, or change journal.path)";
+
+    public JournalDatabase(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+    }
+
+    public string Path { get; }
+
+    public SqliteConnection Open(bool readOnly = false, int timeoutSeconds = 5)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = timeoutSeconds,
+        }.ToString());
+        connection.Open();
+        Execute(connection, $"PRAGMA busy_timeout = {timeoutSeconds * 1000};");
+        return connection;
+    }
+
+    /// <summary>
+    /// Opens (creating when absent) the file, checks it is a healthy SQLite database that can be
+    /// written, switches to WAL and creates the schema. Throws <see cref="JournalUnavailableException"/>
+    /// naming the file otherwise.
+    /// </summary>
+    public void Initialize()
+    {
+        try
+        {
+            var directory = System.IO.Path.GetDirectoryName(Path);
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            // A short wait: a file another process holds locked is reported at start, not waited on.
+            using var connection = Open(timeoutSeconds: 1);
+            var check = Scalar(connection, "PRAGMA quick_check;") as string;
+            if (!string.Equals(check, "ok", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new JournalUnavailableException(Path, $"integrity check failed ({check}){RefuseToStart}");
+            }
+
+            var mode = Scalar(connection, "PRAGMA journal_mode = WAL;") as string;
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new JournalUnavailableException(Path, $"cannot switch to WAL mode (got '{mode}'){RefuseToStart}");
+            }
+
+            Execute(connection, "PRAGMA synchronous = NORMAL;");
+            using (var transaction = connection.BeginTransaction(deferred: false))
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = Schema + $"PRAGMA user_version = {SchemaVersion};";
+                command.ExecuteNonQuery();
+                transaction.Commit();
+            }
+        }
+        catch (SqliteException ex)
+        {
+            throw new JournalUnavailableException(Path, Describe(ex) + RefuseToStart, ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new JournalUnavailableException(Path, "permission denied" + RefuseToStart, ex);
+        }
+        catch (IOException ex)
+        {
+            throw new JournalUnavailableException(Path, ex.Message + RefuseToStart, ex);
+        }
+    }
+
+    /// <summary>Checks the file exists and is readable (the `report` verb never creates it).</summary>
+    public void EnsureReadable()
+    {
+        if (!File.Exists(Path))
+        {
+            throw new JournalUnavailableException(Path, "no such file (is journal.path set, and has RpcShield run?)");
+        }
+
+        try
+        {
+            using var connection = Open(readOnly: true);
+            var version = Convert.ToInt64(Scalar(connection, "PRAGMA user_version;"), System.Globalization.CultureInfo.InvariantCulture);
+            if (version < 1)
+            {
+                throw new JournalUnavailableException(Path, "not an RpcShield journal (no schema)");
+            }
+        }
+        catch (SqliteException ex)
+        {
+            throw new JournalUnavailableException(Path, Describe(ex), ex);
+        }
+    }
+
+    public static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static string Describe(SqliteException ex) => ex.SqliteErrorCode switch
+    {
+        26 => "not a SQLite database (file is corrupt or something else)",
+        11 => "database disk image is malformed (corrupt)",
+        5 or 6 => "locked by another process",
+        8 => "read-only (check permissions)",
+        14 => "cannot open the file (check the directory and permissions)",
+        _ => $"SQLite error {ex.SqliteErrorCode}: {ex.Message}",
+    };
+}
+
+/// <summary>The journal file cannot be used; the message names the file and the reason.</summary>
+public sealed class JournalUnavailableException : InvalidOperationException
+{
+    public JournalUnavailableException(string path, string reason, Exception? inner = null)
+        : base($"journal {path}: {reason}", inner)
+    {
+        FilePath = path;
+    }
+
+    public string FilePath { get; }
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.DependencyInjection;
+using Yarp.ReverseProxy.Configuration;
+
+namespace RpcShield.Passthrough;
+
+public static class PassthroughServiceCollectionExtensions
+{
+    /// <summary>
+    /// `passthrough:` routes (beacon REST API, relay data API…) served by YARP's own route/cluster
+    /// pipeline with active health checks and load balancing. Map with <c>app.MapReverseProxy()</c>.
+    /// </summary>
+    public static IServiceCollection AddPassthrough(this IServiceCollection services)
+    {
+        services.AddSingleton<PassthroughConfigProvider>();
+        services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<PassthroughConfigProvider>());
+        services.AddReverseProxy();
+        return services;
+    }
+}

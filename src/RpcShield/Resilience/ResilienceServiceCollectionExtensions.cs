@@ -1,0 +1,44 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RpcShield.Breakers;
+using RpcShield.Broadcast;
+using RpcShield.Budgets;
+using RpcShield.Degradation;
+using RpcShield.Heads;
+using RpcShield.Hedging;
+using RpcShield.JsonRpc;
+using RpcShield.Routing;
+using RpcShield.Status;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Resilience;
+
+public static class ResilienceServiceCollectionExtensions
+{
+    /// <summary>
+    /// Hedging (adaptive delay), per-upstream circuit breakers and rate budgets, transaction
+    /// broadcast, monotonic head and graceful degradation. Call after AddUpstreamRouting.
+    /// </summary>
+    public static IServiceCollection AddResilience(this IServiceCollection services)
+    {
+        services.AddSingleton<MethodLatencyBook>();
+        services.AddSingleton<IUpstreamStrategyContributor, MethodLatencyContributor>();
+        services.Replace(ServiceDescriptor.Singleton<IHedgeDelayPolicy, AdaptiveHedgeDelay>());
+
+        services.AddSingleton<CircuitBreakerContributor>();
+        services.AddSingleton<IUpstreamStrategyContributor>(sp => sp.GetRequiredService<CircuitBreakerContributor>());
+        services.AddSingleton<RateBudgetContributor>();
+        services.AddSingleton<IUpstreamStrategyContributor>(sp => sp.GetRequiredService<RateBudgetContributor>());
+        services.AddSingleton<IStatusContributor, ResilienceStatus>();
+
+        services.AddSingleton<IRpcHandler, BroadcastHandler>();
+        services.AddSingleton<IRpcHandler, MonotonicHeadHandler>();
+
+        services.AddSingleton<DegradationController>();
+        services.AddHostedService(sp => sp.GetRequiredService<DegradationController>());
+        services.Replace(ServiceDescriptor.Singleton<IChainModeSource>(sp => sp.GetRequiredService<DegradationController>()));
+        services.AddSingleton<IStatusContributor>(sp => sp.GetRequiredService<DegradationController>());
+        services.AddSingleton<IRpcGate, ModeGate>();
+        return services;
+    }
+}
