@@ -75,6 +75,8 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
         byte[]? cancelBody = null;
         var background = _shutdown.Token;
         var signer = signatures.CanSign;
+        // Request headers must not be read once the bot has been answered (Kestrel reuses them).
+        var origin = new Origin(chain, call.Strategy);
 
         // Builders that need no signature of ours go first: signing (~1 ms of ECDSA) must not delay them.
         bool[] passes = signer ? [false, true] : [false];
@@ -96,7 +98,7 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
                 }
 
                 var signature = signatures.For(builder.Options.Sign, payload);
-                _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, call, submission, background);
+                _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, origin, submission, background);
             }
         }
 
@@ -132,7 +134,7 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
         return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, $"Every builder failed ({targets.Length})", data: writer => WriteBuilders(writer, finished));
     }
 
-    private async Task SubmitAsync(FanoutRun run, int index, BuilderEndpoint builder, byte[] payload, string method, string? signature, RpcCall call, BundleSubmission submission, CancellationToken background)
+    private async Task SubmitAsync(FanoutRun run, int index, BuilderEndpoint builder, byte[] payload, string method, string? signature, Origin origin, BundleSubmission submission, CancellationToken background)
     {
         BuilderOutcome outcome;
         try
@@ -151,9 +153,9 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
         {
             Kind = "builder",
             Timestamp = _time.GetUtcNow(),
-            Chain = call.Chain.Name,
-            Strategy = call.Strategy,
-            HeadBlock = call.Chain.BestHead >= 0 ? call.Chain.BestHead : null,
+            Chain = origin.Chain.Name,
+            Strategy = origin.Strategy,
+            HeadBlock = origin.Chain.BestHead >= 0 ? origin.Chain.BestHead : null,
             Method = method,
             Reason = outcome.Reason == outcome.Label ? outcome.Label : $"{outcome.Label}: {outcome.Reason}",
             LatencyMs = outcome.Latency.TotalMilliseconds,
@@ -301,6 +303,9 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
         var length = Math.Min(answer.Length, 300);
         return System.Text.Encoding.UTF8.GetString(answer, 0, length);
     }
+
+    /// <summary>What a background submission may still use of the request: never the request itself.</summary>
+    private sealed record Origin(ChainRuntime Chain, string? Strategy);
 
     /// <summary>Stops builder submissions still running in the background (host shutdown). Idempotent.</summary>
     public void Dispose()

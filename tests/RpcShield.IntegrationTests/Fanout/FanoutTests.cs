@@ -79,7 +79,7 @@ public sealed class FanoutTests
         await using var fast = await FakeBuilder.StartAsync(BuilderBehaviour.AcceptTitanStyle);
         await using var slow = await FakeBuilder.StartAsync(BuilderBehaviour.Hang);
         await using var proxy = await ProxyUnderTest.StartAsync(
-            Config(anvil.Url, [$"{{ name: fast, url: \"{fast.Url}\", timeout: 2s }}", $"{{ name: down, url: \"{FakeBuilder.DownUrl()}\", timeout: 2s }}", $"{{ name: slow, url: \"{slow.Url}\", timeout: 400ms }}"], grace: "3s"),
+            Config(anvil.Url, [$"{{ name: fast, url: \"{fast.Url}\", timeout: 2s }}", $"{{ name: down, url: \"{FakeBuilder.DownUrl()}\", timeout: 2s }}", $"{{ name: slow, url: \"{slow.Url}\", timeout: 400ms }}"], grace: "5s"),
             Env);
         await WaitForHeadAsync(proxy);
 
@@ -93,8 +93,8 @@ public sealed class FanoutTests
         Assert.StartsWith("0x", result.GetProperty("bundleHash").GetString(), StringComparison.Ordinal);
         var outcomes = response.Headers.GetValues(FanoutHandler.BuildersHeader).Single().Split(',').Order().ToArray();
         Assert.Equal(["down=error", "fast=ok", "slow=timeout"], outcomes);
-        // Bounded by the slow builder's 400 ms timeout, not by its 30 s hang nor the 3 s grace.
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(2.5), $"answered after {stopwatch.Elapsed}");
+        // Bounded by the slow builder's 400 ms timeout, not by its 30 s hang nor the 5 s grace.
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(4), $"answered after {stopwatch.Elapsed}");
 
         var metrics = await proxy.Client.GetStringAsync("/metrics");
         Assert.Contains("rpcshield_builder_submissions_total{chain=\"test\",builder=\"slow\",method=\"eth_sendBundle\",outcome=\"timeout\"} 1", metrics, StringComparison.Ordinal);
@@ -179,7 +179,7 @@ public sealed class FanoutTests
         await using var method = await FakeBuilder.StartAsync(requireSignature: true);
         await using var empty = await FakeBuilder.StartAsync(requireSignature: true);
         await using var proxy = await ProxyUnderTest.StartAsync(
-            Config(anvil.Url, [$"{{ name: m, url: \"{method.Url}\", sign: true, max_rps: 1 }}", $"{{ name: e, url: \"{empty.Url}\", sign: true, cancel_style: empty_bundle }}"], grace: "2s"),
+            Config(anvil.Url, [$"{{ name: m, url: \"{method.Url}\", sign: true, max_rps: 0.01 }}", $"{{ name: e, url: \"{empty.Url}\", sign: true, cancel_style: empty_bundle }}"], grace: "2s"),
             Env);
         await WaitForHeadAsync(proxy);
 
@@ -201,7 +201,7 @@ public sealed class FanoutTests
             Assert.Equal(4, document.RootElement.GetProperty("id").GetInt32());
         }
 
-        // max_rps: 1 with a burst of 1: a second submission within the same second is throttled locally.
+        // max_rps: 0.01 = a burst of 1 and one token per 100 s: a second submission is throttled locally.
         using var again = await proxy.Client.PostAsync("/", FailoverTests.Json(cancel));
         Assert.Contains("m=throttled", again.Headers.GetValues(FanoutHandler.BuildersHeader).Single(), StringComparison.Ordinal);
         Assert.Single(method.Requests);

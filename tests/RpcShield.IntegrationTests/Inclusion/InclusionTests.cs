@@ -77,14 +77,17 @@ public sealed class InclusionTests
         var target = await setup.Anvil.BlockNumberAsync() + 2;
         await setup.SendBundleAsync(mine, target);
 
-        await setup.Anvil.CallAsync("eth_sendRawTransaction", theirs);
         await setup.Anvil.CallAsync("anvil_setCoinbase", CoinbaseB);
+        await setup.Anvil.CallAsync("eth_sendRawTransaction", theirs);
+        await setup.WaitForAnvilBlockAsync(target - 1);
         await setup.Anvil.MineAsync(1);
 
         var entry = await setup.WaitForBundleAsync();
         Assert.Equal("lost", entry.Reason);
         Assert.Equal(target, entry.HeadBlock);
         Assert.Equal("b", entry.Builder);
+        // Not in the target block: found by the sender's nonce at that block, so no competitor hash.
+        Assert.Null(entry.CompetitorTx);
     }
 
     [Fact]
@@ -155,6 +158,17 @@ public sealed class InclusionTests
             var json = await response.Content.ReadFromJsonAsync<JsonElement>();
             Assert.True(json.TryGetProperty("result", out var result), json.ToString());
             return result.GetProperty("bundleHash").GetString()!;
+        }
+
+        /// <summary>anvil's automine can finish the block just after eth_sendRawTransaction returns.</summary>
+        public async Task WaitForAnvilBlockAsync(long number)
+        {
+            for (var i = 0; i < 100 && await Anvil.BlockNumberAsync() < number; i++)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(number, await Anvil.BlockNumberAsync());
         }
 
         public async Task<JournalEntry> WaitForBundleAsync()
