@@ -77,13 +77,22 @@ internal sealed partial class AnvilProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
+        try
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
         }
-
-        _process.Dispose();
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone, or it did not die within 5 s after SIGKILL: nothing more we can do.
+        }
+        finally
+        {
+            _process.Dispose();
+        }
     }
 
     [GeneratedRegex(@"Listening on [0-9.]+:(\d+)")]

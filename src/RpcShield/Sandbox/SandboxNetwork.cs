@@ -116,27 +116,33 @@ public sealed class SandboxNetwork : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
-            await _slots.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+            await _stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await _slots.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
 
-        foreach (var node in Nodes)
-        {
-            await node.DisposeAsync().ConfigureAwait(false);
-        }
+            foreach (var node in Nodes)
+            {
+                await node.DisposeAsync().ConfigureAwait(false);
+            }
 
-        foreach (var builder in Builders)
-        {
-            await builder.DisposeAsync().ConfigureAwait(false);
+            foreach (var builder in Builders)
+            {
+                await builder.DisposeAsync().ConfigureAwait(false);
+            }
         }
-
-        await _anvilProcess.DisposeAsync().ConfigureAwait(false);
-        _http.Dispose();
-        _stop.Dispose();
+        finally
+        {
+            // Whatever happened above, never leave the anvil process behind.
+            await _anvilProcess.DisposeAsync().ConfigureAwait(false);
+            _http.Dispose();
+            _stop.Dispose();
+        }
     }
 }

@@ -63,18 +63,27 @@ internal sealed class SandboxUnderTest : IAsyncDisposable
             return new SandboxUnderTest(network, null, null);
         }
 
-        var builders = string.Join("\n", network.Builders.Select((b, i) =>
-            $"      - {{ name: {b.Name}, url: \"http://127.0.0.1:{b.Port}\", timeout: 2s, coinbase: \"{Coinbases[i]}\", sign: {(signingKey is null ? "false" : "true")} }}"));
-        // The key reaches RpcShield only through the environment, as in production.
-        Func<string, string?> environment = name => name == "SANDBOX_TEST_SIGNING_KEY" ? signingKey : null;
-        var yaml = Yaml.Chain(network.Nodes.Select(n => (n.Name, $"http://127.0.0.1:{n.Port}")), extraChain: "    builders:\n" + builders,
-            extraTop: signingKey is null ? "" : "signing: { flashbots_key: \"${SANDBOX_TEST_SIGNING_KEY}\" }");
-        var result = ConfigLoader.LoadText(yaml, environment);
-        Assert.True(result.IsValid, string.Join("; ", result.Errors));
-        var app = SandboxCommand.Build(result.Options!, null, network, new HostSettings { ListenOverride = "http://127.0.0.1:0", MinimumLogLevel = LogLevel.Warning, Environment = environment });
-        await app.StartAsync();
-        var client = new HttpClient { BaseAddress = app.BoundAddress(), Timeout = TimeSpan.FromSeconds(30) };
-        return new SandboxUnderTest(network, app, client);
+        try
+        {
+            var builders = string.Join("\n", network.Builders.Select((b, i) =>
+                $"      - {{ name: {b.Name}, url: \"http://127.0.0.1:{b.Port}\", timeout: 2s, coinbase: \"{Coinbases[i]}\", sign: {(signingKey is null ? "false" : "true")} }}"));
+            // The key reaches RpcShield only through the environment, as in production.
+            Func<string, string?> environment = name => name == "SANDBOX_TEST_SIGNING_KEY" ? signingKey : null;
+            var yaml = Yaml.Chain(network.Nodes.Select(n => (n.Name, $"http://127.0.0.1:{n.Port}")), extraChain: "    builders:\n" + builders,
+                extraTop: signingKey is null ? "" : "signing: { flashbots_key: \"${SANDBOX_TEST_SIGNING_KEY}\" }");
+            var result = ConfigLoader.LoadText(yaml, environment);
+            Assert.True(result.IsValid, string.Join("; ", result.Errors));
+            var app = SandboxCommand.Build(result.Options!, null, network, new HostSettings { ListenOverride = "http://127.0.0.1:0", MinimumLogLevel = LogLevel.Warning, Environment = environment });
+            await app.StartAsync();
+            var client = new HttpClient { BaseAddress = app.BoundAddress(), Timeout = TimeSpan.FromSeconds(30) };
+            return new SandboxUnderTest(network, app, client);
+        }
+        catch
+        {
+            // A proxy that failed to start must not leave the sandbox's anvil behind.
+            await network.DisposeAsync();
+            throw;
+        }
     }
 
     public string NodeUrl(string name) => $"http://127.0.0.1:{Network.Node(name)!.Port}/";
