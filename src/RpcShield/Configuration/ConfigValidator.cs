@@ -75,6 +75,11 @@ internal static partial class ConfigValidator
         RpcShield.Passthrough.PassthroughValidation.Validate(options, Error);
 
         ValidateChaos(options.Chaos, Error);
+        if (options.Sandbox is not null)
+        {
+            RpcShield.Sandbox.SandboxOptionsValidator.Validate(options.Sandbox, options.Server.Listen, Error);
+        }
+
         return errors;
     }
 
