@@ -7,6 +7,7 @@ try
     {
         "run" => await RunCommands.RunAsync(args0, Console.Error),
         "check-config" => RunCommands.CheckConfig(args0, Console.Out),
+        "sandbox" => await RpcShield.Sandbox.SandboxCommand.RunAsync(args0, Console.Error),
         "report" => ReportCommand.Run(args0, Console.Out, Console.Error),
         "chaos" => await RpcShield.Chaos.Experiments.ChaosCommand.RunAsync(args0, Console.Out, Console.Error),
         _ => Usage(),

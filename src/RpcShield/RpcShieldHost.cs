@@ -11,6 +11,7 @@ using RpcShield.Admin;
 using RpcShield.Chaos;
 using RpcShield.Configuration;
 using RpcShield.Journal;
+using RpcShield.Fanout;
 using RpcShield.JsonRpc;
 using RpcShield.Passthrough;
 using RpcShield.Outcomes;
@@ -33,6 +34,8 @@ public static class RpcShieldHost
         builder.Logging.SetMinimumLevel(settings.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        // With this category enabled ASP.NET Core starts an Activity per request for log scopes (measured ~0.5 KB/request); it only logs request start/stop.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 
         var listen = new Uri(settings.ListenOverride ?? options.Server.Listen);
@@ -63,6 +66,7 @@ public static class RpcShieldHost
         services.AddPassthrough();
         services.AddFailureJournal(options);
         services.AddResilience();
+        services.AddFanout();
         services.AddChaos();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);

@@ -37,12 +37,68 @@ public static class RawTransaction
                 return false;
             }
 
-            hash = "0x" + Convert.ToHexStringLower(Sha3Keccack.Current.CalculateHash(raw));
+            hash = "0x" + Convert.ToHexStringLower(Sha3Keccack.Current.CalculateHash(HashedBytes(raw)));
             return true;
         }
         catch (JsonException)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The bytes a tx hash covers. A blob transaction in network form
+    /// (`0x03 || rlp([tx_payload_body, blobs, commitments, proofs])`) is hashed without its sidecar:
+    /// `keccak(0x03 || rlp(tx_payload_body))`. Every other type hashes its raw bytes.
+    /// </summary>
+    internal static byte[] HashedBytes(byte[] raw)
+    {
+        if (raw.Length < 3 || raw[0] != 0x03
+            || !TryListHeader(raw.AsSpan(1), out var outerHeader, out _)
+            || !TryListHeader(raw.AsSpan(1 + outerHeader), out var innerHeader, out var innerPayload))
+        {
+            return raw;
+        }
+
+        var innerLength = innerHeader + innerPayload;
+        if (1 + outerHeader + innerLength > raw.Length)
+        {
+            return raw;
+        }
+
+        var body = new byte[1 + innerLength];
+        body[0] = 0x03;
+        raw.AsSpan(1 + outerHeader, innerLength).CopyTo(body.AsSpan(1));
+        return body;
+    }
+
+    private static bool TryListHeader(ReadOnlySpan<byte> data, out int headerLength, out int payloadLength)
+    {
+        headerLength = payloadLength = 0;
+        if (data.IsEmpty || data[0] < 0xc0)
+        {
+            return false;
+        }
+
+        if (data[0] <= 0xf7)
+        {
+            headerLength = 1;
+            payloadLength = data[0] - 0xc0;
+            return true;
+        }
+
+        var lengthOfLength = data[0] - 0xf7;
+        if (lengthOfLength > 4 || data.Length < 1 + lengthOfLength)
+        {
+            return false;
+        }
+
+        for (var i = 1; i <= lengthOfLength; i++)
+        {
+            payloadLength = (payloadLength << 8) | data[i];
+        }
+
+        headerLength = 1 + lengthOfLength;
+        return payloadLength >= 0;
     }
 }

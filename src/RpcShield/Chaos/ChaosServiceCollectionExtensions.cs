@@ -17,6 +17,7 @@ public static class ChaosServiceCollectionExtensions
         services.AddSingleton<BuilderChaos>();
         services.AddSingleton<IRpcGate, ClientChaosGate>();
         services.AddSingleton<IUpstreamStrategyContributor, UpstreamChaosContributor>();
+        services.AddSingleton<RpcShield.Fanout.IBuilderStrategyContributor, BuilderChaosContributor>();
         services.AddHostedService<WsChaosDriver>();
         services.AddSingleton<IWsDisconnectTarget, SubscriptionHubDisconnectTarget>();
         services.AddSingleton<RpcShield.Status.IStatusContributor, ChaosStatusContributor>();

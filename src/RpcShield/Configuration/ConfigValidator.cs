@@ -75,6 +75,11 @@ internal static partial class ConfigValidator
         RpcShield.Passthrough.PassthroughValidation.Validate(options, Error);
 
         ValidateChaos(options.Chaos, Error);
+        if (options.Sandbox is not null)
+        {
+            RpcShield.Sandbox.SandboxOptionsValidator.Validate(options.Sandbox, options.Server.Listen, Error);
+        }
+
         return errors;
     }
 
@@ -207,6 +212,11 @@ internal static partial class ConfigValidator
             {
                 error($"{bp}.coinbase", "must be a 20-byte hex address");
             }
+
+            if (builder.MaxRps < 0)
+            {
+                error($"{bp}.max_rps", "must not be negative");
+            }
         }
 
         ValidateRouting(chain.Routing, $"{path}.routing", error);
@@ -237,6 +247,11 @@ internal static partial class ConfigValidator
     private static void ValidateRouting(RoutingOptions routing, string path, Action<string, string> error)
     {
         RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateRouting(routing.Subscriptions, $"{path}.subscriptions", error);
+        if (routing.FanoutGrace < TimeSpan.Zero)
+        {
+            error($"{path}.fanout_grace", "must not be negative");
+        }
+
         var health = routing.Health;
         Positive(health.Interval, $"{path}.health.interval", error);
         Positive(health.Timeout, $"{path}.health.timeout", error);

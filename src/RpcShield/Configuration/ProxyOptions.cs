@@ -157,6 +157,12 @@ public sealed class RoutingOptions
     /// <summary>Methods sent to every builder in parallel.</summary>
     public List<string> Fanout { get; set; } =
         ["eth_sendBundle", "mev_sendBundle", "eth_cancelBundle", "eth_sendPrivateTransaction", "eth_sendPrivateRawTransaction", "eth_cancelPrivateTransaction"];
+    /// <summary>
+    /// After the first builder accepts a fan-out, how much longer the answer waits for the other
+    /// builders so `X-RpcShield-Builders` can name them (0 = answer at once; builders still running
+    /// finish in the background and are recorded in metrics and the journal).
+    /// </summary>
+    public TimeSpan FanoutGrace { get; set; } = TimeSpan.Zero;
     /// <summary>`eth_subscribe` over upstream `ws_url`s: when a subscription is moved to another upstream.</summary>
     public SubscriptionOptions Subscriptions { get; set; } = new();
 }

@@ -36,7 +36,9 @@ internal sealed partial class YamlBinder
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(yaml));
+            // `${VAR}` is not a valid plain scalar inside flow mappings (`{ key: ${VAR} }`), so it is
+            // parked as a YAML-safe placeholder and substituted per scalar after parsing.
+            stream.Load(new StringReader(VariablePattern().Replace(yaml, Placeholder + "$1__")));
         }
         catch (YamlException ex)
         {
@@ -255,13 +257,13 @@ internal sealed partial class YamlBinder
     /// <summary>Replaces `${VAR}` with the environment value; a missing variable is an error.</summary>
     private string? Substitute(string text, string path)
     {
-        if (!text.Contains("${", StringComparison.Ordinal))
+        if (!text.Contains(Placeholder, StringComparison.Ordinal))
         {
             return text;
         }
 
         var missing = false;
-        var result = VariablePattern().Replace(text, match =>
+        var result = PlaceholderPattern().Replace(text, match =>
         {
             var name = match.Groups[1].Value;
             var value = _environment(name);
@@ -288,8 +290,13 @@ internal sealed partial class YamlBinder
         _ => "value",
     };
 
+    private const string Placeholder = "__RPCSHIELD_ENV_";
+
     [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex VariablePattern();
+
+    [GeneratedRegex(@"__RPCSHIELD_ENV_([A-Za-z_][A-Za-z0-9_]*?)__")]
+    private static partial Regex PlaceholderPattern();
 }
 
 /// <summary>One configuration problem, located by its key path (e.g. `chains[0].upstreams[1].url`).</summary>

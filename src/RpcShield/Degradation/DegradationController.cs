@@ -113,7 +113,7 @@ public sealed partial class DegradationController : BackgroundService, IChainMod
         }
 
         var options = chain.Options.Degradation;
-        var (target, cause) = ModeTarget.Evaluate(options, healthy, ok, failed);
+        var (target, cause) = ModeTarget.Evaluate(options, chain.Upstreams.Count, healthy, ok, failed);
         var machine = _machines.GetOrAdd(chain.Name, _ => new ModeMachine(_time));
         if (machine.Observe(target, cause, options.MinTimeInMode) is not { } transition)
         {

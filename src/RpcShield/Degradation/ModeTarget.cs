@@ -8,9 +8,24 @@ namespace RpcShield.Degradation;
 /// fall below `minimal_below_healthy` or the failure ratio of attempts on healthy upstreams reaches
 /// `minimal_above_failure_rate`; degraded below `degraded_below_healthy` or at
 /// `degraded_above_failure_rate`; full otherwise. The ratio counts from `failure_min_requests` attempts.
+/// Both healthy thresholds are capped at the number of configured upstreams, so a chain with one
+/// upstream is full while it is healthy instead of being degraded forever.
 /// </summary>
 public static class ModeTarget
 {
+    public static (ChainMode Mode, string Cause) Evaluate(DegradationOptions options, int configured, int healthy, long ok, long failed)
+    {
+        var capped = new DegradationOptions
+        {
+            DegradedBelowHealthy = Math.Min(options.DegradedBelowHealthy, configured),
+            MinimalBelowHealthy = Math.Min(options.MinimalBelowHealthy, configured),
+            DegradedAboveFailureRate = options.DegradedAboveFailureRate,
+            MinimalAboveFailureRate = options.MinimalAboveFailureRate,
+            FailureMinRequests = options.FailureMinRequests,
+        };
+        return Evaluate(capped, healthy, ok, failed);
+    }
+
     public static (ChainMode Mode, string Cause) Evaluate(DegradationOptions options, int healthy, long ok, long failed)
     {
         var total = ok + failed;

@@ -27,7 +27,7 @@ public sealed class MonotonicHeadHandler : IRpcHandler
 
     public async ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
-        var result = await _reads.ForwardAsync(call.Chain, item, cancellationToken).ConfigureAwait(false);
+        var result = await _reads.ForwardAsync(call.Chain, item, cancellationToken, call).ConfigureAwait(false);
         if (result is not { Body: { } body, Outcome: "ok", ServedBy: { } upstream } || !TryReadQuantity(body.Span, out var answered))
         {
             return result;

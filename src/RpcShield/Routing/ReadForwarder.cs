@@ -75,20 +75,25 @@ public sealed class ReadForwarder
                 : ForwardResult.Error(RpcErrorCodes.MethodNotFound, $"Method {item.Method} is not served by any upstream of chain {chain.Name}");
         }
 
+        // The overall deadline is enforced per attempt (each gets min(per_attempt, time left)), so
+        // no extra timer or linked token source is allocated per request.
         var deadline = routing.Timeouts.Methods.TryGetValue(item.Method, out var perMethod) ? perMethod : routing.Timeouts.Default;
-        using var deadlineCts = new CancellationTokenSource(deadline, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadlineCts.Token);
-        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing), routing.Retries, maxExtra) { Call = call };
+        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing), routing.Retries, maxExtra)
+        {
+            Call = call,
+            Started = _time.GetTimestamp(),
+            Deadline = deadline,
+        };
 
         Outcome<AttemptOutcome> outcome;
         if (candidates.Length == 1)
         {
-            outcome = await AttemptAsync(candidates[0], state, linked.Token).ConfigureAwait(false);
+            outcome = await AttemptAsync(candidates[0], state, cancellationToken).ConfigureAwait(false);
             state.Next();
         }
         else
         {
-            var context = ResilienceContextPool.Shared.Get(linked.Token);
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
             context.Properties.Set(StateKey, state);
             try
             {
@@ -101,7 +106,7 @@ public sealed class ReadForwarder
             }
         }
 
-        var result = state.Finish(outcome, deadlineCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested);
+        var result = state.Finish(outcome, _time.GetElapsedTime(state.Started) >= deadline && !cancellationToken.IsCancellationRequested);
         if (state.Hedges > 0 && result.ServedBy is { } served)
         {
             _hedgeDelay.Report(chain, item.Method, state.WasHedge(served) ? HedgeResult.Won : HedgeResult.Lost);
@@ -112,7 +117,17 @@ public sealed class ReadForwarder
 
     private async ValueTask<Outcome<AttemptOutcome>> AttemptAsync(Upstream upstream, ForwardState state, CancellationToken cancellationToken)
     {
-        var attempt = await _sender.SendAsync(upstream, state.Item.Raw, state.Method, state.AttemptTimeout, cancellationToken).ConfigureAwait(false);
+        var left = state.Deadline - _time.GetElapsedTime(state.Started);
+        if (left <= TimeSpan.Zero)
+        {
+            // Out of time: not the upstream's fault, so nothing is recorded against it.
+            var expired = new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = "deadline_exceeded" };
+            state.Record(expired);
+            return Outcome.FromResult(expired);
+        }
+
+        var timeout = left < state.AttemptTimeout ? left : state.AttemptTimeout;
+        var attempt = await _sender.SendAsync(upstream, state.Item.Raw, state.Method, timeout, cancellationToken).ConfigureAwait(false);
         state.Record(attempt);
         return Outcome.FromResult(attempt);
     }
@@ -136,6 +151,11 @@ public sealed class ReadForwarder
         public TimeSpan AttemptTimeout { get; } = attemptTimeout;
         public bool Hedgeable { get; } = hedgeable;
         public RpcCall? Call { get; init; }
+
+        /// <summary>Timestamp (TimeProvider) when forwarding started, and the overall budget from then.</summary>
+        public long Started { get; init; }
+
+        public TimeSpan Deadline { get; init; }
 
         public Upstream? Next()
         {

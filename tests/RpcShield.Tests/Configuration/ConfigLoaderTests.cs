@@ -162,6 +162,31 @@ public sealed class ConfigLoaderTests
         AssertError(missing, "chains[0].upstreams[0].url", "environment variable PROVIDER_KEY is not set");
     }
 
+    [Fact]
+    public void Unquoted_variables_work_inside_flow_mappings_as_in_the_design_example()
+    {
+        const string yaml = """
+            server:  { listen: http://0.0.0.0:8545, auth_token: ${RPCSHIELD_TOKEN} }
+            admin:   { token: ${RPCSHIELD_ADMIN_TOKEN} }
+            signing: { flashbots_key: ${FLASHBOTS_SIGNING_KEY} }
+            chains:
+              - name: mainnet
+                chain_id: 1
+                upstreams:
+                  - { name: a, url: http://127.0.0.1:8545/${PROVIDER_KEY} }
+            """;
+        var key = "0x" + new string('1', 64);
+        var ok = Load(yaml, new() { ["RPCSHIELD_TOKEN"] = "t0k", ["RPCSHIELD_ADMIN_TOKEN"] = "adm", ["FLASHBOTS_SIGNING_KEY"] = key, ["PROVIDER_KEY"] = "p" });
+
+        Assert.True(ok.IsValid, string.Join("; ", ok.Errors));
+        Assert.Equal("t0k", ok.Options!.Server.AuthToken);
+        Assert.Equal("adm", ok.Options.Admin.Token);
+        Assert.Equal(key, ok.Options.Signing.FlashbotsKey);
+        Assert.Equal("http://127.0.0.1:8545/p", ok.Options.Chains[0].Upstreams[0].Url);
+        AssertError(Load(yaml, new() { ["RPCSHIELD_TOKEN"] = "t0k", ["RPCSHIELD_ADMIN_TOKEN"] = "adm", ["PROVIDER_KEY"] = "p" }),
+            "signing.flashbots_key", "environment variable FLASHBOTS_SIGNING_KEY is not set");
+    }
+
     [Theory]
     [InlineData("http://0.0.0.0:8545")]
     [InlineData("http://192.168.1.10:8545")]

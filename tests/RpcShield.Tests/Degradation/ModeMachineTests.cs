@@ -55,5 +55,7 @@ public sealed class ModeMachineTests
         Assert.Equal(ChainMode.Minimal, ModeTarget.Evaluate(options, 3, 1, 19).Mode);
         Assert.Equal(ChainMode.Full, ModeTarget.Evaluate(options, 3, 1, 9).Mode); // too few attempts to judge
         Assert.Contains("1 healthy < minimal_below_healthy 2", ModeTarget.Evaluate(options, 1, 0, 0).Cause, StringComparison.Ordinal);
+        Assert.Equal(ChainMode.Full, ModeTarget.Evaluate(options, configured: 1, healthy: 1, ok: 100, failed: 0).Mode); // one upstream, healthy
+        Assert.Equal(ChainMode.Minimal, ModeTarget.Evaluate(options, configured: 1, healthy: 0, ok: 100, failed: 0).Mode);
     }
 }

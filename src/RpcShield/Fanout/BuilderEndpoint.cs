@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using Polly;
+using RpcShield.Configuration;
+using RpcShield.Routing;
+using RpcShield.Telemetry;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Fanout;
+
+/// <summary>
+/// One builder of one chain: its pooled HTTP client (keep-alive / HTTP/2 reuse), rate budget,
+/// submission pipeline, metric children and running statistics for `/status`. An instance survives
+/// reloads while chain, name and URL stay the same.
+/// </summary>
+public sealed class BuilderEndpoint : IDisposable
+{
+    private readonly RpcShieldMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<(string Method, string Outcome), Prometheus.Counter.Child> _submissions = new();
+    private volatile BuilderOptions _options;
+    private volatile TokenBucket? _budget;
+    private long _ok;
+    private long _error;
+    private long _timeout;
+    private long _throttled;
+    private long _included;
+    private long _notIncluded;
+    private long _lost;
+
+    public BuilderEndpoint(string chain, BuilderOptions options, HttpMessageInvoker invoker, TimeProvider time, RpcShieldMetrics metrics)
+    {
+        Chain = chain;
+        Name = options.Name;
+        Url = new Uri(options.Url);
+        SafeUrl = UrlRedaction.Redact(options.Url);
+        Invoker = invoker;
+        _time = time;
+        _metrics = metrics;
+        _options = options;
+        _budget = options.MaxRps > 0 ? new TokenBucket(options.MaxRps, time) : null;
+        Duration = metrics.BuilderDuration.WithLabels(chain, options.Name);
+    }
+
+    public string Chain { get; }
+
+    public string Name { get; }
+
+    public Uri Url { get; }
+
+    /// <summary>scheme://host:port only (URLs may carry keys).</summary>
+    public string SafeUrl { get; }
+
+    public HttpMessageInvoker Invoker { get; }
+
+    public BuilderOptions Options
+    {
+        get => _options;
+        set
+        {
+            if (value.MaxRps != _options.MaxRps)
+            {
+                _budget = value.MaxRps > 0 ? new TokenBucket(value.MaxRps, _time) : null;
+            }
+
+            _options = value;
+        }
+    }
+
+    internal Prometheus.Histogram.Child Duration { get; }
+
+    /// <summary>Per-builder submission pipeline (built lazily from the contributors).</summary>
+    internal ResiliencePipeline<BuilderOutcome>? Pipeline { get; set; }
+
+    public bool UsesEmptyBundleCancel => Options.CancelStyle == "empty_bundle";
+
+    /// <summary>True when the builder accepts <paramref name="method"/> (empty `methods` = every fan-out method).</summary>
+    public bool Supports(string method)
+    {
+        var methods = Options.Methods;
+        if (methods.Count == 0)
+        {
+            return true;
+        }
+
+        // A builder cancelling by empty bundle needs eth_sendBundle, not eth_cancelBundle.
+        if (method == "eth_cancelBundle" && UsesEmptyBundleCancel)
+        {
+            return MethodGlob.MatchesAny(methods, "eth_sendBundle") || MethodGlob.MatchesAny(methods, method);
+        }
+
+        return MethodGlob.MatchesAny(methods, method);
+    }
+
+    /// <summary>Takes one token of the `max_rps` budget (always true when unlimited).</summary>
+    public bool TryAcquire() => _budget?.TryTake() ?? true;
+
+    /// <summary>Counts a finished submission in metrics and the `/status` statistics.</summary>
+    public void RecordSubmission(string method, BuilderOutcome outcome)
+    {
+        _submissions.GetOrAdd((JsonRpc.KnownMethods.Label(method), outcome.Label), static (k, s) => s._metrics.BuilderSubmissions.WithLabels(s.Chain, s.Name, k.Method, k.Outcome), this).Inc();
+        if (outcome.Kind != BuilderOutcomeKind.Throttled || outcome.StatusCode != 0)
+        {
+            Duration.Observe(outcome.Latency.TotalSeconds);
+        }
+
+        switch (outcome.Kind)
+        {
+            case BuilderOutcomeKind.Ok:
+                Interlocked.Increment(ref _ok);
+                break;
+            case BuilderOutcomeKind.Timeout:
+                Interlocked.Increment(ref _timeout);
+                break;
+            case BuilderOutcomeKind.Throttled:
+                Interlocked.Increment(ref _throttled);
+                break;
+            default:
+                Interlocked.Increment(ref _error);
+                break;
+        }
+    }
+
+    /// <summary>Counts a bundle outcome for a block this builder built (or, for `other`, nobody configured).</summary>
+    public void RecordInclusion(string outcome)
+    {
+        switch (outcome)
+        {
+            case "included":
+                Interlocked.Increment(ref _included);
+                break;
+            case "lost":
+                Interlocked.Increment(ref _lost);
+                break;
+            default:
+                Interlocked.Increment(ref _notIncluded);
+                break;
+        }
+    }
+
+    public BuilderStats Stats() => new(
+        Interlocked.Read(ref _ok), Interlocked.Read(ref _error), Interlocked.Read(ref _timeout), Interlocked.Read(ref _throttled),
+        Interlocked.Read(ref _included), Interlocked.Read(ref _notIncluded), Interlocked.Read(ref _lost));
+
+    public void Dispose() => Invoker.Dispose();
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Running totals of one builder since start (for `/status`).</summary>
+public readonly record struct BuilderStats(long Ok, long Error, long Timeout, long Throttled, long Included, long NotIncluded, long Lost)
+{
+    public long Submissions => Ok + Error + Timeout + Throttled;
+
+    /// <summary>Accepted / all submissions (null before the first).</summary>
+    public double? SuccessRate => Submissions == 0 ? null : (double)Ok / Submissions;
+
+    public long Decided => Included + NotIncluded + Lost;
+
+    /// <summary>Included / bundles decided in blocks this builder built (null before the first).</summary>
+    public double? InclusionRate => Decided == 0 ? null : (double)Included / Decided;
+}

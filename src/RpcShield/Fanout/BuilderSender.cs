@@ -1,0 +1,138 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Polly;
+using Polly.Timeout;
+using RpcShield.JsonRpc;
+using RpcShield.Signing;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Fanout;
+
+/// <summary>
+/// Sends one submission body to one builder through that builder's pipeline
+/// (<see cref="IBuilderStrategyContributor"/>s) within its `timeout`, and classifies the answer.
+/// Never throws: every failure becomes a <see cref="BuilderOutcome"/>.
+/// </summary>
+public sealed class BuilderSender
+{
+    /// <summary>Largest builder answer kept (builders answer with a hash or an error; anything bigger is refused).</summary>
+    public const int MaxAnswerBytes = 1 << 20;
+
+    private static readonly MediaTypeHeaderValue Json = new("application/json");
+
+    private readonly TimeProvider _time;
+    private readonly IBuilderStrategyContributor[] _contributors;
+
+    public BuilderSender(TimeProvider time, IEnumerable<IBuilderStrategyContributor> contributors)
+    {
+        _time = time;
+        _contributors = contributors.OrderBy(c => c.Order).ToArray();
+    }
+
+    public async Task<BuilderOutcome> SendAsync(BuilderEndpoint builder, ReadOnlyMemory<byte> body, string method, string? signature, CancellationToken cancellationToken)
+    {
+        var start = _time.GetTimestamp();
+        if (!builder.TryAcquire())
+        {
+            return BuilderOutcome.Local(builder.Name, BuilderOutcomeKind.Throttled, "max_rps");
+        }
+
+        using var timeout = new CancellationTokenSource(builder.Options.Timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            if (_contributors.Length == 0)
+            {
+                return await SendCoreAsync(builder, body, signature, start, linked.Token).ConfigureAwait(false);
+            }
+
+            var pipeline = builder.Pipeline ??= BuildPipeline(builder);
+            var context = ResilienceContextPool.Shared.Get(linked.Token);
+            try
+            {
+                context.Properties.Set(BuilderAttemptKeys.Body, body);
+                context.Properties.Set(BuilderAttemptKeys.Method, method);
+                context.Properties.Set(BuilderAttemptKeys.Chain, builder.Chain);
+                var outcome = await pipeline.ExecuteOutcomeAsync(
+                    static async (ctx, state) => Outcome.FromResult(await state.Sender.SendCoreAsync(state.Builder, state.Body, state.Signature, state.Start, ctx.CancellationToken).ConfigureAwait(false)),
+                    context,
+                    new SendState(this, builder, body, signature, start)).ConfigureAwait(false);
+                if (outcome.Exception is { } exception)
+                {
+                    if (exception is OperationCanceledException or TimeoutRejectedException)
+                    {
+                        throw exception is TimeoutRejectedException ? new OperationCanceledException() : exception;
+                    }
+
+                    return Finish(builder, BuilderOutcomeKind.Error, "pipeline_error", start);
+                }
+
+                return outcome.Result!;
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Finish(builder, BuilderOutcomeKind.Timeout, "timeout", start);
+        }
+        catch (OperationCanceledException)
+        {
+            return Finish(builder, BuilderOutcomeKind.Error, "cancelled", start);
+        }
+    }
+
+    private ResiliencePipeline<BuilderOutcome> BuildPipeline(BuilderEndpoint builder)
+    {
+        var pipeline = new ResiliencePipelineBuilder<BuilderOutcome> { TimeProvider = _time, Name = builder.Name };
+        foreach (var contributor in _contributors)
+        {
+            contributor.Contribute(pipeline, builder);
+        }
+
+        return pipeline.Build();
+    }
+
+    private sealed record SendState(BuilderSender Sender, BuilderEndpoint Builder, ReadOnlyMemory<byte> Body, string? Signature, long Start);
+
+    /// <summary>One HTTP exchange. Cancellation (timeout) propagates to <see cref="SendAsync"/>.</summary>
+    private async Task<BuilderOutcome> SendCoreAsync(BuilderEndpoint builder, ReadOnlyMemory<byte> body, string? signature, long start, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, builder.Url)
+            {
+                Content = new ReadOnlyMemoryContent(body),
+                Version = HttpVersion.Version20,
+                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            };
+            request.Content.Headers.ContentType = Json;
+            if (signature is not null)
+            {
+                request.Headers.TryAddWithoutValidation(FlashbotsSigner.HeaderName, signature);
+            }
+
+            using var response = await builder.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            using var buffer = new PooledBuffer(response.Content.Headers.ContentLength is long length and < MaxAnswerBytes ? (int)length + 16 : 4096);
+            await using (var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!await buffer.ReadFromAsync(stream, MaxAnswerBytes, cancellationToken).ConfigureAwait(false))
+                {
+                    return Finish(builder, BuilderOutcomeKind.Error, "response_too_large", start, (int)response.StatusCode);
+                }
+            }
+
+            var (kind, reason) = BuilderErrorClassifier.Classify((int)response.StatusCode, buffer.Span);
+            return Finish(builder, kind, reason, start, (int)response.StatusCode, buffer.Span.ToArray());
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return Finish(builder, BuilderOutcomeKind.Error, FailureClassifier.Describe(ex).Reason, start);
+        }
+    }
+
+    private BuilderOutcome Finish(BuilderEndpoint builder, BuilderOutcomeKind kind, string reason, long start, int status = 0, byte[]? body = null) =>
+        new() { Builder = builder.Name, Kind = kind, Reason = reason, StatusCode = status, Body = body, Latency = _time.GetElapsedTime(start) };
+}

@@ -1,0 +1,61 @@
+using System.Text.Json;
+using RpcShield.Chains;
+using RpcShield.Inclusion;
+using RpcShield.Status;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Fanout;
+
+/// <summary>`/status`: per chain, each builder's submission success rate and inclusion rate, and bundles awaiting their block.</summary>
+internal sealed class BuilderStatusContributor(BuilderRegistry builders, InclusionTracker tracker) : IStatusContributor
+{
+    public void WriteUpstream(Utf8JsonWriter writer, ChainRuntime chain, Upstream upstream)
+    {
+    }
+
+    public void WriteChain(Utf8JsonWriter writer, ChainRuntime chain)
+    {
+        var endpoints = builders.For(chain.Name);
+        if (endpoints.Length == 0)
+        {
+            return;
+        }
+
+        writer.WriteNumber("bundles_pending", tracker.PendingFor(chain.Name));
+        writer.WriteStartArray("builders");
+        foreach (var builder in endpoints)
+        {
+            var stats = builder.Stats();
+            writer.WriteStartObject();
+            writer.WriteString("name", builder.Name);
+            writer.WriteString("url", builder.SafeUrl);
+            writer.WriteBoolean("sign", builder.Options.Sign);
+            writer.WriteString("cancel_style", builder.Options.CancelStyle);
+            writer.WriteNumber("submissions", stats.Submissions);
+            writer.WriteNumber("ok", stats.Ok);
+            writer.WriteNumber("error", stats.Error);
+            writer.WriteNumber("timeout", stats.Timeout);
+            writer.WriteNumber("throttled", stats.Throttled);
+            WriteRate(writer, "success_rate", stats.SuccessRate);
+            writer.WriteNumber("included", stats.Included);
+            writer.WriteNumber("not_included", stats.NotIncluded);
+            writer.WriteNumber("lost", stats.Lost);
+            WriteRate(writer, "inclusion_rate", stats.InclusionRate);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+    }
+
+    private static void WriteRate(Utf8JsonWriter writer, string name, double? rate)
+    {
+        if (rate is { } value)
+        {
+            writer.WriteNumber(name, Math.Round(value, 4));
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+}

@@ -1,0 +1,325 @@
+using System.Text.Json;
+using RpcShield.Chains;
+using RpcShield.Configuration;
+using RpcShield.Inclusion;
+using RpcShield.Journal;
+using RpcShield.JsonRpc;
+using RpcShield.Routing;
+using RpcShield.Signing;
+
+namespace RpcShield.Fanout;
+
+/// <summary>
+/// Serves `routing.fanout` methods: the bot's exact request bytes go to every builder of the chain
+/// that accepts the method, in parallel, each within its own `timeout` and `max_rps`. The bot is
+/// answered as soon as one builder accepts (plus `routing.fanout_grace`), in a client-compatible
+/// shape (`{bundleHash}` = the portable Flashbots id for bundles); the other builders finish in
+/// the background and are recorded (metrics, journal kind `builder`). Every builder failing gives
+/// -32095 with `data.builders`.
+/// </summary>
+public sealed partial class FanoutHandler : IRpcHandler, IDisposable
+{
+    public const string BuildersHeader = "X-RpcShield-Builders";
+
+    private readonly BuilderRegistry _builders;
+    private readonly BuilderSender _sender;
+    private readonly ConfigStore _config;
+    private readonly InclusionTracker _tracker;
+    private readonly IFailureJournal _journal;
+    private readonly TimeProvider _time;
+    private readonly ILogger<FanoutHandler> _logger;
+    private readonly CancellationTokenSource _shutdown = new();
+    private (string? Key, FlashbotsSigner? Signer) _signer;
+    private int _disposed;
+
+    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, ConfigStore config, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger)
+    {
+        _builders = builders;
+        _sender = sender;
+        _config = config;
+        _tracker = tracker;
+        _journal = journal;
+        _time = time;
+        _logger = logger;
+    }
+
+    public bool Handles(ChainRuntime chain, string method) =>
+        chain.Options.Builders.Count > 0 && MethodGlob.MatchesAny(chain.Options.Routing.Fanout, method);
+
+    public async ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    {
+        var chain = call.Chain;
+        var method = item.Method;
+        var targets = Array.FindAll(_builders.For(chain.Name), b => b.Supports(method));
+        if (targets.Length == 0)
+        {
+            return ForwardResult.Error(RpcErrorCodes.MethodNotFound, $"No builder of chain {chain.Name} accepts {method}");
+        }
+
+        var submission = BundleSubmission.Parse(method, item.Params, out var invalid);
+        if (submission is null)
+        {
+            return ForwardResult.Error(RpcErrorCodes.InvalidParams, invalid!);
+        }
+
+        var head = chain.BestHead;
+        if (submission.BlockNumber >= 0 && head >= 0 && submission.BlockNumber <= head)
+        {
+            return ForwardResult.Error(RpcErrorCodes.InvalidParams, $"Bundle targets block {submission.BlockNumber} but block {head} is already the chain head: target {head + 1} or later");
+        }
+
+        // Our own copy: builders still running after the bot is answered outlive the request buffer.
+        var body = item.Raw.ToArray();
+        var run = new FanoutRun(targets.Length);
+        var signatures = new SignatureCache(Signer(), call.RequestHeaders.TryGetValue(FlashbotsSigner.HeaderName, out var clientSignature) ? clientSignature.ToString() : null, body);
+        byte[]? cancelBody = null;
+        var background = _shutdown.Token;
+        var signer = signatures.CanSign;
+        // Request headers must not be read once the bot has been answered (Kestrel reuses them).
+        var origin = new Origin(chain, call.Strategy);
+
+        // Builders that need no signature of ours go first: signing (~1 ms of ECDSA) must not delay them.
+        bool[] passes = signer ? [false, true] : [false];
+        foreach (var signed in passes)
+        {
+            for (var i = 0; i < targets.Length; i++)
+            {
+                var builder = targets[i];
+                if ((signer && builder.Options.Sign) != signed)
+                {
+                    continue;
+                }
+
+                var (payload, sentMethod) = (body, method);
+                if (method == "eth_cancelBundle" && builder.UsesEmptyBundleCancel)
+                {
+                    cancelBody ??= EmptyBundleCancel(item.Id.Span, submission.ReplacementUuid!);
+                    (payload, sentMethod) = (cancelBody, "eth_sendBundle");
+                }
+
+                var signature = signatures.For(builder.Options.Sign, payload);
+                _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, origin, submission, background);
+            }
+        }
+
+        await run.WaitFirstAsync(cancellationToken).ConfigureAwait(false);
+        var grace = chain.Options.Routing.FanoutGrace;
+        if (run.FirstOk is not null && grace > TimeSpan.Zero)
+        {
+            await run.WaitAllAsync(grace, _time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var finished = run.Snapshot();
+        foreach (var outcome in finished)
+        {
+            if (outcome is not null)
+            {
+                call.Annotate(BuildersHeader, $"{outcome.Builder}={outcome.Label}");
+            }
+        }
+
+        if (run.FirstOk is { } winner)
+        {
+            TrackBundle(call, submission, finished);
+            return ForwardResult.Local(Answer(item, submission, winner, targets[run.FirstOkIndex]));
+        }
+
+        if (!run.AllDone)
+        {
+            // Only reachable when the client went away: nothing to answer.
+            return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, "Request cancelled by the client before any builder answered");
+        }
+
+        LogAllFailed(chain.Name, method, targets.Length);
+        return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, $"Every builder failed ({targets.Length})", data: writer => WriteBuilders(writer, finished));
+    }
+
+    private async Task SubmitAsync(FanoutRun run, int index, BuilderEndpoint builder, byte[] payload, string method, string? signature, Origin origin, BundleSubmission submission, CancellationToken background)
+    {
+        BuilderOutcome outcome;
+        try
+        {
+            await Task.Yield();
+            outcome = await _sender.SendAsync(builder, payload, method, signature, background).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogSubmitFailed(ex, builder.Name);
+            outcome = BuilderOutcome.Local(builder.Name, BuilderOutcomeKind.Error, "internal_error");
+        }
+
+        builder.RecordSubmission(method, outcome);
+        _journal.Record(new JournalEntry
+        {
+            Kind = "builder",
+            Timestamp = _time.GetUtcNow(),
+            Chain = origin.Chain.Name,
+            Strategy = origin.Strategy,
+            HeadBlock = origin.Chain.BestHead >= 0 ? origin.Chain.BestHead : null,
+            Method = method,
+            Reason = outcome.Reason == outcome.Label ? outcome.Label : $"{outcome.Label}: {outcome.Reason}",
+            LatencyMs = outcome.Latency.TotalMilliseconds,
+            Builder = builder.Name,
+            BundleHash = submission.Method == "eth_sendBundle" && submission.RawTransactions.Count > 0 ? BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)) : null,
+            Note = outcome.Body is { Length: > 0 } answer ? Truncate(answer) : null,
+        });
+        run.Complete(index, outcome);
+    }
+
+    private void TrackBundle(RpcCall call, BundleSubmission submission, BuilderOutcome?[] finished)
+    {
+        if (submission.Method != "eth_sendBundle" || submission.RawTransactions.Count == 0 || submission.BlockNumber < 0)
+        {
+            return;
+        }
+
+        var transactions = new List<RawTransaction>(submission.RawTransactions.Count);
+        var hashes = new List<string>(submission.RawTransactions.Count);
+        foreach (var raw in submission.RawTransactions)
+        {
+            var decoded = RawTransaction.TryDecode(raw);
+            hashes.Add(decoded?.Hash ?? BundleSubmission.Hex(FlashbotsSigner.Keccak(raw)));
+            if (decoded is not null)
+            {
+                transactions.Add(decoded);
+            }
+        }
+
+        _tracker.Track(new TrackedBundle
+        {
+            Chain = call.Chain.Name,
+            BundleHash = BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)),
+            TargetBlock = submission.BlockNumber,
+            TxHashes = hashes,
+            Transactions = transactions,
+            AcceptedBy = finished.Where(o => o is { IsOk: true }).Select(o => o!.Builder).ToArray(),
+            Strategy = call.Strategy,
+        });
+    }
+
+    /// <summary>The bot's answer: client-compatible whatever dialect the winning builder speaks.</summary>
+    private static PooledBuffer Answer(RpcRequestItem item, BundleSubmission submission, BuilderOutcome winner, BuilderEndpoint winnerEndpoint)
+    {
+        var buffer = new PooledBuffer(256);
+        switch (submission.Method)
+        {
+            case "eth_sendBundle":
+                var bundleHash = BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions));
+                RpcResponseWriter.WriteResult(buffer, item.Id.Span, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("bundleHash"u8, bundleHash);
+                    w.WriteEndObject();
+                });
+                break;
+            case "eth_sendPrivateRawTransaction" or "eth_sendPrivateTransaction":
+                var txHash = BundleSubmission.Hex(FlashbotsSigner.Keccak(submission.RawTransactions[0]));
+                RpcResponseWriter.WriteResult(buffer, item.Id.Span, w => w.WriteStringValue(txHash));
+                break;
+            case "eth_cancelBundle" when winnerEndpoint.UsesEmptyBundleCancel:
+                RpcResponseWriter.WriteResult(buffer, item.Id.Span, static w => w.WriteNullValue());
+                break;
+            default:
+                if (winner.Body is { Length: > 0 } answer)
+                {
+                    // Pass the builder's own answer through (it echoes the bot's id: the bytes were forwarded unchanged).
+                    buffer.Write(answer);
+                }
+                else
+                {
+                    // An acceptance made without an HTTP answer (a pipeline strategy): a plain null result.
+                    RpcResponseWriter.WriteResult(buffer, item.Id.Span, static w => w.WriteNullValue());
+                }
+
+                break;
+        }
+
+        return buffer;
+    }
+
+    /// <summary>`eth_sendBundle` with the same replacementUuid and no transactions: how BuilderNet-style builders cancel.</summary>
+    internal static byte[] EmptyBundleCancel(ReadOnlySpan<byte> rawId, string replacementUuid)
+    {
+        using var buffer = new PooledBuffer(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("jsonrpc"u8, "2.0"u8);
+            writer.WritePropertyName("id"u8);
+            writer.WriteRawValue(rawId.IsEmpty ? "null"u8 : rawId, skipInputValidation: true);
+            writer.WriteString("method"u8, "eth_sendBundle"u8);
+            writer.WriteStartArray("params"u8);
+            writer.WriteStartObject();
+            writer.WriteStartArray("txs"u8);
+            writer.WriteEndArray();
+            writer.WriteString("replacementUuid"u8, replacementUuid);
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.Span.ToArray();
+    }
+
+    private static void WriteBuilders(Utf8JsonWriter writer, BuilderOutcome?[] outcomes)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("builders"u8);
+        foreach (var outcome in outcomes)
+        {
+            if (outcome is null)
+            {
+                continue;
+            }
+
+            writer.WriteStartObject();
+            writer.WriteString("builder"u8, outcome.Builder);
+            writer.WriteString("outcome"u8, outcome.Label);
+            writer.WriteString("reason"u8, outcome.Reason);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The configured signer, rebuilt only when `signing.flashbots_key` changes on reload.</summary>
+    private FlashbotsSigner? Signer()
+    {
+        var key = _config.Current.Signing.FlashbotsKey;
+        var current = _signer;
+        if (current.Key == key)
+        {
+            return current.Signer;
+        }
+
+        var signer = string.IsNullOrEmpty(key) ? null : new FlashbotsSigner(key);
+        _signer = (key, signer);
+        return signer;
+    }
+
+    private static string Truncate(byte[] answer)
+    {
+        var length = Math.Min(answer.Length, 300);
+        return System.Text.Encoding.UTF8.GetString(answer, 0, length);
+    }
+
+    /// <summary>What a background submission may still use of the request: never the request itself.</summary>
+    private sealed record Origin(ChainRuntime Chain, string? Strategy);
+
+    /// <summary>Stops builder submissions still running in the background (host shutdown). Idempotent.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _shutdown.Cancel();
+            _shutdown.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: every builder ({Count}) failed {Method}")]
+    private partial void LogAllFailed(string chain, string method, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Submission to builder {Builder} failed unexpectedly")]
+    private partial void LogSubmitFailed(Exception exception, string builder);
+}

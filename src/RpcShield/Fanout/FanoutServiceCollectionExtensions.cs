@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection;
+using RpcShield.Inclusion;
+using RpcShield.JsonRpc;
+using RpcShield.Status;
+
+namespace RpcShield.Fanout;
+
+public static class FanoutServiceCollectionExtensions
+{
+    /// <summary>Builder fan-out (with signing) and bundle inclusion tracking.</summary>
+    public static IServiceCollection AddFanout(this IServiceCollection services)
+    {
+        services.AddSingleton<BuilderRegistry>();
+        services.AddSingleton<BuilderSender>();
+        services.AddSingleton<InclusionTracker>();
+        services.AddHostedService(sp => sp.GetRequiredService<InclusionTracker>());
+        services.AddSingleton<FanoutHandler>();
+        services.AddSingleton<IRpcHandler>(sp => sp.GetRequiredService<FanoutHandler>());
+        services.AddSingleton<IStatusContributor, BuilderStatusContributor>();
+        return services;
+    }
+}
