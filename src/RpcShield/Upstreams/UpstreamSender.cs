@@ -91,8 +91,7 @@ public sealed class UpstreamSender
     {
         var start = _time.GetTimestamp();
         upstream.Enter();
-        using var timeout = new CancellationTokenSource(attemptTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var linked = new AttemptCancellation(_time, attemptTimeout, cancellationToken);
         PooledBuffer? buffer = null;
         try
         {
@@ -132,7 +131,7 @@ public sealed class UpstreamSender
             buffer = null;
             return outcome;
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (linked.TimedOut)
         {
             return Finish(upstream, AttemptKind.Timeout, "timeout", start, default, null);
         }

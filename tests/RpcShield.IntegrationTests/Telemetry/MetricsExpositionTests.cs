@@ -84,7 +84,10 @@ public sealed class MetricsExpositionTests
 
                 // The journal writer counts what it wrote: failed attempts and the failover are there.
                 var deadline = DateTime.UtcNow.AddSeconds(10);
-                while (Exposition.Sum(text, "rpcshield_journal_entries_total", ("kind", "failed_attempt")) < 2 && DateTime.UtcNow < deadline)
+                while ((Exposition.Sum(text, "rpcshield_journal_entries_total", ("kind", "failed_attempt")) < 2
+                        || Exposition.Sum(text, "rpcshield_journal_entries_total", ("kind", "failover")) < 1
+                        || Exposition.Sum(text, "rpcshield_journal_entries_total", ("kind", "config_reload")) < 1)
+                    && DateTime.UtcNow < deadline)
                 {
                     await Task.Delay(100);
                     text = await proxy.Client.GetStringAsync("/metrics");
