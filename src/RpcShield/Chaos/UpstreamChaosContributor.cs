@@ -35,6 +35,11 @@ public sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
     /// <summary>Innermost.</summary>
     public int Order => int.MaxValue;
 
+    /// <summary>Disarmed chaos stays out of the attempt pipeline entirely (no per-attempt cost).</summary>
+    public bool CanBeDormant => true;
+
+    public bool IsDormant => !_chaos.IsArmed;
+
     public void Contribute(ResiliencePipelineBuilder<AttemptOutcome> builder, Upstream upstream)
     {
         builder

@@ -61,6 +61,9 @@ public sealed class Upstream : IDisposable
     /// <summary>Per-upstream attempt pipeline (built lazily by <see cref="UpstreamSender"/>).</summary>
     internal Polly.ResiliencePipeline<AttemptOutcome>? AttemptPipeline { get; set; }
 
+    /// <summary>Strategies of dormant-capable contributors (chaos), nested innermost only while active.</summary>
+    internal Polly.ResiliencePipeline<AttemptOutcome>? OptionalAttemptPipeline { get; set; }
+
     /// <summary>Circuit breaker state: 0 closed, 1 half-open, 2 open. Not closed = ranked last (the breaker refuses it anyway).</summary>
     public int CircuitState
     {

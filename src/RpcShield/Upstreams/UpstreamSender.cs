@@ -19,11 +19,13 @@ public sealed class UpstreamSender
 
     private readonly TimeProvider _time;
     private readonly IUpstreamStrategyContributor[] _contributors;
+    private readonly IUpstreamStrategyContributor[] _optional;
 
     public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors)
     {
         _time = time;
         _contributors = contributors.OrderBy(c => c.Order).ToArray();
+        _optional = _contributors.Where(c => c.CanBeDormant).ToArray();
     }
 
     /// <summary>Raised when an upstream's health status changed because of a request (re-rank now).</summary>
@@ -45,14 +47,14 @@ public sealed class UpstreamSender
 
     private async ValueTask<AttemptOutcome> SendThroughPipelineAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
     {
-        var pipeline = upstream.AttemptPipeline ??= BuildPipeline(upstream);
+        var pipeline = upstream.AttemptPipeline ??= BuildPipeline(upstream, optional: false);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
             context.Properties.Set(AttemptKeys.Body, body);
             context.Properties.Set(AttemptKeys.Method, method);
             var outcome = await pipeline.ExecuteOutcomeAsync(
-                static async (ctx, state) => Outcome.FromResult(await state.Sender.SendCoreAsync(state.Upstream, state.Body, state.Timeout, ctx.CancellationToken).ConfigureAwait(false)),
+                static (ctx, state) => state.Sender.SendInnermostAsync(ctx, state),
                 context,
                 new SendState(this, upstream, body, attemptTimeout)).ConfigureAwait(false);
             if (outcome.Exception is { } exception)
@@ -73,12 +75,47 @@ public sealed class UpstreamSender
         }
     }
 
-    private ResiliencePipeline<AttemptOutcome> BuildPipeline(Upstream upstream)
+    /// <summary>
+    /// Inside the always-on strategies: dormant-capable ones (chaos, innermost by order) run as a
+    /// nested pipeline on the same context only while one of them is active.
+    /// </summary>
+    private ValueTask<Outcome<AttemptOutcome>> SendInnermostAsync(ResilienceContext context, SendState state)
+    {
+        if (_optional.Length == 0 || AllOptionalDormant())
+        {
+            return SendCoreAsOutcomeAsync(context, state);
+        }
+
+        var optional = state.Upstream.OptionalAttemptPipeline ??= BuildPipeline(state.Upstream, optional: true);
+        return optional.ExecuteOutcomeAsync(static (ctx, s) => s.Sender.SendCoreAsOutcomeAsync(ctx, s), context, state);
+    }
+
+    private async ValueTask<Outcome<AttemptOutcome>> SendCoreAsOutcomeAsync(ResilienceContext context, SendState state) =>
+        Outcome.FromResult(await SendCoreAsync(state.Upstream, state.Body, state.Timeout, context.CancellationToken).ConfigureAwait(false));
+
+    private bool AllOptionalDormant()
+    {
+        foreach (var contributor in _optional)
+        {
+            if (!contributor.IsDormant)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The always-on strategies (<paramref name="optional"/> false) or the dormant-capable ones.</summary>
+    private ResiliencePipeline<AttemptOutcome> BuildPipeline(Upstream upstream, bool optional)
     {
         var builder = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = _time, Name = upstream.Name };
         foreach (var contributor in _contributors)
         {
-            contributor.Contribute(builder, upstream);
+            if (contributor.CanBeDormant == optional)
+            {
+                contributor.Contribute(builder, upstream);
+            }
         }
 
         return builder.Build();
