@@ -5,14 +5,14 @@ using RpcShield.Configuration;
 
 // RpcShield bench: direct vs through RpcShield (vs nginx) on loopback, same load, same run.
 // usage: dotnet run -c Release --project src/RpcShield.Bench -- [--duration 10s] [--connections 32]
-//        [--scenarios single,batch10,large,failover] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
+//        [--scenarios single,batch10,large,failover,fanout] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
 string Opt(string name, string fallback) => options.TryGetValue(name, out var v) ? v : fallback;
 
 var duration = DurationParser.TryParse(Opt("duration", "10s"), out var d) ? d : TimeSpan.FromSeconds(10);
 var connections = int.Parse(Opt("connections", "32"), CultureInfo.InvariantCulture);
-var wanted = Opt("scenarios", "single,batch10,large,failover").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+var wanted = Opt("scenarios", "single,batch10,large,failover,fanout").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var jsonPath = Opt("json", "artifacts/bench.json");
 var withNginx = !options.ContainsKey("no-nginx");
 ILoadGenerator load = !options.ContainsKey("builtin-load") && WrkLoad.IsAvailable ? new WrkLoad() : new BuiltInLoad();
@@ -25,8 +25,17 @@ foreach (var scenario in Scenario.All.Where(s => wanted.Contains(s.Name)))
     results.Add(await ScenarioRunner.RunAsync(scenario, load, connections, duration, withNginx, Console.Out, profiler));
 }
 
+var fanout = new List<FanoutResult>();
+if (wanted.Contains("fanout"))
+{
+    var bundles = int.Parse(Opt("bundles", "300"), CultureInfo.InvariantCulture);
+    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: false, Console.Out));
+    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: true, Console.Out));
+}
+
 Report.PrintTable(results, Console.Out);
+Report.PrintFanout(fanout, Console.Out);
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
-await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new { scenarios = results, fanout }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine($"JSON written to {jsonPath}");
-return results.All(r => r.Through.Requests > 0) ? 0 : 1;
+return results.All(r => r.Through.Requests > 0) && fanout.All(f => f.Bundles > 0) ? 0 : 1;

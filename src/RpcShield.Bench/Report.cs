@@ -32,6 +32,22 @@ internal static class Report
         }
     }
 
+    public static void PrintFanout(IReadOnlyList<FanoutResult> results, TextWriter output)
+    {
+        if (results.Count == 0)
+        {
+            return;
+        }
+
+        output.WriteLine();
+        output.WriteLine("| fan-out | bundles | direct to 1 builder p50 / p99 | through RpcShield to last of 10 p50 / p99 | added p50 | added p99 |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            output.WriteLine($"| {r.Builders} builders, signing {(r.Signed ? "on" : "off")} | {r.Bundles} | {N(r.DirectP50Ms)} / {N(r.DirectP99Ms)} ms | {N(r.FanoutP50Ms)} / {N(r.FanoutP99Ms)} ms | {N(r.AddedP50Ms)} ms | {N(r.AddedP99Ms)} ms |");
+        }
+    }
+
     private static void Row(TextWriter output, string scenario, string path, LoadResult r) =>
         output.WriteLine($"| {scenario} | {path} | {N(r.RequestsPerSecond, "0")} | {N(r.P50Ms)} | {N(r.P90Ms)} | {N(r.P99Ms)} | {N(r.P999Ms)} | {r.Errors} |");
 

@@ -87,16 +87,21 @@ public sealed class ChainOptions
     public string Name { get; set; } = "";
     /// <summary>Expected `eth_chainId`; an upstream answering anything else is never used.</summary>
     public long ChainId { get; set; }
+    /// <summary>Nodes serving this chain, ranked by health and latency.</summary>
     public List<UpstreamOptions> Upstreams { get; set; } = [];
     /// <summary>Ordered method routes; the first match restricts which upstreams may serve.</summary>
     public List<MethodRouteOptions> Routes { get; set; } = [];
+    /// <summary>Block builders that fan-out methods (`routing.fanout`) are sent to in parallel.</summary>
     public List<BuilderOptions> Builders { get; set; } = [];
+    /// <summary>Health probing, timeouts, failover, hedging, breakers, broadcast and fan-out.</summary>
     public RoutingOptions Routing { get; set; } = new();
+    /// <summary>Graceful degradation full → degraded → minimal.</summary>
     public DegradationOptions Degradation { get; set; } = new();
 }
 
 public sealed class UpstreamOptions
 {
+    /// <summary>Unique within the chain; used in headers, metrics, /status and the journal.</summary>
     public string Name { get; set; } = "";
     /// <summary>HTTP(S) JSON-RPC URL. May contain `${VAR}` secrets; never logged.</summary>
     public string Url { get; set; } = "";
@@ -108,6 +113,7 @@ public sealed class UpstreamOptions
     public double MaxRps { get; set; }
     /// <summary>Concurrent request budget (0 = unlimited).</summary>
     public int MaxConcurrency { get; set; }
+    /// <summary>Method globs this upstream may (`allow`) or must not (`deny`) serve.</summary>
     public MethodFilterOptions Methods { get; set; } = new();
 }
 
@@ -121,16 +127,21 @@ public sealed class MethodFilterOptions
 
 public sealed class MethodRouteOptions
 {
+    /// <summary>Method globs this route matches (`*` wildcard).</summary>
     public List<string> Methods { get; set; } = [];
+    /// <summary>Names of the only upstreams allowed to serve matching methods.</summary>
     public List<string> Upstreams { get; set; } = [];
 }
 
 public sealed class BuilderOptions
 {
+    /// <summary>Unique within the chain; used in `X-RpcShield-Builders`, metrics and /status.</summary>
     public string Name { get; set; } = "";
+    /// <summary>Builder JSON-RPC endpoint (may contain `${VAR}`; never logged).</summary>
     public string Url { get; set; } = "";
     /// <summary>Sign the forwarded body with `signing.flashbots_key`.</summary>
     public bool Sign { get; set; }
+    /// <summary>Per-builder deadline of one submission.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>Methods this builder accepts (empty = every fan-out method).</summary>
     public List<string> Methods { get; set; } = [];
@@ -146,11 +157,15 @@ public sealed class BuilderOptions
 
 public sealed class RoutingOptions
 {
+    /// <summary>Background probes and passive health.</summary>
     public HealthOptions Health { get; set; } = new();
+    /// <summary>Overall and per-attempt deadlines.</summary>
     public TimeoutOptions Timeouts { get; set; } = new();
     /// <summary>Further upstreams tried after the first fails.</summary>
     public int Retries { get; set; } = 2;
+    /// <summary>Send a slow read to the next upstream too; first good answer wins.</summary>
     public HedgeOptions Hedge { get; set; } = new();
+    /// <summary>Per-upstream breaker; only upstream faults count.</summary>
     public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
     /// <summary>Methods sent to every healthy upstream; first success wins.</summary>
     public List<string> Broadcast { get; set; } = ["eth_sendRawTransaction"];
@@ -181,7 +196,9 @@ public sealed class SubscriptionOptions
 
 public sealed class HealthOptions
 {
+    /// <summary>Time between probes of one upstream.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Deadline of one probe.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>Consecutive failures (probes or requests) that mark an upstream unhealthy.</summary>
     public int FailAfter { get; set; } = 3;
@@ -203,10 +220,13 @@ public sealed class TimeoutOptions
 
 public sealed class HedgeOptions
 {
+    /// <summary>Hedge idempotent reads (never sends, filters or fan-out).</summary>
     public bool Enabled { get; set; } = true;
     /// <summary>Latency quantile of the method after which a hedge is sent.</summary>
     public double Quantile { get; set; } = 0.9;
+    /// <summary>Lower clamp of the hedge delay.</summary>
     public TimeSpan Min { get; set; } = TimeSpan.FromMilliseconds(20);
+    /// <summary>Upper clamp of the hedge delay.</summary>
     public TimeSpan Max { get; set; } = TimeSpan.FromMilliseconds(500);
     /// <summary>Extra parallel requests at most.</summary>
     public int MaxExtra { get; set; } = 1;
@@ -216,18 +236,27 @@ public sealed class HedgeOptions
 
 public sealed class CircuitBreakerOptions
 {
+    /// <summary>Failure ratio in the window that opens the breaker.</summary>
     public double FailureRatio { get; set; } = 0.5;
+    /// <summary>Attempts needed in the window before the ratio counts.</summary>
     public int MinRequests { get; set; } = 10;
+    /// <summary>Sampling window of the failure ratio.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long an open breaker keeps the upstream out before a half-open trial.</summary>
     public TimeSpan Break { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 public sealed class DegradationOptions
 {
+    /// <summary>Degraded when healthy upstreams fall below this (capped at the number configured).</summary>
     public int DegradedBelowHealthy { get; set; } = 2;
+    /// <summary>Minimal when healthy upstreams fall below this (capped at the number configured).</summary>
     public int MinimalBelowHealthy { get; set; } = 1;
+    /// <summary>Method globs answered -32092 while degraded.</summary>
     public List<string> ShedInDegraded { get; set; } = ["debug_*", "trace_*"];
+    /// <summary>In minimal mode, broadcast and fan-out methods get -32091.</summary>
     public bool RejectSendsInMinimal { get; set; } = true;
+    /// <summary>Hysteresis: least time in a mode, and of sustained health before recovering.</summary>
     public TimeSpan MinTimeInMode { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>Failure ratio of upstream attempts (over `routing.circuit_breaker.window`) at which the chain is degraded (0 disables).</summary>
     public double DegradedAboveFailureRate { get; set; } = 0.5;
@@ -269,6 +298,7 @@ public sealed class ChaosOptions
     public TimeSpan MaxLatency { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>Most rules active at once (static + runtime); header chaos is ignored at the cap.</summary>
     public int MaxActiveRules { get; set; } = 20;
+    /// <summary>Static fault rules (inactive unless chaos is enabled or armed at runtime).</summary>
     public List<ChaosRuleOptions> Rules { get; set; } = [];
 }
 
@@ -310,12 +340,15 @@ public sealed class SandboxOptions
     public int AnvilPort { get; set; } = 18500;
     /// <summary>Node endpoints in front of the anvil chain; the upstreams in `chains` point at these ports.</summary>
     public List<SandboxNodeOptions> Nodes { get; set; } = [];
+    /// <summary>Sandbox builders speaking the real builder wire format.</summary>
     public List<SandboxBuilderOptions> Builders { get; set; } = [];
 }
 
 public sealed class SandboxNodeOptions
 {
+    /// <summary>Node endpoint name (used by the control API).</summary>
     public string Name { get; set; } = "";
+    /// <summary>Loopback port the node endpoint listens on.</summary>
     public int Port { get; set; }
     /// <summary>Added latency for every request to this node.</summary>
     public TimeSpan Latency { get; set; } = TimeSpan.Zero;
@@ -323,7 +356,9 @@ public sealed class SandboxNodeOptions
 
 public sealed class SandboxBuilderOptions
 {
+    /// <summary>Builder name (used by the control API and attribution).</summary>
     public string Name { get; set; } = "";
+    /// <summary>Loopback port the builder listens on.</summary>
     public int Port { get; set; }
     /// <summary>Relative chance to win a slot.</summary>
     public double Weight { get; set; } = 1;

@@ -34,7 +34,7 @@ public sealed partial class HealthMonitor : BackgroundService
         {
             if (_chains.TryGet(upstream.Chain, out var chain))
             {
-                LogStatus(upstream.Chain, upstream.Name, upstream.Health.Status, upstream.Health.LastError ?? "");
+                ReportStatus(upstream.Chain, upstream.Name, upstream);
                 chain.Rerank();
             }
         };
@@ -151,7 +151,7 @@ public sealed partial class HealthMonitor : BackgroundService
             chain.Rerank();
             if (upstream.Health.Status != before)
             {
-                LogStatus(chain.Name, upstream.Name, upstream.Health.Status, upstream.Health.LastError ?? "");
+                ReportStatus(chain.Name, upstream.Name, upstream);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -181,7 +181,7 @@ public sealed partial class HealthMonitor : BackgroundService
 
         if (upstream.Health.Status != before)
         {
-            LogStatus(upstream.Chain, upstream.Name, upstream.Health.Status, upstream.Health.LastError ?? "");
+            ReportStatus(upstream.Chain, upstream.Name, upstream);
         }
 
         return null;
@@ -209,8 +209,24 @@ public sealed partial class HealthMonitor : BackgroundService
         return false;
     }
 
+    /// <summary>Losing an upstream is a warning; getting it back is information.</summary>
+    private void ReportStatus(string chain, string name, Upstream upstream)
+    {
+        if (upstream.Health.Status == HealthStatus.Healthy)
+        {
+            LogHealthy(chain, name);
+        }
+        else
+        {
+            LogStatus(chain, name, upstream.Health.Status, upstream.Health.LastError ?? "");
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: upstream {Upstream} is now {Status} {Reason}")]
     private partial void LogStatus(string chain, string upstream, HealthStatus status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Chain {Chain}: upstream {Upstream} is healthy")]
+    private partial void LogHealthy(string chain, string upstream);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Chain {Chain}: upstream {Upstream} reports chain id {Actual}, configured {Expected}: it will NOT be used")]
     private partial void LogWrongChain(string chain, string upstream, long actual, long expected);

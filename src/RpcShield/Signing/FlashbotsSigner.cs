@@ -9,18 +9,22 @@ namespace RpcShield.Signing;
 /// `X-Flashbots-Signature: &lt;checksummed address&gt;:0x&lt;r‖s‖v&gt;` over the ASCII text
 /// `"0x" + hex(keccak256(body))`, EIP-191 personal-sign style. One signature serves every builder
 /// as long as the body bytes are forwarded unchanged. The key is held here only: never logged.
+/// Signing uses NBitcoin.Secp256k1 (a C# port of libsecp256k1): measured ~5 ms per signature with
+/// Nethereum's BouncyCastle path on this machine, which put signing on a race's critical path.
 /// </summary>
 public sealed class FlashbotsSigner
 {
     public const string HeaderName = "X-Flashbots-Signature";
 
-    private readonly EthECKey _key;
-    private readonly EthereumMessageSigner _signer = new();
+    private static readonly byte[] PersonalPrefix = Encoding.ASCII.GetBytes("\u0019Ethereum Signed Message:\n66");
+
+    private readonly NBitcoin.Secp256k1.ECPrivKey _key;
 
     public FlashbotsSigner(string privateKeyHex)
     {
-        _key = new EthECKey(privateKeyHex.HexToByteArray(), isPrivate: true);
-        Address = _key.GetPublicAddress();
+        var secret = privateKeyHex.HexToByteArray();
+        _key = NBitcoin.Secp256k1.ECPrivKey.Create(secret);
+        Address = new EthECKey(secret, isPrivate: true).GetPublicAddress();
     }
 
     /// <summary>Checksummed signer address (public: safe to show).</summary>
@@ -29,8 +33,21 @@ public sealed class FlashbotsSigner
     /// <summary>The full header value for <paramref name="body"/>.</summary>
     public string Sign(ReadOnlySpan<byte> body)
     {
-        var signature = _signer.EncodeUTF8AndSign(BodyDigestText(body), _key);
-        return $"{Address}:{signature}";
+        // EIP-191: keccak256("\x19Ethereum Signed Message:\n66" + "0x" + hex(keccak256(body))).
+        var digestText = Encoding.ASCII.GetBytes(BodyDigestText(body));
+        var message = new byte[PersonalPrefix.Length + digestText.Length];
+        PersonalPrefix.CopyTo(message, 0);
+        digestText.CopyTo(message, PersonalPrefix.Length);
+        var hash = Keccak(message);
+        if (!_key.TrySignRecoverable(hash, out var signature) || signature is null)
+        {
+            throw new InvalidOperationException("secp256k1 signing failed");
+        }
+
+        Span<byte> rsv = stackalloc byte[65];
+        signature.WriteToSpanCompact(rsv[..64], out var recoveryId);
+        rsv[64] = (byte)(27 + recoveryId);
+        return $"{Address}:0x{Convert.ToHexStringLower(rsv)}";
     }
 
     /// <summary>`0x` + lowercase hex keccak256 of the body: the text that is signed.</summary>
