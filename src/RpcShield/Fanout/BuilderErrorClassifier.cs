@@ -128,31 +128,7 @@ public static class BuilderErrorClassifier
             case JsonTokenType.Number:
                 return (reader.TryGetInt32(out var bare) ? bare : 0, null);
             case JsonTokenType.StartObject:
-                var code = 0;
-                string? message = null;
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    if (reader.ValueTextEquals("code"u8))
-                    {
-                        reader.Read();
-                        if (reader.TokenType == JsonTokenType.Number)
-                        {
-                            reader.TryGetInt32(out code);
-                        }
-                    }
-                    else if (reader.ValueTextEquals("message"u8))
-                    {
-                        reader.Read();
-                        message = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                    }
-                    else
-                    {
-                        reader.Read();
-                        reader.Skip();
-                    }
-                }
-
-                return (code, message);
+                return JsonRpc.UpstreamReply.ReadCodeAndMessage(ref reader);
             default:
                 reader.Skip();
                 return (0, null);

@@ -58,6 +58,13 @@ public readonly record struct UpstreamReply(bool IsJsonRpc, bool HasError, int E
             return new UpstreamReply(true, true, 0, reader.TokenType == JsonTokenType.String ? reader.GetString() : null);
         }
 
+        var (code, message) = ReadCodeAndMessage(ref reader);
+        return new UpstreamReply(true, true, code, message);
+    }
+
+    /// <summary>Reads `code` and `message` of a JSON-RPC error object; the reader is on its StartObject.</summary>
+    internal static (int Code, string? Message) ReadCodeAndMessage(ref Utf8JsonReader reader)
+    {
         var code = 0;
         string? message = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -82,6 +89,6 @@ public readonly record struct UpstreamReply(bool IsJsonRpc, bool HasError, int E
             }
         }
 
-        return new UpstreamReply(true, true, code, message);
+        return (code, message);
     }
 }
