@@ -11,19 +11,11 @@ public static class SandboxCommand
 {
     public static async Task<int> RunAsync(CommandLine args, TextWriter errors)
     {
-        var result = ConfigLoader.LoadFile(args.ConfigPath);
-        if (!result.IsValid)
+        if (await RunCommands.LoadForStartAsync(args, errors).ConfigureAwait(false) is not { } options)
         {
-            foreach (var error in result.Errors)
-            {
-                await errors.WriteLineAsync($"{args.ConfigPath}: {error}").ConfigureAwait(false);
-            }
-
-            await errors.WriteLineAsync("refusing to start: fix the configuration (rpcshield check-config lists every error)").ConfigureAwait(false);
             return 1;
         }
 
-        var options = result.Options!;
         if (options.Sandbox is null)
         {
             await errors.WriteLineAsync($"{args.ConfigPath}: no `sandbox:` section; `rpcshield sandbox` needs one (see docs/sandbox.md)").ConfigureAwait(false);
