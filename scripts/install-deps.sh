@@ -32,6 +32,6 @@ if [ "${RPCSHIELD_SKIP_APT:-0}" != "1" ] && ! command -v promtool >/dev/null 2>&
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
     || echo "warning: could not install prometheus; the scrape test will say so"
   # The Debian package starts a system service we do not want; tests run their own instance.
-  (systemctl stop prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1 || pkill -x prometheus >/dev/null 2>&1) || true
+  (systemctl stop prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1) || true
 fi
 command -v prometheus >/dev/null 2>&1 && prometheus --version 2>&1 | head -1 || true

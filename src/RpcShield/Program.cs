@@ -1,6 +1,12 @@
 using RpcShield.Cli;
 
 var args0 = new CommandLine(args);
+if (args0.Option("help") is not null || args0.Verb is "help" or "-h")
+{
+    // Asking for help must never start a server on :8545.
+    return Usage(exitCode: 0);
+}
+
 try
 {
     return args0.Verb switch
@@ -19,7 +25,7 @@ catch (Exception ex) when (ex is IOException or InvalidOperationException)
     return 1;
 }
 
-static int Usage()
+static int Usage(int exitCode = 2)
 {
     Console.Error.WriteLine("""
         usage: rpcshield [run] [--config proxy.yaml]
@@ -28,5 +34,5 @@ static int Usage()
                rpcshield report [--journal rpcshield.db] [--since 7d] [--format text|json]
                rpcshield chaos run EXPERIMENT.yaml [--report FILE]
         """);
-    return 2;
+    return exitCode;
 }

@@ -158,6 +158,8 @@ public sealed partial class FanoutHandler : IRpcHandler, IDisposable
             HeadBlock = origin.Chain.BestHead >= 0 ? origin.Chain.BestHead : null,
             Method = method,
             Reason = outcome.Reason == outcome.Label ? outcome.Label : $"{outcome.Label}: {outcome.Reason}",
+            // `rpcshield report` reads the outcome column: `ok` is a success, anything else a failure kind.
+            Outcome = outcome.Label,
             LatencyMs = outcome.Latency.TotalMilliseconds,
             Builder = builder.Name,
             BundleHash = submission.Method == "eth_sendBundle" && submission.RawTransactions.Count > 0 ? BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)) : null,

@@ -166,20 +166,16 @@ public sealed partial class HealthMonitor : BackgroundService
     /// <summary>Sends a probe and reads a hex quantity result; null (and a recorded failure) otherwise.</summary>
     private async Task<long?> QueryNumberAsync(Upstream upstream, byte[] request, string method, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var before = upstream.Health.Status;
         using var outcome = await _sender.SendAsync(upstream, request, method, timeout, cancellationToken).ConfigureAwait(false);
         if (outcome.Kind == AttemptKind.Answered && outcome.Body is { } body && TryReadHexResult(body.Span, out var value))
         {
             return value;
         }
 
-        if (outcome.Kind is AttemptKind.Answered or AttemptKind.Unsupported or AttemptKind.Throttled)
-        {
-            // A JSON-RPC answer that is not a number (error, garbage) is a failed probe too.
-            upstream.Health.Failed(outcome.Kind == AttemptKind.Throttled ? "throttled" : "bad_probe_answer", hard: false);
-        }
-
-        if (upstream.Health.Status != before)
+        // A JSON-RPC answer that is not a number (error, garbage) is a failed probe too. Transport
+        // and HTTP failures were already recorded (and logged) by the sender.
+        if (outcome.Kind is AttemptKind.Answered or AttemptKind.Unsupported or AttemptKind.Throttled
+            && upstream.Health.Failed(outcome.Kind == AttemptKind.Throttled ? "throttled" : "bad_probe_answer", hard: false))
         {
             ReportStatus(upstream.Chain, upstream.Name, upstream);
         }

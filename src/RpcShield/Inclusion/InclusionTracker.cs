@@ -181,6 +181,7 @@ public sealed partial class InclusionTracker : BackgroundService
             HeadBlock = block.Number,
             Method = "eth_sendBundle",
             Reason = decision.Outcome,
+            Outcome = decision.Outcome,
             Builder = decision.BlockBuilder,
             BundleHash = bundle.BundleHash,
             TxHash = bundle.TxHashes.Count > 0 ? bundle.TxHashes[0] : null,

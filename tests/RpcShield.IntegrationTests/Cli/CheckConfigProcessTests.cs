@@ -24,6 +24,19 @@ public sealed class CheckConfigProcessTests
         return (process.ExitCode, await stdout, await stderr);
     }
 
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("help")]
+    public async Task Asking_for_help_prints_usage_and_never_starts_serving(string flag)
+    {
+        var (exitCode, _, stderr) = await RunAsync(flag);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("usage: rpcshield", stderr, StringComparison.Ordinal);
+        Assert.Contains("check-config", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Check_config_prints_every_error_with_its_key_path_and_exits_1()
     {

@@ -88,6 +88,10 @@ public sealed class BuilderPipelineTests
         Assert.DoesNotContain(bundleHash!, entries["good"].Note, StringComparison.Ordinal);
         Assert.Equal("error: chaos: builder_reject", entries["rejecting"].Reason);
         Assert.Equal("timeout", entries["stalling"].Reason);
+        // The report counts successes and failure kinds from the outcome column.
+        Assert.Equal("ok", entries["good"].Outcome);
+        Assert.Equal("error", entries["rejecting"].Outcome);
+        Assert.Equal("timeout", entries["stalling"].Outcome);
         Assert.All(entries.Values, e => Assert.Equal("test", e.Chain));
     }
 }

@@ -33,6 +33,7 @@ public sealed class InclusionTests
 
         var entry = await setup.WaitForBundleAsync();
         Assert.Equal("included", entry.Reason);
+        Assert.Equal("included", entry.Outcome); // what `rpcshield report` counts for inclusion rates
         Assert.Equal(target, entry.HeadBlock);
         Assert.Equal("b", entry.Builder);
         Assert.Equal(bundleHash, entry.BundleHash);

@@ -27,7 +27,7 @@ internal sealed class ProxyUnderTest : IAsyncDisposable
     public IServiceProvider Services => App.Services;
 
     /// <summary>Starts RpcShield from YAML text (written to a temp file so reload can be tested).</summary>
-    public static async Task<ProxyUnderTest> StartAsync(string yaml, Func<string, string?>? environment = null, Action<HostSettings>? tweak = null, Action<IServiceCollection>? services = null)
+    public static async Task<ProxyUnderTest> StartAsync(string yaml, Func<string, string?>? environment = null, Action<IServiceCollection>? services = null, LogLevel minimumLogLevel = LogLevel.Warning)
     {
         var path = Path.Combine(Path.GetTempPath(), $"rpcshield-test-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(path, yaml).ConfigureAwait(false);
@@ -41,7 +41,7 @@ internal sealed class ProxyUnderTest : IAsyncDisposable
         {
             ListenOverride = "http://127.0.0.1:0",
             Environment = environment,
-            MinimumLogLevel = LogLevel.Warning,
+            MinimumLogLevel = minimumLogLevel,
             ConfigureServices = services,
         });
         await app.StartAsync().ConfigureAwait(false);

@@ -47,7 +47,8 @@ public sealed class NoUpstreamTests
         await using var proxy = await ProxyUnderTest.StartAsync(
             yaml,
             environment: name => name == "KEY" ? Secret : Environment.GetEnvironmentVariable(name),
-            services: s => s.AddSingleton<ILoggerProvider>(logs));
+            services: s => s.AddSingleton<ILoggerProvider>(logs),
+            minimumLogLevel: LogLevel.Information);
 
         using var response = await proxy.Client.PostAsync("/", new StringContent("""{"jsonrpc":"2.0","id":"x1","method":"eth_getBalance","params":["0x0000000000000000000000000000000000000000","latest"]}""", Encoding.UTF8, "application/json"));
         var text = await response.Content.ReadAsStringAsync();
