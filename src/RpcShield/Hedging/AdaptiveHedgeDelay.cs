@@ -4,6 +4,8 @@ using RpcShield.JsonRpc;
 using RpcShield.Routing;
 using RpcShield.Telemetry;
 
+using RpcShield.Upstreams;
+
 namespace RpcShield.Hedging;
 
 /// <summary>
@@ -46,6 +48,19 @@ public sealed class AdaptiveHedgeDelay : IHedgeDelayPolicy
     {
         var hedge = chain.Options.Routing.Hedge;
         return hedge.Enabled ? hedge.MaxExtra : 0;
+    }
+
+    /// <summary>
+    /// Answered read attempts feed the method's latency quantile. Recorded here, on the read path,
+    /// rather than as a strategy in every upstream pipeline: no extra async frame per attempt, and
+    /// health probes and sends do not skew the read latencies a hedge delay is cut from.
+    /// </summary>
+    public void Observe(ChainRuntime chain, string method, AttemptOutcome attempt)
+    {
+        if (attempt.Kind == AttemptKind.Answered && !attempt.Injected)
+        {
+            _latency.Record(chain.Name, method, attempt.Latency);
+        }
     }
 
     public void Report(ChainRuntime chain, string method, HedgeResult result) =>

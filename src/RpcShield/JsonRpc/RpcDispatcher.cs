@@ -46,24 +46,57 @@ public sealed class RpcDispatcher
         return result;
     }
 
-    private async ValueTask<ForwardResult> DispatchCoreAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    /// <summary>
+    /// Gates, then the first handler claiming the method, else the read forwarder. Not an async
+    /// method: gates normally answer synchronously, so the common path adds no state machine.
+    /// </summary>
+    private ValueTask<ForwardResult> DispatchCoreAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
-        foreach (var gate in _gates)
+        for (var i = 0; i < _gates.Length; i++)
         {
-            if (await gate.AdmitAsync(call, item, cancellationToken).ConfigureAwait(false) is { } answered)
+            var admitted = _gates[i].AdmitAsync(call, item, cancellationToken);
+            if (!admitted.IsCompletedSuccessfully)
             {
-                return answered;
+                return AwaitGateAsync(admitted, i, call, item, cancellationToken);
+            }
+
+            if (admitted.Result is { } answered)
+            {
+                return ValueTask.FromResult(answered);
             }
         }
 
+        return Route(call, item, cancellationToken);
+    }
+
+    private async ValueTask<ForwardResult> AwaitGateAsync(ValueTask<ForwardResult?> pending, int gate, RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    {
+        if (await pending.ConfigureAwait(false) is { } answered)
+        {
+            return answered;
+        }
+
+        for (var i = gate + 1; i < _gates.Length; i++)
+        {
+            if (await _gates[i].AdmitAsync(call, item, cancellationToken).ConfigureAwait(false) is { } later)
+            {
+                return later;
+            }
+        }
+
+        return await Route(call, item, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<ForwardResult> Route(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    {
         foreach (var handler in _handlers)
         {
             if (handler.Handles(call.Chain, item.Method))
             {
-                return await handler.HandleAsync(call, item, cancellationToken).ConfigureAwait(false);
+                return handler.HandleAsync(call, item, cancellationToken);
             }
         }
 
-        return await _reads.ForwardAsync(call.Chain, item, cancellationToken, call).ConfigureAwait(false);
+        return _reads.ForwardAsync(call.Chain, item, cancellationToken, call);
     }
 }

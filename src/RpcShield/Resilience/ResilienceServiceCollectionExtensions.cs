@@ -22,7 +22,6 @@ public static class ResilienceServiceCollectionExtensions
     public static IServiceCollection AddResilience(this IServiceCollection services)
     {
         services.AddSingleton<MethodLatencyBook>();
-        services.AddSingleton<IUpstreamStrategyContributor, MethodLatencyContributor>();
         services.Replace(ServiceDescriptor.Singleton<IHedgeDelayPolicy, AdaptiveHedgeDelay>());
 
         services.AddSingleton<CircuitBreakerContributor>();

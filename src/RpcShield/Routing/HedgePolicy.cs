@@ -11,6 +11,11 @@ public interface IHedgeDelayPolicy
     /// <summary>Extra parallel attempts one slow request may start (counted apart from failovers).</summary>
     int MaxExtra(ChainRuntime chain) => 0;
 
+    /// <summary>Told the outcome of every attempt of a forwarded read (feeds the per-method latency quantiles).</summary>
+    void Observe(ChainRuntime chain, string method, Upstreams.AttemptOutcome attempt)
+    {
+    }
+
     /// <summary>Told when a hedge is sent and, when the request is served, whether a hedge won.</summary>
     void Report(ChainRuntime chain, string method, HedgeResult result)
     {

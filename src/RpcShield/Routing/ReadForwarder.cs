@@ -128,6 +128,7 @@ public sealed class ReadForwarder
 
         var timeout = left < state.AttemptTimeout ? left : state.AttemptTimeout;
         var attempt = await _sender.SendAsync(upstream, state.Item.Raw, state.Method, timeout, cancellationToken).ConfigureAwait(false);
+        _hedgeDelay.Observe(state.Chain, state.Method, attempt);
         state.Record(attempt);
         return Outcome.FromResult(attempt);
     }
