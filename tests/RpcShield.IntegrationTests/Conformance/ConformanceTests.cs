@@ -17,7 +17,13 @@ public sealed class ConformanceFixture : IAsyncLifetime
     {
         Exchanges = ConformanceCorpus.Load();
         Replay = await ReplayUpstream.StartAsync(Exchanges);
-        Proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("replay", Replay.Url)], chainId: ReplayUpstream.ChainId));
+        // The corpus is error-heavy (recorded "not found"/invalid-block answers count as node
+        // faults); failure-rate degradation would then shed debug_* mid-run. This fixture tests
+        // transparency, so only the healthy-count triggers of degradation stay on.
+        Proxy = await ProxyUnderTest.StartAsync(Yaml.Chain(
+            [("replay", Replay.Url)],
+            chainId: ReplayUpstream.ChainId,
+            extraChain: "    degradation: { degraded_above_failure_rate: 0, minimal_above_failure_rate: 0 }"));
     }
 
     public async Task DisposeAsync()
