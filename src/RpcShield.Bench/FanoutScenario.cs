@@ -109,7 +109,7 @@ internal static class FanoutScenario
         return samples;
     }
 
-    private static double P(double[] sorted, double q) => sorted[(int)Math.Clamp(Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+    private static double P(double[] sorted, double q) => RpcShield.Telemetry.Quantile.NearestRank(sorted, q) ?? 0;
 
     private static byte[] BundleBody()
     {

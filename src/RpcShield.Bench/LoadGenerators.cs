@@ -102,7 +102,7 @@ internal sealed class BuiltInLoad : ILoadGenerator
         await Task.WhenAll(tasks).ConfigureAwait(false);
         var seconds = stopwatch.Elapsed.TotalSeconds;
         var all = latencies.SelectMany(l => l).Order().ToArray();
-        double P(double q) => all.Length == 0 ? 0 : all[(int)Math.Clamp(Math.Ceiling(q * all.Length) - 1, 0, all.Length - 1)];
+        double P(double q) => RpcShield.Telemetry.Quantile.NearestRank(all, q) ?? 0;
         return new LoadResult(all.Length, errors, seconds, P(0.5), P(0.9), P(0.99), P(0.999), "built-in");
     }
 }

@@ -48,7 +48,7 @@ internal static class ChaosBodies
     /// <summary>Rewrites a hex-quantity answer (eth_blockNumber) to <paramref name="blocks"/> lower; null when not a hex result.</summary>
     public static PooledBuffer? StaleNumber(ReadOnlySpan<byte> answer, ReadOnlySpan<byte> rawId, int blocks)
     {
-        if (!HealthMonitor.TryReadHexResult(answer, out var head))
+        if (!JsonRpc.HexQuantity.TryReadResult(answer, out var head))
         {
             return null;
         }

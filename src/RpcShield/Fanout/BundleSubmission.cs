@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using RpcShield.Signing;
 
@@ -184,7 +183,6 @@ public sealed class BundleSubmission
         }
 
         var text = element.ValueKind == JsonValueKind.String ? element.GetString() : null;
-        return text is { Length: > 2 } && text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            && long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value) && value >= 0;
+        return JsonRpc.HexQuantity.TryParse(text, out value);
     }
 }

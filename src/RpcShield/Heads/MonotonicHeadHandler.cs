@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.Json;
 using RpcShield.Broadcast;
 using RpcShield.Chains;
 using RpcShield.JsonRpc;
@@ -28,7 +27,7 @@ public sealed class MonotonicHeadHandler : IRpcHandler
     public async ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
         var result = await _reads.ForwardAsync(call.Chain, item, cancellationToken, call).ConfigureAwait(false);
-        if (result is not { Body: { } body, Outcome: "ok", ServedBy: { } upstream } || !TryReadQuantity(body.Span, out var answered))
+        if (result is not { Body: { } body, Outcome: "ok", ServedBy: { } upstream } || !HexQuantity.TryReadResult(body.Span, out var answered))
         {
             return result;
         }
@@ -46,37 +45,6 @@ public sealed class MonotonicHeadHandler : IRpcHandler
         return replacement;
     }
 
-    internal static bool TryReadQuantity(ReadOnlySpan<byte> json, out long value)
-    {
-        value = 0;
-        try
-        {
-            var reader = new Utf8JsonReader(json);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isResult = reader.ValueTextEquals("result"u8);
-                reader.Read();
-                if (isResult)
-                {
-                    var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                    return text is { Length: > 2 } && text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-                        && long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value) && value >= 0;
-                }
-
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return false;
-    }
 
     private sealed class HighWater
     {

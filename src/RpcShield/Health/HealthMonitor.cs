@@ -1,5 +1,3 @@
-using System.Buffers.Text;
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -167,7 +165,7 @@ public sealed partial class HealthMonitor : BackgroundService
     private async Task<long?> QueryNumberAsync(Upstream upstream, byte[] request, string method, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var outcome = await _sender.SendAsync(upstream, request, method, timeout, cancellationToken).ConfigureAwait(false);
-        if (outcome.Kind == AttemptKind.Answered && outcome.Body is { } body && TryReadHexResult(body.Span, out var value))
+        if (outcome.Kind == AttemptKind.Answered && outcome.Body is { } body && JsonRpc.HexQuantity.TryReadResult(body.Span, out var value))
         {
             return value;
         }
@@ -183,27 +181,6 @@ public sealed partial class HealthMonitor : BackgroundService
         return null;
     }
 
-    internal static bool TryReadHexResult(ReadOnlySpan<byte> json, out long value)
-    {
-        value = 0;
-        try
-        {
-            using var document = JsonDocument.Parse(json.ToArray());
-            if (document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("result", out var result)
-                && result.ValueKind == JsonValueKind.String)
-            {
-                var text = result.GetString()!;
-                return text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-                    && long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return false;
-    }
 
     /// <summary>Losing an upstream is a warning; getting it back is information.</summary>
     private void ReportStatus(string chain, string name, Upstream upstream)

@@ -67,9 +67,7 @@ public sealed class MethodLatencyBook
                 _cachedVersion = _version;
             }
 
-            Array.Sort(copy);
-            var index = (int)Math.Clamp(Math.Ceiling(q * copy.Length) - 1, 0, copy.Length - 1);
-            var value = copy[index];
+            var value = Telemetry.Quantile.OfUnsorted(copy, q)!.Value;
             lock (_lock)
             {
                 _cached = value;

@@ -201,7 +201,7 @@ public static class OutcomeReportParser
         {
             if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
             {
-                return text.Length is > 2 and <= 18 && long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out block) && block >= 0;
+                return JsonRpc.HexQuantity.TryParse(text, out block);
             }
 
             return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out block);

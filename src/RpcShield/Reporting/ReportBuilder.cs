@@ -320,16 +320,8 @@ public static class ReportBuilder
     }
 
     /// <summary>Nearest-rank quantile.</summary>
-    internal static double? Quantile(IReadOnlyList<double> values, double q)
-    {
-        if (values.Count == 0)
-        {
-            return null;
-        }
-
-        var sorted = values.OrderBy(v => v).ToList();
-        return sorted[(int)Math.Clamp(Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
-    }
+    internal static double? Quantile(IReadOnlyList<double> values, double q) =>
+        Telemetry.Quantile.OfUnsorted([.. values], q);
 
     private static SqliteCommand Command(SqliteConnection connection, string sql, long from, long to)
     {

@@ -32,14 +32,8 @@ internal sealed class AnvilClient(HttpClient http, Uri url)
     }
 
     public async Task<long> BlockNumberAsync(CancellationToken cancellationToken) =>
-        ParseQuantity((await CallAsync("eth_blockNumber", "[]", cancellationToken).ConfigureAwait(false)).GetString());
+        JsonRpc.HexQuantity.Parse((await CallAsync("eth_blockNumber", "[]", cancellationToken).ConfigureAwait(false)).GetString());
 
-    public static long ParseQuantity(string? hex) =>
-        hex is { Length: > 2 } && hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? long.Parse(hex.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
-            : throw new FormatException("not a hex quantity");
-
-    public static string Quantity(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 }
 
 internal sealed class AnvilRpcException(string method, string message) : Exception($"{method}: {message}")

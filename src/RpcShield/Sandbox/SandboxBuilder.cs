@@ -327,7 +327,7 @@ internal sealed class SandboxBuilder : IAsyncDisposable
     {
         try
         {
-            return element.ValueKind == JsonValueKind.String ? AnvilClient.ParseQuantity(element.GetString()) : throw new FormatException();
+            return element.ValueKind == JsonValueKind.String ? JsonRpc.HexQuantity.Parse(element.GetString()) : throw new FormatException();
         }
         catch (FormatException)
         {

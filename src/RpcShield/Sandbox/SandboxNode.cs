@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -284,13 +283,12 @@ internal sealed class SandboxNode : IAsyncDisposable
             JsonNode? result;
             if (method == "eth_blockNumber")
             {
-                result = JsonValue.Create(AnvilClient.Quantity(laggedHead));
+                result = JsonValue.Create(JsonRpc.HexQuantity.Format(laggedHead));
             }
             else if (method is "eth_getBlockByNumber" or "eth_getBlockTransactionCountByNumber"
                      && request["params"] is JsonArray { Count: > 0 } p
                      && p[0] is JsonValue v && v.TryGetValue<string>(out var tag)
-                     && tag.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-                     && long.TryParse(tag.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var number)
+                     && JsonRpc.HexQuantity.TryParse(tag, out var number)
                      && number > laggedHead)
             {
                 result = null; // this node has not seen that block yet
@@ -316,7 +314,7 @@ internal sealed class SandboxNode : IAsyncDisposable
                 {
                     if (parameters[i] is JsonValue value && value.TryGetValue<string>(out var text) && LatestTags.Contains(text))
                     {
-                        parameters[i] = AnvilClient.Quantity(laggedHead);
+                        parameters[i] = JsonRpc.HexQuantity.Format(laggedHead);
                     }
                 }
             }

@@ -177,7 +177,7 @@ internal sealed partial class SlotProducer
             var mayRevert = bundle.RevertingTxHashes.Contains(tx!.Hash);
             try
             {
-                var pendingNonce = AnvilClient.ParseQuantity((await _anvil.CallAsync("eth_getTransactionCount", $"[\"{tx.From}\",\"pending\"]", cancellationToken).ConfigureAwait(false)).GetString());
+                var pendingNonce = JsonRpc.HexQuantity.Parse((await _anvil.CallAsync("eth_getTransactionCount", $"[\"{tx.From}\",\"pending\"]", cancellationToken).ConfigureAwait(false)).GetString());
                 if (tx.Nonce > pendingNonce)
                 {
                     failure = $"tx {Short(tx.Hash)}: nonce {tx.Nonce} is ahead of the sender's next nonce {pendingNonce}";

@@ -11,7 +11,7 @@ internal readonly record struct LogRef(long BlockNumber, string BlockHash, strin
     {
         value = default;
         if (log.ValueKind != JsonValueKind.Object
-            || !log.TryGetProperty("blockNumber", out var number) || !Hex.TryParse(number.GetString(), out var blockNumber))
+            || !log.TryGetProperty("blockNumber", out var number) || !JsonRpc.HexQuantity.TryParse(number.GetString(), out var blockNumber))
         {
             return false;
         }
@@ -136,14 +136,3 @@ internal sealed class LogDeduplicator
     }
 }
 
-internal static class Hex
-{
-    public static bool TryParse(string? value, out long number)
-    {
-        number = 0;
-        return value is { Length: > 2 } && value.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            && long.TryParse(value.AsSpan(2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out number);
-    }
-
-    public static string Format(long number) => "0x" + number.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-}

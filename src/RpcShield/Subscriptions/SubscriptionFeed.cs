@@ -345,7 +345,7 @@ internal sealed partial class SubscriptionFeed
         using (var document = JsonDocument.Parse(payload))
         {
             var root = document.RootElement;
-            if (!root.TryGetProperty("number", out var n) || !Hex.TryParse(n.GetString(), out number))
+            if (!root.TryGetProperty("number", out var n) || !JsonRpc.HexQuantity.TryParse(n.GetString(), out number))
             {
                 Deliver(payload);
                 return;
@@ -413,7 +413,7 @@ internal sealed partial class SubscriptionFeed
 
     private async ValueTask<(byte[] Payload, string? Hash)?> FetchHeaderAsync(long number, CancellationToken token)
     {
-        var body = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["{{Hex.Format(number)}}",false]}""");
+        var body = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["{{JsonRpc.HexQuantity.Format(number)}}",false]}""");
         foreach (var upstream in RepairSources())
         {
             var result = await CallAsync(upstream, body, "eth_getBlockByNumber", token).ConfigureAwait(false);
@@ -435,7 +435,7 @@ internal sealed partial class SubscriptionFeed
     {
         var body = """{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"""u8.ToArray();
         var result = await CallAsync(upstream, body, "eth_blockNumber", token).ConfigureAwait(false);
-        return result is JsonValue value && Hex.TryParse(value.GetValue<string>(), out var number) ? number : upstream.Health.Head;
+        return result is JsonValue value && JsonRpc.HexQuantity.TryParse(value.GetValue<string>(), out var number) ? number : upstream.Health.Head;
     }
 
     private async ValueTask BackfillLogsAsync(Upstream upstream, CancellationToken token)
@@ -443,7 +443,7 @@ internal sealed partial class SubscriptionFeed
         var margin = Options.BackfillMarginBlocks;
         var from = _logs.HighestBlock >= 0 ? Math.Max(_startBlock, _logs.HighestBlock - margin) : _startBlock;
         var filter = Key.Filter is null ? new JsonObject() : JsonNode.Parse(Key.Filter) as JsonObject ?? new JsonObject();
-        filter["fromBlock"] = Hex.Format(Math.Max(0, from));
+        filter["fromBlock"] = JsonRpc.HexQuantity.Format(Math.Max(0, from));
         filter["toBlock"] = "latest";
         filter.Remove("blockHash");
         var body = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"method":"eth_getLogs","params":[{{filter.ToJsonString()}}]}""");
@@ -469,7 +469,7 @@ internal sealed partial class SubscriptionFeed
             .Select(l => (l.Bytes, Parsed: ParseLog(l.Bytes)))
             .Where(l => l.Parsed is not null)
             .OrderBy(l => l.Parsed!.Value.BlockNumber)
-            .ThenBy(l => Hex.TryParse(l.Parsed!.Value.LogIndex, out var index) ? index : 0);
+            .ThenBy(l => JsonRpc.HexQuantity.TryParse(l.Parsed!.Value.LogIndex, out var index) ? index : 0);
         foreach (var (bytes, parsed) in ordered)
         {
             if (_logs.ShouldDeliver(parsed!.Value))

@@ -90,8 +90,6 @@ public sealed class LatencyTracker
             copy = _ring.AsSpan(0, _count).ToArray();
         }
 
-        Array.Sort(copy);
-        var index = (int)Math.Clamp(Math.Ceiling(q * copy.Length) - 1, 0, copy.Length - 1);
-        return copy[index];
+        return Telemetry.Quantile.OfUnsorted(copy, q);
     }
 }

@@ -34,16 +34,8 @@ public sealed record PhaseReport(
     public static bool Meets(int count, double successRate, double? p99Ms, HypothesisOptions hypothesis) =>
         count > 0 && successRate >= hypothesis.SuccessRate && (hypothesis.P99 is not { } max || (p99Ms is { } p && p <= max.TotalMilliseconds));
 
-    public static double? Quantile(double[] sorted, double q)
-    {
-        if (sorted.Length == 0)
-        {
-            return null;
-        }
-
-        var index = (int)Math.Clamp(Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1);
-        return Math.Round(sorted[index], 3);
-    }
+    public static double? Quantile(double[] sorted, double q) =>
+        Telemetry.Quantile.NearestRank(sorted, q) is { } value ? Math.Round(value, 3) : null;
 }
 
 public sealed record ExperimentReport
