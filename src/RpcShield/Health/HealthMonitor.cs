@@ -48,7 +48,10 @@ public sealed partial class HealthMonitor : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var rerank = RerankLoopAsync(stoppingToken);
-        var lastProbe = new Dictionary<Upstream, long>();
+        // StartAsync has just probed every upstream: the next probe of each is one interval away
+        // (without this the first tick probed everything a second time).
+        var started = _time.GetTimestamp();
+        var lastProbe = _chains.Chains.SelectMany(c => c.Upstreams).Distinct().ToDictionary(u => u, _ => started);
         using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50), _time);
         try
         {
