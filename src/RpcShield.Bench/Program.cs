@@ -9,6 +9,11 @@ using RpcShield.Configuration;
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
 string Opt(string name, string fallback) => options.TryGetValue(name, out var v) ? v : fallback;
+if (options.ContainsKey("serve-upstream"))
+{
+    await StaticUpstream.ServeUntilStdinClosesAsync(int.Parse(Opt("fail-every", "0"), CultureInfo.InvariantCulture));
+    return 0;
+}
 
 var duration = DurationParser.TryParse(Opt("duration", "10s"), out var d) ? d : TimeSpan.FromSeconds(10);
 var connections = int.Parse(Opt("connections", "32"), CultureInfo.InvariantCulture);

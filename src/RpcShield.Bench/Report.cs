@@ -13,6 +13,11 @@ internal static class Report
         {
             Row(output, r.Scenario, "direct", r.Direct);
             Row(output, r.Scenario, "RpcShield", r.Through);
+            if (r.Floor is { } floor)
+            {
+                Row(output, r.Scenario, ".NET floor", floor);
+            }
+
             if (r.Nginx is { } nginx)
             {
                 Row(output, r.Scenario, "nginx", nginx);
@@ -20,15 +25,18 @@ internal static class Report
         }
 
         output.WriteLine();
-        output.WriteLine("| scenario | added p50 | added p90 | added p99 | added p99.9 | proxy B/req | proxy CPU µs/req | GC gen0/1/2 (through) | heap peak−start | vs nginx req/s |");
-        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+        output.WriteLine("| scenario | added p50 | added p90 | added p99 | added p99.9 | proxy B/req | proxy CPU µs/req | GC gen0/1/2 (through) | heap peak−start | vs nginx req/s | .NET floor: CPU µs/req, B/req, vs nginx |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
         foreach (var r in results)
         {
             var ratio = r.Nginx is { } n ? N(r.Through.RequestsPerSecond / n.RequestsPerSecond, "0.00") + "×" : "–";
+            var floor = r.Floor is { } f
+                ? $"{N(r.FloorCpuMicrosPerRequest!.Value, "0.0")}, {N(r.FloorBytesPerRequest!.Value, "0")}, {(r.Nginx is { } n2 ? N(f.RequestsPerSecond / n2.RequestsPerSecond, "0.00") + "×" : "–")}"
+                : "–";
             output.WriteLine(
                 $"| {r.Scenario} | {Us(r.Through.P50Ms - r.Direct.P50Ms)} | {Us(r.Through.P90Ms - r.Direct.P90Ms)} | {Us(r.Through.P99Ms - r.Direct.P99Ms)} | {Us(r.Through.P999Ms - r.Direct.P999Ms)} " +
                 $"| {N(r.ProxyBytesPerRequest, "0")} | {N(r.ProxyCpuMicrosPerRequest, "0.0")} | {r.ThroughCost.Gen0}/{r.ThroughCost.Gen1}/{r.ThroughCost.Gen2} " +
-                $"| {N((r.ThroughCost.PeakHeapBytes - r.ThroughCost.StartHeapBytes) / 1048576.0, "0.0")} MB | {ratio} |");
+                $"| {N((r.ThroughCost.PeakHeapBytes - r.ThroughCost.StartHeapBytes) / 1048576.0, "0.0")} MB | {ratio} | {floor} |");
         }
     }
 

@@ -17,7 +17,7 @@ internal sealed record Scenario(string Name, string Body, int Upstreams, int Fai
     ];
 }
 
-/// <summary>Server-side cost sampled around a load run (this process hosts the upstreams and RpcShield).</summary>
+/// <summary>Server-side cost sampled around a load run (this process hosts RpcShield; upstreams run in their own processes).</summary>
 internal sealed record ProcessCost(double CpuSeconds, long AllocatedBytes, int Gen0, int Gen1, int Gen2, long PeakHeapBytes, long StartHeapBytes)
 {
     public static async Task<(T Result, ProcessCost Cost)> MeasureAsync<T>(Func<Task<T>> run)
@@ -62,22 +62,31 @@ internal sealed record ScenarioResult(
     string Scenario, string Description, LoadResult Direct, LoadResult Through, LoadResult? Nginx,
     ProcessCost DirectCost, ProcessCost ThroughCost)
 {
-    /// <summary>Proxy's own allocations per request: process allocations through RpcShield minus the upstream's share.</summary>
-    public double ProxyBytesPerRequest => (ThroughCost.AllocatedBytes / (double)Math.Max(1, Through.Requests)) - (DirectCost.AllocatedBytes / (double)Math.Max(1, Direct.Requests));
+    /// <summary>The .NET floor (<see cref="FloorProxy"/>) on the same upstream and load, single-upstream scenarios only.</summary>
+    public LoadResult? Floor { get; init; }
 
-    public double ProxyCpuMicrosPerRequest => ((ThroughCost.CpuSeconds / Math.Max(1, Through.Requests)) - (DirectCost.CpuSeconds / Math.Max(1, Direct.Requests))) * 1e6;
+    public ProcessCost? FloorCost { get; init; }
+
+    public double? FloorCpuMicrosPerRequest => Floor is { } f && FloorCost is { } c ? c.CpuSeconds / Math.Max(1, f.Requests) * 1e6 : null;
+
+    public double? FloorBytesPerRequest => Floor is { } f && FloorCost is { } c ? c.AllocatedBytes / (double)Math.Max(1, f.Requests) : null;
+
+    /// <summary>Proxy's allocations per request (the upstreams run in other processes, so this process's are RpcShield's).</summary>
+    public double ProxyBytesPerRequest => ThroughCost.AllocatedBytes / (double)Math.Max(1, Through.Requests);
+
+    public double ProxyCpuMicrosPerRequest => ThroughCost.CpuSeconds / Math.Max(1, Through.Requests) * 1e6;
 }
 
 internal static class ScenarioRunner
 {
     public static async Task<ScenarioResult> RunAsync(Scenario scenario, ILoadGenerator load, int connections, TimeSpan duration, bool withNginx, TextWriter log, AllocationProfiler? profiler = null)
     {
-        var upstreams = new List<StaticUpstream>();
+        var upstreams = new List<UpstreamProcess>();
         try
         {
             for (var i = 0; i < scenario.Upstreams; i++)
             {
-                upstreams.Add(await StaticUpstream.StartAsync(i == 0 ? scenario.FailEvery : 0).ConfigureAwait(false));
+                upstreams.Add(await UpstreamProcess.StartAsync(i == 0 ? scenario.FailEvery : 0).ConfigureAwait(false));
             }
 
             await using var proxy = await StartProxyAsync(upstreams).ConfigureAwait(false);
@@ -102,6 +111,16 @@ internal static class ScenarioRunner
                 }
             }
 
+            LoadResult? floor = null;
+            ProcessCost? floorCost = null;
+            if (scenario.Upstreams == 1)
+            {
+                await using var floorProxy = await FloorProxy.StartAsync(upstreams[0].Url).ConfigureAwait(false);
+                log.WriteLine($"[{scenario.Name}] through the .NET floor (Kestrel + HttpClient, no logic)…");
+                await load.RunAsync(floorProxy.Url, scenario.Body, connections, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                (floor, floorCost) = await ProcessCost.MeasureAsync(() => load.RunAsync(floorProxy.Url, scenario.Body, connections, duration)).ConfigureAwait(false);
+            }
+
             LoadResult? nginx = null;
             if (withNginx && scenario.Upstreams == 1)
             {
@@ -114,7 +133,7 @@ internal static class ScenarioRunner
                 }
             }
 
-            return new ScenarioResult(scenario.Name, scenario.Description, direct, through, nginx, directCost, throughCost);
+            return new ScenarioResult(scenario.Name, scenario.Description, direct, through, nginx, directCost, throughCost) { Floor = floor, FloorCost = floorCost };
         }
         finally
         {
@@ -125,7 +144,7 @@ internal static class ScenarioRunner
         }
     }
 
-    private static async Task<WebApplication> StartProxyAsync(IReadOnlyList<StaticUpstream> upstreams)
+    private static async Task<WebApplication> StartProxyAsync(IReadOnlyList<UpstreamProcess> upstreams)
     {
         var yaml = new StringBuilder($$"""
             server: { listen: http://127.0.0.1:0 }
@@ -158,6 +177,7 @@ internal static class ScenarioRunner
         {
             ListenOverride = "http://127.0.0.1:0",
             MinimumLogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+            ConfigureServices = s => { if (Environment.GetEnvironmentVariable("EXP_INLINE") == "1") { s.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = true); } },
         });
         await app.StartAsync().ConfigureAwait(false);
         return app;

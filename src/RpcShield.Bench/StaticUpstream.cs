@@ -104,6 +104,14 @@ internal sealed class StaticUpstream : IAsyncDisposable
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
+    /// <summary>Child-process mode (`--serve-upstream`): serves until stdin closes, after printing its URL.</summary>
+    public static async Task ServeUntilStdinClosesAsync(int failEvery)
+    {
+        await using var upstream = await StartAsync(failEvery).ConfigureAwait(false);
+        Console.WriteLine(UpstreamProcess.ListeningPrefix + upstream.Url);
+        await Console.In.ReadToEndAsync().ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync().ConfigureAwait(false);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using RpcShield.Configuration;
 using RpcShield.Telemetry;
 using RpcShield.Upstreams;
+using RpcShield.Upstreams.Transport;
 
 namespace RpcShield.Chains;
 
@@ -15,7 +16,6 @@ public sealed partial class ChainRegistry : IDisposable
 {
     private readonly TimeProvider _time;
     private readonly RpcShieldMetrics _metrics;
-    private readonly UpstreamClientFactory _clients = new();
     private readonly ILogger<ChainRegistry> _logger;
     private volatile Snapshot _snapshot;
 
@@ -63,7 +63,7 @@ public sealed partial class ChainRegistry : IDisposable
             previous?.ByName.TryGetValue(chainOptions.Name, out old);
             foreach (var upstreamOptions in chainOptions.Upstreams)
             {
-                var existing = old?.Upstreams.FirstOrDefault(u => u.Name == upstreamOptions.Name && u.Url == new Uri(upstreamOptions.Url));
+                var existing = old?.Upstreams.FirstOrDefault(u => u.Name == upstreamOptions.Name && u.Url == new Uri(upstreamOptions.Url) && u.Options.Transport == upstreamOptions.Transport);
                 if (existing is not null)
                 {
                     existing.Options = upstreamOptions;
@@ -72,7 +72,7 @@ public sealed partial class ChainRegistry : IDisposable
                 }
                 else
                 {
-                    upstreams.Add(new Upstream(chainOptions.Name, upstreamOptions, chainOptions.Routing, _clients.Create(), _time, _metrics));
+                    upstreams.Add(new Upstream(chainOptions.Name, upstreamOptions, chainOptions.Routing, UpstreamTransports.Create(upstreamOptions, _time), _time, _metrics));
                     LogUpstreamAdded(chainOptions.Name, upstreamOptions.Name, UrlRedaction.Redact(upstreamOptions.Url));
                 }
             }

@@ -1,3 +1,4 @@
+using RpcShield.Upstreams.Transport;
 using System.Net;
 using System.Text.RegularExpressions;
 
@@ -147,6 +148,11 @@ internal static partial class ConfigValidator
             if (!Tiers.Contains(upstream.Tier))
             {
                 error($"{up}.tier", "must be primary or fallback");
+            }
+
+            if (upstream.Transport is not (UpstreamTransports.Auto or UpstreamTransports.HttpClient))
+            {
+                error($"{up}.transport", "must be auto or httpclient");
             }
 
             if (upstream.MaxRps < 0)

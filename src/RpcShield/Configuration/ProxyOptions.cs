@@ -115,6 +115,8 @@ public sealed class UpstreamOptions
     public int MaxConcurrency { get; set; }
     /// <summary>Method globs this upstream may (`allow`) or must not (`deny`) serve.</summary>
     public MethodFilterOptions Methods { get; set; } = new();
+    /// <summary>`auto`: RpcShield's lean HTTP/1.1 keep-alive client for http:// URLs (fastest for a local node), .NET's HttpClient for https://. `httpclient`: always .NET's HttpClient.</summary>
+    public string Transport { get; set; } = "auto";
 }
 
 public sealed class MethodFilterOptions

@@ -1,6 +1,7 @@
 using RpcShield.Configuration;
 using RpcShield.Health;
 using RpcShield.Telemetry;
+using RpcShield.Upstreams.Transport;
 
 namespace RpcShield.Upstreams;
 
@@ -14,14 +15,14 @@ public sealed class Upstream : IDisposable
     private int _circuitState;
     private volatile bool _throttled;
 
-    public Upstream(string chain, UpstreamOptions options, RoutingOptions routing, HttpMessageInvoker invoker, TimeProvider time, RpcShieldMetrics metrics)
+    public Upstream(string chain, UpstreamOptions options, RoutingOptions routing, IUpstreamTransport transport, TimeProvider time, RpcShieldMetrics metrics)
     {
         Chain = chain;
         Name = options.Name;
         Url = new Uri(options.Url);
         SafeUrl = UrlRedaction.Redact(options.Url);
         Options = options;
-        Invoker = invoker;
+        Transport = transport;
         Health = new UpstreamHealth(routing.Health, time);
         Latency = new LatencyTracker(time);
         Errors = new ErrorWindow(time, routing.CircuitBreaker.Window);
@@ -40,7 +41,7 @@ public sealed class Upstream : IDisposable
     /// <summary>Current options (replaced on reload when tier, methods or budgets change).</summary>
     public UpstreamOptions Options { get; set; }
 
-    public HttpMessageInvoker Invoker { get; }
+    public IUpstreamTransport Transport { get; }
 
     public UpstreamHealth Health { get; }
 
@@ -81,7 +82,7 @@ public sealed class Upstream : IDisposable
     /// <summary>Last published routing score in (0,1].</summary>
     public double Score { get; set; }
 
-    public void Dispose() => Invoker.Dispose();
+    public void Dispose() => Transport.Dispose();
 
     public override string ToString() => Name;
 }

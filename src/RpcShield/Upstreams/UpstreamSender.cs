@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using Polly;
 using Polly.Timeout;
 using RpcShield.JsonRpc;
@@ -12,8 +11,6 @@ namespace RpcShield.Upstreams;
 /// </summary>
 public sealed class UpstreamSender
 {
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
-
     /// <summary>Upper bound of one upstream response (large traces are hundreds of MB at worst).</summary>
     public const long MaxResponseBytes = 512L * 1024 * 1024;
 
@@ -132,23 +129,14 @@ public sealed class UpstreamSender
         PooledBuffer? buffer = null;
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, upstream.Url)
+            buffer = new PooledBuffer();
+            var response = await upstream.Transport.PostAsync(body, buffer, MaxResponseBytes, linked.Token).ConfigureAwait(false);
+            if (response.TooLarge)
             {
-                Content = new ReadOnlyMemoryContent(body),
-                Version = System.Net.HttpVersion.Version11,
-            };
-            request.Content.Headers.ContentType = Json;
-            using var response = await upstream.Invoker.SendAsync(request, linked.Token).ConfigureAwait(false);
-            buffer = new PooledBuffer(response.Content.Headers.ContentLength is long length and < 1 << 20 ? (int)length + 16 : 16 * 1024);
-            await using (var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false))
-            {
-                if (!await buffer.ReadFromAsync(stream, MaxResponseBytes, linked.Token).ConfigureAwait(false))
-                {
-                    return Finish(upstream, AttemptKind.HttpError, "response_too_large", start, default, null);
-                }
+                return Finish(upstream, AttemptKind.HttpError, "response_too_large", start, default, null);
             }
 
-            var kind = FailureClassifier.ClassifyStatus(response.StatusCode);
+            var kind = FailureClassifier.ClassifyStatus((System.Net.HttpStatusCode)response.StatusCode);
             var reply = UpstreamReply.NotJsonRpc;
             if (kind == AttemptKind.Answered)
             {
@@ -159,11 +147,11 @@ public sealed class UpstreamSender
             var reason = kind switch
             {
                 AttemptKind.Answered => "ok",
-                AttemptKind.HttpError when response.IsSuccessStatusCode => "invalid_response",
-                AttemptKind.HttpError or AttemptKind.Throttled when !response.IsSuccessStatusCode => $"http_{(int)response.StatusCode}",
+                AttemptKind.HttpError when response.IsSuccess => "invalid_response",
+                AttemptKind.HttpError or AttemptKind.Throttled when !response.IsSuccess => $"http_{response.StatusCode}",
                 _ => $"{reply.ErrorCode} {Truncate(reply.ErrorMessage)}",
             };
-            var outcome = Finish(upstream, kind, reason, start, reply, RetryAfter(response));
+            var outcome = Finish(upstream, kind, reason, start, reply, response.RetryAfter);
             outcome.Body = buffer;
             buffer = null;
             return outcome;
@@ -227,17 +215,6 @@ public sealed class UpstreamSender
         }
 
         return new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = reason, Reply = reply, Latency = latency, RetryAfter = retryAfter };
-    }
-
-    private static TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        var header = response.Headers.RetryAfter;
-        if (header?.Delta is { } delta)
-        {
-            return delta;
-        }
-
-        return header?.Date is { } date ? date - DateTimeOffset.UtcNow : null;
     }
 
     private static string Truncate(string? message) =>

@@ -1,3 +1,4 @@
+using RpcShield.Upstreams.Transport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -46,7 +47,7 @@ internal sealed class ChaosTestKit
         Accessor = new HttpContextAccessor { HttpContext = new DefaultHttpContext() };
         Calls = new ChaosCallContext(Accessor);
         Controller = new ChaosController(Config, random ?? new FixedRandom(0.5), Time, Metrics, Journal, Calls, NullLogger<ChaosController>.Instance);
-        Upstream = new Upstream("test", chain.Upstreams[0], chain.Routing, new HttpMessageInvoker(new SocketsHttpHandler()), Time, Metrics);
+        Upstream = new Upstream("test", chain.Upstreams[0], chain.Routing, UpstreamTransports.Create(chain.Upstreams[0], Time), Time, Metrics);
         Chain = new ChainRuntime(chain, [Upstream]);
         Call = new RpcCall(Chain, new HeaderDictionary(), RpcTransport.Http);
         if (inClientCall)

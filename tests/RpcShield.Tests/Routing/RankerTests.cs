@@ -1,3 +1,4 @@
+using RpcShield.Upstreams.Transport;
 using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 using RpcShield.Configuration;
@@ -16,7 +17,8 @@ public sealed class RankerTests : IDisposable
 
     private Upstream Make(string name, string tier = "primary", long head = 100, double latencyMs = 10)
     {
-        var upstream = new Upstream("test", new UpstreamOptions { Name = name, Url = $"http://127.0.0.1:1/{name}", Tier = tier }, new RoutingOptions(), new HttpMessageInvoker(new SocketsHttpHandler()), _time, _metrics);
+        var options = new UpstreamOptions { Name = name, Url = $"http://127.0.0.1:1/{name}", Tier = tier };
+        var upstream = new Upstream("test", options, new RoutingOptions(), UpstreamTransports.Create(options, _time), _time, _metrics);
         upstream.Health.ProbeSucceeded(head, chainIdVerified: true);
         upstream.Latency.Seed(latencyMs);
         _created.Add(upstream);
@@ -54,7 +56,8 @@ public sealed class RankerTests : IDisposable
         var healthy = Make("healthy", tier: "fallback", latencyMs: 300);
         var wrong = Make("wrong", latencyMs: 1);
         wrong.Health.ChainIdMismatch(5, 31337);
-        var probing = new Upstream("test", new UpstreamOptions { Name = "probing", Url = "http://127.0.0.1:1/" }, new RoutingOptions(), new HttpMessageInvoker(new SocketsHttpHandler()), _time, _metrics);
+        var probingOptions = new UpstreamOptions { Name = "probing", Url = "http://127.0.0.1:1/" };
+        var probing = new Upstream("test", probingOptions, new RoutingOptions(), UpstreamTransports.Create(probingOptions, _time), _time, _metrics);
         _created.Add(probing);
 
         var ranking = Ranker.Rank([unhealthy, lagging, healthy, wrong, probing], 100, 10);

@@ -1,0 +1,328 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using RpcShield.JsonRpc;
+
+namespace RpcShield.Upstreams.Transport;
+
+/// <summary>
+/// One keep-alive HTTP/1.1 connection to a plain-http node, one exchange at a time. Its exchange
+/// buffer is rented only while an exchange runs, so idle connections hold no memory; the socket's
+/// own awaitables are reused, so a steady exchange allocates nothing.
+/// </summary>
+internal sealed class Http1Connection : IDisposable
+{
+    private const int BufferSize = 16 * 1024;
+    private readonly Socket _socket;
+    private byte[] _buffer = [];
+    private int _start;
+    private int _end;
+    private int _lineStart;
+
+    private Http1Connection(Socket socket, long createdAt)
+    {
+        _socket = socket;
+        CreatedAt = createdAt;
+        LastUsed = createdAt;
+    }
+
+    /// <summary>Timestamps (of the transport's TimeProvider) for lifetime and idle checks.</summary>
+    public long CreatedAt { get; }
+
+    public long LastUsed { get; private set; }
+
+    public int Exchanges { get; private set; }
+
+    /// <summary>True once the current exchange received any response byte (a stale keep-alive connection never does).</summary>
+    public bool ReceivedAny { get; private set; }
+
+    public static async ValueTask<Http1Connection> ConnectAsync(EndPoint endpoint, TimeSpan connectTimeout, long now, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(connectTimeout);
+        try
+        {
+            await socket.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
+            return new Http1Connection(socket, now);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "Connect timed out", new SocketException((int)SocketError.TimedOut));
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new HttpRequestException(ex.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData ? HttpRequestError.NameResolutionError : HttpRequestError.ConnectionError, ex.Message, ex);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Starts an exchange: rents the exchange buffer and writes the request head into it.</summary>
+    public void Begin()
+    {
+        ReceivedAny = false;
+        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        _start = _end = 0;
+    }
+
+    /// <summary>Ends an exchange (whatever its outcome): returns the buffer.</summary>
+    public void End(long now)
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+        LastUsed = now;
+        Exchanges++;
+    }
+
+    /// <summary>Sends `head` + Content-Length + body; small requests leave in one send.</summary>
+    public ValueTask SendRequestAsync(ReadOnlySpan<byte> head, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var written = WriteHead(head, body.Length);
+        if (written + body.Length <= _buffer.Length)
+        {
+            body.Span.CopyTo(_buffer.AsSpan(written));
+            return SendAllAsync(_buffer.AsMemory(0, written + body.Length), cancellationToken);
+        }
+
+        return SendInTwoAsync(written, body, cancellationToken);
+    }
+
+    private int WriteHead(ReadOnlySpan<byte> head, int contentLength)
+    {
+        var span = _buffer.AsSpan();
+        head.CopyTo(span);
+        var at = head.Length;
+        Utf8Formatter.TryFormat(contentLength, span[at..], out var digits);
+        at += digits;
+        "\r\n\r\n"u8.CopyTo(span[at..]);
+        return at + 4;
+    }
+
+    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var sent = await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            bytes = bytes[sent..];
+        }
+    }
+
+    private async ValueTask SendInTwoAsync(int written, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        await SendAllAsync(_buffer.AsMemory(0, written), cancellationToken).ConfigureAwait(false);
+        await SendAllAsync(body, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Parses the response head once it is buffered (skipping 1xx interim answers).</summary>
+    public bool TryReadHead(out ResponseHead head)
+    {
+        while (true)
+        {
+            var headerEnd = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8);
+            if (headerEnd < 0)
+            {
+                head = default;
+                return false;
+            }
+
+            head = ResponseHead.Parse(_buffer.AsSpan(_start, headerEnd));
+            _start += headerEnd + 4;
+            if (head.Status >= 200)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Receives more into the exchange buffer; pass the count to <see cref="Received"/>. Not an
+    /// async method, so the caller's state machine is the only one per exchange.
+    /// </summary>
+    public ValueTask<int> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        if (_end == _buffer.Length)
+        {
+            if (_start == 0)
+            {
+                throw Invalid("response head or chunk line too long");
+            }
+
+            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+            _end -= _start;
+            _start = 0;
+        }
+
+        return _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+    }
+
+    public void Received(int count)
+    {
+        if (count == 0)
+        {
+            throw ResponseEnded();
+        }
+
+        ReceivedAny = true;
+        _end += count;
+    }
+
+    /// <summary>Reads the body the head announced into <paramref name="into"/>; false when it passed the limit.</summary>
+    public ValueTask<bool> ReadBodyAsync(ResponseHead head, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
+    {
+        if (head.Status is 204 or 304)
+        {
+            return ValueTask.FromResult(true);
+        }
+
+        if (head.Chunked)
+        {
+            return ReadChunkedAsync(into, maxResponseBytes, cancellationToken);
+        }
+
+        if (head.ContentLength is long length)
+        {
+            if (length > maxResponseBytes)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            var buffered = (int)Math.Min(_end - _start, length);
+            into.Write(_buffer.AsSpan(_start, buffered));
+            _start += buffered;
+            return buffered == length ? ValueTask.FromResult(true) : ReadExactlyAsync(into, length - buffered, cancellationToken);
+        }
+
+        return ReadToEndAsync(into, maxResponseBytes, cancellationToken);
+    }
+
+    /// <summary>True when nothing past the response was received (anything else means the connection is out of step).</summary>
+    public bool AtMessageEnd => _start == _end;
+
+    private async ValueTask<bool> ReadExactlyAsync(PooledBuffer into, long remaining, CancellationToken cancellationToken)
+    {
+        while (remaining > 0)
+        {
+            // Straight into the caller's buffer: a 1 MB answer is copied once.
+            var memory = into.GetMemory((int)Math.Min(remaining, 4 << 20));
+            if (memory.Length > remaining)
+            {
+                memory = memory[..(int)remaining];
+            }
+
+            var read = await _socket.ReceiveAsync(memory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw ResponseEnded();
+            }
+
+            into.Advance(read);
+            remaining -= read;
+        }
+
+        return true;
+    }
+
+    private async ValueTask<bool> ReadToEndAsync(PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
+    {
+        into.Write(_buffer.AsSpan(_start, _end - _start));
+        _start = _end;
+        while (into.Length <= maxResponseBytes)
+        {
+            var read = await _socket.ReceiveAsync(into.GetMemory(16 * 1024), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return true;
+            }
+
+            into.Advance(read);
+        }
+
+        return false;
+    }
+
+    private async ValueTask<bool> ReadChunkedAsync(PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            var size = ChunkSize(_buffer.AsSpan(_lineStart, line));
+            if (size == 0)
+            {
+                // Trailers (ignored) end with an empty line.
+                while (await ReadLineAsync(cancellationToken).ConfigureAwait(false) > 0)
+                {
+                }
+
+                return true;
+            }
+
+            if (into.Length + size > maxResponseBytes)
+            {
+                return false;
+            }
+
+            while (size > 0)
+            {
+                if (_start == _end)
+                {
+                    _start = _end = 0;
+                    await ReceiveMoreAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                var take = (int)Math.Min(size, _end - _start);
+                into.Write(_buffer.AsSpan(_start, take));
+                _start += take;
+                size -= take;
+            }
+
+            if (await ReadLineAsync(cancellationToken).ConfigureAwait(false) != 0)
+            {
+                throw Invalid("chunk not followed by CRLF");
+            }
+        }
+    }
+
+    /// <summary>Reads up to the next CRLF; the line is at <see cref="_lineStart"/> with the returned length.</summary>
+    private async ValueTask<int> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        int end;
+        while ((end = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8)) < 0)
+        {
+            await ReceiveMoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _lineStart = _start;
+        _start += end + 2;
+        return end;
+    }
+
+    private async ValueTask ReceiveMoreAsync(CancellationToken cancellationToken) =>
+        Received(await ReceiveAsync(cancellationToken).ConfigureAwait(false));
+
+    private static long ChunkSize(ReadOnlySpan<byte> line)
+    {
+        var extension = line.IndexOf((byte)';');
+        var hex = ResponseHead.Trimmed(extension >= 0 ? line[..extension] : line);
+        if (hex.IsEmpty || hex.Length > 15 || !long.TryParse(Encoding.ASCII.GetString(hex), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var size))
+        {
+            throw Invalid("bad chunk size");
+        }
+
+        return size;
+    }
+
+    internal static HttpRequestException Invalid(string what) => new(HttpRequestError.InvalidResponse, $"Invalid HTTP response from upstream: {what}");
+
+    private static HttpIOException ResponseEnded() => new(HttpRequestError.ResponseEnded, "The upstream closed the connection before the response ended");
+
+    public void Dispose() => _socket.Dispose();
+}

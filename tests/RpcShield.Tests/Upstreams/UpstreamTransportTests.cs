@@ -1,0 +1,72 @@
+using System.Text;
+using RpcShield.Configuration;
+using RpcShield.Upstreams.Transport;
+
+namespace RpcShield.Tests.Upstreams;
+
+public sealed class UpstreamTransportTests
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:8545", "auto", typeof(Http1Transport))]
+    [InlineData("http://localhost:8545/path", "auto", typeof(Http1Transport))]
+    [InlineData("https://eth.example/v2/key", "auto", typeof(HttpClientTransport))]
+    [InlineData("http://127.0.0.1:8545", "httpclient", typeof(HttpClientTransport))]
+    public void Picks_the_lean_client_for_plain_http_unless_told_otherwise(string url, string transport, Type expected)
+    {
+        using var created = UpstreamTransports.Create(new UpstreamOptions { Name = "n", Url = url, Transport = transport }, TimeProvider.System);
+
+        Assert.IsType(expected, created);
+    }
+
+    [Fact]
+    public void Parses_status_length_and_keep_alive_case_insensitively()
+    {
+        var head = Parse("HTTP/1.1 200 OK\r\ncontent-LENGTH:  42 \r\nX-Other: y");
+
+        Assert.Equal(new ResponseHead(200, 42, Chunked: false, KeepAlive: true, RetryAfter: null), head);
+        Assert.True(head.HasFramedBody);
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nConnection: close", false)]
+    [InlineData("HTTP/1.1 200 OK\r\nConnection: Upgrade, Close", false)]
+    [InlineData("HTTP/1.0 200 OK", false)]
+    [InlineData("HTTP/1.0 200 OK\r\nConnection: keep-alive", true)]
+    [InlineData("HTTP/1.1 200 OK", true)]
+    public void Keep_alive_follows_version_and_connection_header(string text, bool keepAlive) =>
+        Assert.Equal(keepAlive, Parse(text).KeepAlive);
+
+    [Fact]
+    public void Chunked_wins_over_a_content_length_and_only_as_the_last_coding()
+    {
+        Assert.Equal((true, (long?)null), Of(Parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: gzip, chunked")));
+        Assert.False(Parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip").Chunked);
+
+        static (bool, long?) Of(ResponseHead h) => (h.Chunked, h.ContentLength);
+    }
+
+    [Fact]
+    public void Retry_after_reads_seconds_and_http_dates()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(7), Parse("HTTP/1.1 429 Too Many\r\nRetry-After: 7").RetryAfter);
+        var date = DateTimeOffset.UtcNow.AddMinutes(2).ToString("r", System.Globalization.CultureInfo.InvariantCulture);
+        var parsed = Parse($"HTTP/1.1 503 Busy\r\nRetry-After: {date}").RetryAfter;
+        Assert.InRange(parsed!.Value, TimeSpan.FromSeconds(100), TimeSpan.FromSeconds(121));
+        Assert.Null(Parse("HTTP/1.1 429 Too Many\r\nRetry-After: soon").RetryAfter);
+    }
+
+    [Theory]
+    [InlineData("HTTP/2 200")]
+    [InlineData("HTTP/1.1 2x0 OK")]
+    [InlineData("HTTP/1.1 200 OK\r\nno colon here")]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: -5")]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 12abc")]
+    public void Rejects_malformed_heads(string text)
+    {
+        var error = Assert.Throws<HttpRequestException>(() => Parse(text));
+
+        Assert.Equal(HttpRequestError.InvalidResponse, error.HttpRequestError);
+    }
+
+    private static ResponseHead Parse(string text) => ResponseHead.Parse(Encoding.ASCII.GetBytes(text));
+}
