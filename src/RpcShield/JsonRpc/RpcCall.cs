@@ -99,6 +99,19 @@ public interface IRpcHandler
 }
 
 /// <summary>
+/// Looks at every routed answer for the methods it applies to (from a handler or the read
+/// forwarder; a gate's own answer is final) and may replace it, e.g. to keep eth_blockNumber
+/// monotonic. Synchronous by design.
+/// </summary>
+public interface IRpcResultFilter
+{
+    bool Applies(string method);
+
+    /// <summary>Returns <paramref name="result"/> or a replacement (disposing the one it replaces).</summary>
+    ForwardResult Apply(RpcCall call, RpcRequestItem item, ForwardResult result);
+}
+
+/// <summary>
 /// Checked before any handler: may answer the item itself (shed in degraded mode, reject sends in
 /// minimal mode, a client-scope chaos fault). Returns null to let the item through.
 /// </summary>

@@ -5,20 +5,23 @@ namespace RpcShield.JsonRpc;
 
 /// <summary>
 /// Routes one JSON-RPC item: gates first, then the first handler claiming the method, else the
-/// read forwarder. Shared by HTTP and WebSocket. Records the per-request metric.
+/// read forwarder; result filters then see the answer. Shared by HTTP and WebSocket. Records the
+/// per-request metric.
 /// </summary>
 public sealed class RpcDispatcher
 {
     private readonly IRpcGate[] _gates;
     private readonly IRpcHandler[] _handlers;
+    private readonly IRpcResultFilter[] _filters;
     private readonly ReadForwarder _reads;
     private readonly RpcShieldMetrics _metrics;
     private readonly TimeProvider _time;
 
-    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time)
+    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time)
     {
         _gates = gates.ToArray();
         _handlers = handlers.ToArray();
+        _filters = filters.ToArray();
         _reads = reads;
         _metrics = metrics;
         _time = time;
@@ -30,7 +33,10 @@ public sealed class RpcDispatcher
         ForwardResult result;
         try
         {
-            result = await DispatchCoreAsync(call, item, cancellationToken).ConfigureAwait(false);
+            var admitted = AdmitAsync(call, item, cancellationToken);
+            // A gate's own answer (shed, rejected, injected fault) is final; only routed answers are filtered.
+            result = (admitted.IsCompletedSuccessfully ? admitted.Result : await admitted.ConfigureAwait(false))
+                ?? Filter(call, item, await Route(call, item, cancellationToken).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -47,29 +53,29 @@ public sealed class RpcDispatcher
     }
 
     /// <summary>
-    /// Gates, then the first handler claiming the method, else the read forwarder. Not an async
-    /// method: gates normally answer synchronously, so the common path adds no state machine.
+    /// The first gate answer, or null to route the item. Not an async method: gates normally
+    /// answer synchronously, so the common path adds no state machine.
     /// </summary>
-    private ValueTask<ForwardResult> DispatchCoreAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    private ValueTask<ForwardResult?> AdmitAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
         for (var i = 0; i < _gates.Length; i++)
         {
             var admitted = _gates[i].AdmitAsync(call, item, cancellationToken);
             if (!admitted.IsCompletedSuccessfully)
             {
-                return AwaitGateAsync(admitted, i, call, item, cancellationToken);
+                return AwaitGatesAsync(admitted, i, call, item, cancellationToken);
             }
 
-            if (admitted.Result is { } answered)
+            if (admitted.Result is not null)
             {
-                return ValueTask.FromResult(answered);
+                return admitted;
             }
         }
 
-        return Route(call, item, cancellationToken);
+        return ValueTask.FromResult<ForwardResult?>(null);
     }
 
-    private async ValueTask<ForwardResult> AwaitGateAsync(ValueTask<ForwardResult?> pending, int gate, RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    private async ValueTask<ForwardResult?> AwaitGatesAsync(ValueTask<ForwardResult?> pending, int gate, RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
         if (await pending.ConfigureAwait(false) is { } answered)
         {
@@ -84,7 +90,20 @@ public sealed class RpcDispatcher
             }
         }
 
-        return await Route(call, item, cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    private ForwardResult Filter(RpcCall call, RpcRequestItem item, ForwardResult result)
+    {
+        foreach (var filter in _filters)
+        {
+            if (filter.Applies(item.Method))
+            {
+                result = filter.Apply(call, item, result);
+            }
+        }
+
+        return result;
     }
 
     private ValueTask<ForwardResult> Route(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)

@@ -31,7 +31,7 @@ public static class ResilienceServiceCollectionExtensions
         services.AddSingleton<IStatusContributor, ResilienceStatus>();
 
         services.AddSingleton<IRpcHandler, BroadcastHandler>();
-        services.AddSingleton<IRpcHandler, MonotonicHeadHandler>();
+        services.AddSingleton<IRpcResultFilter, MonotonicHeadFilter>();
 
         services.AddSingleton<DegradationController>();
         services.AddHostedService(sp => sp.GetRequiredService<DegradationController>());

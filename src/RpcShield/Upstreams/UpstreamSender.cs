@@ -36,7 +36,7 @@ public sealed class UpstreamSender
     {
         if (_contributors.Length == 0)
         {
-            return SendCoreAsync(upstream, body, attemptTimeout, cancellationToken);
+            return UnwrapAsync(SendCoreAsync(upstream, body, attemptTimeout, cancellationToken));
         }
 
         return SendThroughPipelineAsync(upstream, body, method, attemptTimeout, cancellationToken);
@@ -48,12 +48,10 @@ public sealed class UpstreamSender
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
-            context.Properties.Set(AttemptKeys.Body, body);
-            context.Properties.Set(AttemptKeys.Method, method);
             var outcome = await pipeline.ExecuteOutcomeAsync(
                 static (ctx, state) => state.Sender.SendInnermostAsync(ctx, state),
                 context,
-                new SendState(this, upstream, body, attemptTimeout)).ConfigureAwait(false);
+                new SendState(this, upstream, body, method, attemptTimeout)).ConfigureAwait(false);
             if (outcome.Exception is { } exception)
             {
                 if (exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
@@ -80,15 +78,18 @@ public sealed class UpstreamSender
     {
         if (_optional.Length == 0 || AllOptionalDormant())
         {
-            return SendCoreAsOutcomeAsync(context, state);
+            return SendCoreAsync(state.Upstream, state.Body, state.Timeout, context.CancellationToken);
         }
 
+        // Only chaos reads what is being sent: boxing the body into the context is paid only while it is armed.
+        context.Properties.Set(AttemptKeys.Body, state.Body);
+        context.Properties.Set(AttemptKeys.Method, state.Method);
         var optional = state.Upstream.OptionalAttemptPipeline ??= BuildPipeline(state.Upstream, optional: true);
-        return optional.ExecuteOutcomeAsync(static (ctx, s) => s.Sender.SendCoreAsOutcomeAsync(ctx, s), context, state);
+        return optional.ExecuteOutcomeAsync(static (ctx, s) => s.Sender.SendCoreAsync(s.Upstream, s.Body, s.Timeout, ctx.CancellationToken), context, state);
     }
 
-    private async ValueTask<Outcome<AttemptOutcome>> SendCoreAsOutcomeAsync(ResilienceContext context, SendState state) =>
-        Outcome.FromResult(await SendCoreAsync(state.Upstream, state.Body, state.Timeout, context.CancellationToken).ConfigureAwait(false));
+    private static async ValueTask<AttemptOutcome> UnwrapAsync(ValueTask<Outcome<AttemptOutcome>> pending) =>
+        (await pending.ConfigureAwait(false)).Result!;
 
     private bool AllOptionalDormant()
     {
@@ -118,10 +119,10 @@ public sealed class UpstreamSender
         return builder.Build();
     }
 
-    private sealed record SendState(UpstreamSender Sender, Upstream Upstream, ReadOnlyMemory<byte> Body, TimeSpan Timeout);
+    private sealed record SendState(UpstreamSender Sender, Upstream Upstream, ReadOnlyMemory<byte> Body, string Method, TimeSpan Timeout);
 
-    /// <summary>The raw attempt: one HTTP exchange, classified and recorded.</summary>
-    internal async ValueTask<AttemptOutcome> SendCoreAsync(Upstream upstream, ReadOnlyMemory<byte> body, TimeSpan attemptTimeout, CancellationToken cancellationToken)
+    /// <summary>The raw attempt: one HTTP exchange, classified and recorded (as Polly's outcome: no wrapping frame).</summary>
+    internal async ValueTask<Outcome<AttemptOutcome>> SendCoreAsync(Upstream upstream, ReadOnlyMemory<byte> body, TimeSpan attemptTimeout, CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
         upstream.Enter();
@@ -133,7 +134,7 @@ public sealed class UpstreamSender
             var response = await upstream.Transport.PostAsync(body, buffer, MaxResponseBytes, linked.Token).ConfigureAwait(false);
             if (response.TooLarge)
             {
-                return Finish(upstream, AttemptKind.HttpError, "response_too_large", start, default, null);
+                return Outcome.FromResult(Finish(upstream, AttemptKind.HttpError, "response_too_large", start, default, null));
             }
 
             var kind = FailureClassifier.ClassifyStatus((System.Net.HttpStatusCode)response.StatusCode);
@@ -154,24 +155,24 @@ public sealed class UpstreamSender
             var outcome = Finish(upstream, kind, reason, start, reply, response.RetryAfter);
             outcome.Body = buffer;
             buffer = null;
-            return outcome;
+            return Outcome.FromResult(outcome);
         }
         catch (OperationCanceledException) when (linked.TimedOut)
         {
-            return Finish(upstream, AttemptKind.Timeout, "timeout", start, default, null);
+            return Outcome.FromResult(Finish(upstream, AttemptKind.Timeout, "timeout", start, default, null));
         }
         catch (TimeoutRejectedException)
         {
-            return Finish(upstream, AttemptKind.Timeout, "timeout", start, default, null);
+            return Outcome.FromResult(Finish(upstream, AttemptKind.Timeout, "timeout", start, default, null));
         }
         catch (OperationCanceledException)
         {
-            return Finish(upstream, AttemptKind.Cancelled, "cancelled", start, default, null);
+            return Outcome.FromResult(Finish(upstream, AttemptKind.Cancelled, "cancelled", start, default, null));
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             var (reason, hard) = FailureClassifier.Describe(ex);
-            return Finish(upstream, AttemptKind.Transport, reason, start, default, null, hard);
+            return Outcome.FromResult(Finish(upstream, AttemptKind.Transport, reason, start, default, null, hard));
         }
         finally
         {

@@ -41,7 +41,9 @@ internal sealed class Http1Connection : IDisposable
 
     public static async ValueTask<Http1Connection> ConnectAsync(EndPoint endpoint, TimeSpan connectTimeout, long now, CancellationToken cancellationToken)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        // An IP literal gets a socket of its family; a host name a dual-mode one that tries each address.
+        var socket = endpoint is IPEndPoint ip ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) : new Socket(SocketType.Stream, ProtocolType.Tcp);
+        socket.NoDelay = true;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(connectTimeout);
         try

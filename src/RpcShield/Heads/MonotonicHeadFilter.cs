@@ -1,7 +1,6 @@
+using RpcShield.Broadcast;
 using System.Collections.Concurrent;
 using System.Globalization;
-using RpcShield.Broadcast;
-using RpcShield.Chains;
 using RpcShield.JsonRpc;
 using RpcShield.Routing;
 
@@ -11,22 +10,20 @@ namespace RpcShield.Heads;
 /// `eth_blockNumber` never goes backwards for a client: it is routed to upstreams at the best head
 /// first (<see cref="HeadPreference"/>), and an answer below the highest block number this chain has
 /// already answered is replaced by that number (same id, same serving upstream header).
+/// A filter on the forwarded answer rather than a handler wrapping the forwarder: no extra async
+/// layer per eth_blockNumber, the most frequent call of a bot.
 /// </summary>
-public sealed class MonotonicHeadHandler : IRpcHandler
+public sealed class MonotonicHeadFilter : IRpcResultFilter
 {
-    private readonly ReadForwarder _reads;
     private readonly ConcurrentDictionary<string, HighWater> _served = new(StringComparer.Ordinal);
 
-    public MonotonicHeadHandler(ReadForwarder reads) => _reads = reads;
-
-    public bool Handles(ChainRuntime chain, string method) => method == "eth_blockNumber";
+    public bool Applies(string method) => method == "eth_blockNumber";
 
     /// <summary>Highest block number answered on <paramref name="chain"/> (-1 before any).</summary>
     public long HighestServed(string chain) => _served.TryGetValue(chain, out var mark) ? mark.Value : -1;
 
-    public async ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    public ForwardResult Apply(RpcCall call, RpcRequestItem item, ForwardResult result)
     {
-        var result = await _reads.ForwardAsync(call.Chain, item, cancellationToken, call).ConfigureAwait(false);
         if (result is not { Body: { } body, Outcome: "ok", ServedBy: { } upstream } || !HexQuantity.TryReadResult(body.Span, out var answered))
         {
             return result;
