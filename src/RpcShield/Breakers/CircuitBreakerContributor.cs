@@ -13,7 +13,8 @@ namespace RpcShield.Breakers;
 /// methods or throttling) reach `failure_ratio` of at least `min_requests` attempts within
 /// `window`; stays open for `break`; then one attempt (usually the next health probe) is let
 /// through half-open and closes or re-opens it. While not closed the upstream ranks last and
-/// every attempt on it is refused locally (<see cref="AttemptKind.Rejected"/>, reason `circuit_open`).
+/// every attempt on it is refused locally: <see cref="UpstreamSender"/> turns the breaker's
+/// refusal into <see cref="AttemptOutcome.Refused"/> (reason `circuit_open`).
 /// </summary>
 public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContributor
 {
@@ -44,7 +45,6 @@ public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContrib
         upstream.CircuitState = 0;
         upstream.Metrics.Circuit.Set(0);
 
-        builder.AddStrategy(_ => new RefusalStrategy(upstream), new Resilience.NamedStrategyOptions("circuit-refusal"));
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<AttemptOutcome>
         {
             Name = "circuit-breaker",
@@ -95,18 +95,6 @@ public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContrib
         if (_chains.TryGet(upstream.Chain, out var chain))
         {
             chain.Rerank();
-        }
-    }
-
-    /// <summary>Turns the breaker's refusal into a local, health-neutral outcome so failover moves on.</summary>
-    private sealed class RefusalStrategy(Upstream upstream) : ResilienceStrategy<AttemptOutcome>
-    {
-        protected override async ValueTask<Outcome<AttemptOutcome>> ExecuteCore<TState>(Func<ResilienceContext, TState, ValueTask<Outcome<AttemptOutcome>>> callback, ResilienceContext context, TState state)
-        {
-            var outcome = await callback(context, state).ConfigureAwait(context.ContinueOnCapturedContext);
-            return outcome.Exception is BrokenCircuitException
-                ? Outcome.FromResult(new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = "circuit_open" })
-                : outcome;
         }
     }
 

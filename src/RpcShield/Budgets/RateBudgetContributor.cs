@@ -107,8 +107,7 @@ public sealed partial class RateBudgetContributor : IUpstreamStrategyContributor
             }
         }
 
-        private Outcome<AttemptOutcome> Refused(string reason) =>
-            Outcome.FromResult(new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = reason });
+        private Outcome<AttemptOutcome> Refused(string reason) => Outcome.FromResult(AttemptOutcome.Refused(upstream, reason));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: upstream {Upstream} throttled us; backing off {BackoffMs} ms (retry-after given: {Hinted})")]

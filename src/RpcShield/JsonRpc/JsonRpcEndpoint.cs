@@ -21,11 +21,28 @@ public sealed class JsonRpcEndpoint
         _modes = modes;
     }
 
-    public Task HandleDefaultAsync(HttpContext context) => HandleAsync(context, _chains.Default);
-
-    public Task HandleNamedAsync(HttpContext context)
+    /// <summary>
+    /// Serves `POST /` (the default chain) and `POST /{chain}` (one path segment, as the route
+    /// `/{chain}` would match); null for any other request.
+    /// </summary>
+    public Task? TryServe(HttpContext context)
     {
-        var name = context.Request.RouteValues["chain"] as string ?? "";
+        if (!HttpMethods.IsPost(context.Request.Method))
+        {
+            return null;
+        }
+
+        var path = context.Request.Path.Value.AsSpan().TrimEnd('/');
+        if (path.IsEmpty)
+        {
+            return HandleAsync(context, _chains.Default);
+        }
+
+        return path.LastIndexOf('/') == 0 ? HandleNamedAsync(context, path[1..].ToString()) : null;
+    }
+
+    private Task HandleNamedAsync(HttpContext context, string name)
+    {
         if (!_chains.TryGet(name, out var chain))
         {
             return WriteAsync(context, RpcReply.LocalError(StatusCodes.Status404NotFound, RpcErrorCodes.UnknownChain, "Unknown chain"), null);

@@ -63,4 +63,8 @@ public sealed class AttemptOutcome : IDisposable
     }
 
     public void Dispose() => TakeBody()?.Dispose();
+
+    /// <summary>An attempt refused locally, never sent (circuit open, over budget): health-neutral, failover moves on.</summary>
+    public static AttemptOutcome Refused(Upstream upstream, string reason) =>
+        new() { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = reason };
 }

@@ -59,7 +59,10 @@ public sealed class UpstreamSender
                     return new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" };
                 }
 
-                return Finish(upstream, AttemptKind.Transport, exception is Polly.CircuitBreaker.BrokenCircuitException ? "circuit_open" : "pipeline_error", _time.GetTimestamp(), default, null);
+                // The breaker refuses by throwing; mapped here rather than by one more strategy layer per attempt.
+                return exception is Polly.CircuitBreaker.BrokenCircuitException
+                    ? AttemptOutcome.Refused(upstream, "circuit_open")
+                    : Finish(upstream, AttemptKind.Transport, "pipeline_error", _time.GetTimestamp(), default, null);
             }
 
             return outcome.Result!;

@@ -1,3 +1,4 @@
+using Polly.CircuitBreaker;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Polly;
@@ -35,11 +36,22 @@ public sealed class CircuitBreakerContributorTests
         public ResiliencePipeline<AttemptOutcome> Pipeline { get; }
         public int Sent { get; private set; }
 
-        public AttemptOutcome Send(AttemptKind kind) => Pipeline.Execute(() =>
+        /// <summary>Like <see cref="UpstreamSender"/>: the breaker's refusal becomes a local `circuit_open` outcome.</summary>
+        public AttemptOutcome Send(AttemptKind kind)
         {
-            Sent++;
-            return new AttemptOutcome { Upstream = Upstream, Kind = kind, Reason = kind.ToString() };
-        });
+            try
+            {
+                return Pipeline.Execute(() =>
+                {
+                    Sent++;
+                    return new AttemptOutcome { Upstream = Upstream, Kind = kind, Reason = kind.ToString() };
+                });
+            }
+            catch (BrokenCircuitException)
+            {
+                return AttemptOutcome.Refused(Upstream, "circuit_open");
+            }
+        }
     }
 
     [Fact]
