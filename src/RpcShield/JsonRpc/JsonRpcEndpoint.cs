@@ -72,7 +72,11 @@ public sealed class JsonRpcEndpoint
         }
 
         var call = new RpcCall(chain, context.Request.Headers, RpcTransport.Http);
-        using var reply = await _processor.ProcessAsync(call, body.Memory, server.MaxBatchItems, aborted).ConfigureAwait(false);
+        // A single call is dispatched from here (no processor state machine per request); batches go through ProcessAsync.
+        var envelope = RpcEnvelopeParser.Parse(body.Memory, server.MaxBatchItems);
+        using var reply = envelope.Kind == EnvelopeKind.Invalid ? RpcProcessor.InvalidEnvelope(envelope)
+            : envelope.Items.Length == 1 ? RpcProcessor.Assemble(envelope, await _processor.DispatchSingleAsync(call, envelope, aborted).ConfigureAwait(false))
+            : await _processor.ProcessBatchAsync(call, envelope, aborted).ConfigureAwait(false);
         foreach (var (header, value) in call.Annotations())
         {
             context.Response.Headers[header] = value;

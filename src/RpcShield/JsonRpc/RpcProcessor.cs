@@ -18,31 +18,57 @@ public sealed class RpcProcessor
         var envelope = RpcEnvelopeParser.Parse(body, maxBatchItems);
         if (envelope.Kind == EnvelopeKind.Invalid)
         {
-            var status = envelope.ErrorCode == RpcErrorCodes.TooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status200OK;
-            return RpcReply.LocalError(status, envelope.ErrorCode, envelope.ErrorMessage!);
+            return InvalidEnvelope(envelope);
         }
 
+        if (envelope.Items.Length == 1)
+        {
+            return Assemble(envelope, await DispatchSingleAsync(call, envelope, cancellationToken).ConfigureAwait(false));
+        }
+
+        return await ProcessBatchAsync(call, envelope, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A batch's items are dispatched concurrently, each routed on its own.</summary>
+    public async ValueTask<RpcReply> ProcessBatchAsync(RpcCall call, RpcEnvelope envelope, CancellationToken cancellationToken)
+    {
         var items = envelope.Items;
+        var tasks = new Task<ForwardResult?>[items.Length];
+        for (var i = 0; i < items.Length; i++)
+        {
+            tasks[i] = DispatchOneAsync(call, envelope, i, cancellationToken).AsTask();
+        }
+
+        await Task.WhenAll(tasks).ConfigureAwait(false);
         var results = new ForwardResult?[items.Length];
-        if (items.Length == 1)
+        for (var i = 0; i < items.Length; i++)
         {
-            results[0] = await DispatchOneAsync(call, envelope, 0, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            var tasks = new Task<ForwardResult?>[items.Length];
-            for (var i = 0; i < items.Length; i++)
-            {
-                tasks[i] = DispatchOneAsync(call, envelope, i, cancellationToken).AsTask();
-            }
-
-            await Task.WhenAll(tasks).ConfigureAwait(false);
-            for (var i = 0; i < items.Length; i++)
-            {
-                results[i] = tasks[i].Result;
-            }
+            results[i] = tasks[i].Result;
         }
 
+        return Assemble(envelope, results);
+    }
+
+    /// <summary>The reply to an envelope that did not parse (-32700, -32600, -32093).</summary>
+    public static RpcReply InvalidEnvelope(RpcEnvelope envelope)
+    {
+        var status = envelope.ErrorCode == RpcErrorCodes.TooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status200OK;
+        return RpcReply.LocalError(status, envelope.ErrorCode, envelope.ErrorMessage!);
+    }
+
+    /// <summary>
+    /// The dispatch of a one-item envelope, without a state machine of its own: the HTTP endpoint
+    /// awaits it directly (Parse ► DispatchSingleAsync ► Assemble is ProcessAsync's one-item path).
+    /// </summary>
+    public ValueTask<ForwardResult?> DispatchSingleAsync(RpcCall call, RpcEnvelope envelope, CancellationToken cancellationToken) =>
+        DispatchOneAsync(call, envelope, 0, cancellationToken);
+
+    public static RpcReply Assemble(RpcEnvelope envelope, ForwardResult? single) => Assemble(envelope, [single]);
+
+    /// <summary>The reply in the client's order: answers (with their ids restored), invalid-item errors, nothing for notifications.</summary>
+    public static RpcReply Assemble(RpcEnvelope envelope, ForwardResult?[] results)
+    {
+        var items = envelope.Items;
         var parts = new List<ReadOnlyMemory<byte>>(items.Length);
         for (var i = 0; i < items.Length; i++)
         {

@@ -26,8 +26,8 @@ public static class ResilienceServiceCollectionExtensions
 
         services.AddSingleton<CircuitBreakerContributor>();
         services.AddSingleton<IUpstreamStrategyContributor>(sp => sp.GetRequiredService<CircuitBreakerContributor>());
-        services.AddSingleton<RateBudgetContributor>();
-        services.AddSingleton<IUpstreamStrategyContributor>(sp => sp.GetRequiredService<RateBudgetContributor>());
+        services.AddSingleton<RateBudgetGuard>();
+        services.AddSingleton<IAttemptGuard>(sp => sp.GetRequiredService<RateBudgetGuard>());
         services.AddSingleton<IStatusContributor, ResilienceStatus>();
 
         services.AddSingleton<IRpcHandler, BroadcastHandler>();

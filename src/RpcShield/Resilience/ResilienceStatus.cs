@@ -11,9 +11,9 @@ namespace RpcShield.Resilience;
 public sealed class ResilienceStatus : IStatusContributor
 {
     private readonly CircuitBreakerContributor _breakers;
-    private readonly RateBudgetContributor _budgets;
+    private readonly RateBudgetGuard _budgets;
 
-    public ResilienceStatus(CircuitBreakerContributor breakers, RateBudgetContributor budgets)
+    public ResilienceStatus(CircuitBreakerContributor breakers, RateBudgetGuard budgets)
     {
         _breakers = breakers;
         _budgets = budgets;

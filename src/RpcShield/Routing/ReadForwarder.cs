@@ -150,8 +150,8 @@ public sealed class ReadForwarder
     /// <summary>Per-request bookkeeping shared by the attempts of one request (hedges run in parallel).</summary>
     private sealed class ForwardState(ReadForwarder forwarder, ChainRuntime chain, RpcRequestItem item, Upstream[] candidates, TimeSpan attemptTimeout, bool hedgeable, int retries, int maxExtra)
     {
-        private readonly Lock _lock = new();
-        private readonly List<AttemptRecord> _attempts = new(candidates.Length);
+        // Failures only: a request its first upstream answers allocates no list (and no lock: `this` is private).
+        private List<AttemptRecord>? _attempts;
         private AttemptOutcome? _bestNodeError;
         private int _next;
         private int _hedges;
@@ -189,7 +189,7 @@ public sealed class ReadForwarder
         /// </summary>
         public Upstream? NextFor(out bool hedge)
         {
-            lock (_lock)
+            lock (this)
             {
                 hedge = _failures <= _failovers;
                 if (hedge ? _hedges >= maxExtra : _failovers >= retries)
@@ -219,7 +219,7 @@ public sealed class ReadForwarder
 
         public bool WasHedge(Upstream upstream)
         {
-            lock (_lock)
+            lock (this)
             {
                 return _hedged is not null && Array.IndexOf(_hedged, upstream, 0, _hedges) >= 0;
             }
@@ -232,10 +232,10 @@ public sealed class ReadForwarder
                 return;
             }
 
-            lock (_lock)
+            lock (this)
             {
                 _failures++;
-                _attempts.Add(new AttemptRecord(attempt.Upstream.Name, attempt.Reason));
+                (_attempts ??= new(candidates.Length)).Add(new AttemptRecord(attempt.Upstream.Name, attempt.Reason));
                 attempt.Upstream.Metrics.Failover(ReasonLabel(attempt.Kind));
                 if (!attempt.Injected)
                 {
@@ -255,33 +255,33 @@ public sealed class ReadForwarder
         public ForwardResult Finish(Outcome<AttemptOutcome> outcome, bool deadlinePassed)
         {
             var attempt = outcome.Result;
-            lock (_lock)
+            lock (this)
             {
                 if (attempt is { Kind: AttemptKind.Answered, Body: not null })
                 {
                     _bestNodeError?.Dispose();
-                    if (_attempts.Count > 0)
+                    if (_attempts is not null)
                     {
                         Journal(JournalKinds.Failover, attempt.Upstream.Name, "recovered", attempt.Latency.TotalMilliseconds, AttemptsNote());
                     }
 
-                    return ForwardResult.Served(attempt.TakeBody()!, attempt.Upstream, attempt.Reply.HasError, _attempts.ToArray());
+                    return ForwardResult.Served(attempt.TakeBody()!, attempt.Upstream, attempt.Reply.HasError, Attempts());
                 }
 
                 attempt?.Dispose();
                 if (_bestNodeError?.Body is not null)
                 {
                     // Every node failed, at least one with a JSON-RPC error: pass the node's own words on.
-                    return ForwardResult.Served(_bestNodeError.TakeBody()!, _bestNodeError.Upstream, nodeError: true, _attempts.ToArray());
+                    return ForwardResult.Served(_bestNodeError.TakeBody()!, _bestNodeError.Upstream, nodeError: true, Attempts());
                 }
 
                 if (deadlinePassed)
                 {
-                    _attempts.Add(new AttemptRecord("*", "deadline_exceeded"));
+                    (_attempts ??= new(1)).Add(new AttemptRecord("*", "deadline_exceeded"));
                 }
 
                 Journal(JournalKinds.Failover, null, "exhausted", null, AttemptsNote());
-                return ForwardResult.Error(RpcErrorCodes.NoUpstream, "No upstream could serve the request", _attempts.ToArray());
+                return ForwardResult.Error(RpcErrorCodes.NoUpstream, "No upstream could serve the request", Attempts());
             }
         }
 
@@ -301,7 +301,9 @@ public sealed class ReadForwarder
                 Note = note,
             });
 
-        private string AttemptsNote() => string.Join(", ", _attempts.Select(a => $"{a.Upstream}: {a.Reason}"));
+        private AttemptRecord[] Attempts() => _attempts?.ToArray() ?? [];
+
+        private string AttemptsNote() => string.Join(", ", Attempts().Select(a => $"{a.Upstream}: {a.Reason}"));
 
         private static string ReasonLabel(AttemptKind kind) => kind switch
         {

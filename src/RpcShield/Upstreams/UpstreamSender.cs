@@ -17,10 +17,12 @@ public sealed class UpstreamSender
     private readonly TimeProvider _time;
     private readonly IUpstreamStrategyContributor[] _contributors;
     private readonly IUpstreamStrategyContributor[] _optional;
+    private readonly IAttemptGuard[] _guards;
 
-    public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors)
+    public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors, IEnumerable<IAttemptGuard> guards)
     {
         _time = time;
+        _guards = guards.ToArray();
         _contributors = contributors.OrderBy(c => c.Order).ToArray();
         _optional = _contributors.Where(c => c.CanBeDormant).ToArray();
     }
@@ -29,47 +31,55 @@ public sealed class UpstreamSender
     public event Action<Upstream>? HealthChanged;
 
     /// <summary>
-    /// Sends through the upstream's attempt pipeline (breaker, budget, chaos contributors) and
-    /// records the outcome. Never throws except for cancellation of <paramref name="cancellationToken"/>.
+    /// Admits the attempt (budget guards), sends it through the upstream's attempt pipeline (breaker,
+    /// chaos contributors) and records the outcome. Never throws except for cancellation of
+    /// <paramref name="cancellationToken"/>.
     /// </summary>
     public ValueTask<AttemptOutcome> SendAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
     {
-        if (_contributors.Length == 0)
+        for (var i = 0; i < _guards.Length; i++)
         {
-            return UnwrapAsync(SendCoreAsync(upstream, body, attemptTimeout, cancellationToken));
+            if (_guards[i].Admit(upstream) is { } refusal)
+            {
+                for (var admitted = 0; admitted < i; admitted++)
+                {
+                    _guards[admitted].Completed(upstream, refusal);
+                }
+
+                return ValueTask.FromResult(refusal);
+            }
         }
 
-        return SendThroughPipelineAsync(upstream, body, method, attemptTimeout, cancellationToken);
+        return SendAdmittedAsync(upstream, body, method, attemptTimeout, cancellationToken);
     }
 
-    private async ValueTask<AttemptOutcome> SendThroughPipelineAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
+    private async ValueTask<AttemptOutcome> SendAdmittedAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
     {
-        var pipeline = upstream.AttemptPipeline ??= BuildPipeline(upstream, optional: false);
+        AttemptOutcome? attempt = null;
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
-            var outcome = await pipeline.ExecuteOutcomeAsync(
-                static (ctx, state) => state.Sender.SendInnermostAsync(ctx, state),
-                context,
-                new SendState(this, upstream, body, method, attemptTimeout)).ConfigureAwait(false);
-            if (outcome.Exception is { } exception)
+            var outcome = _contributors.Length == 0
+                ? await SendCoreAsync(upstream, body, attemptTimeout, cancellationToken).ConfigureAwait(false)
+                : await (upstream.AttemptPipeline ??= BuildPipeline(upstream, optional: false)).ExecuteOutcomeAsync(
+                    static (ctx, s) => s.Sender.SendInnermostAsync(ctx, s), context, new SendState(this, upstream, body, method, attemptTimeout)).ConfigureAwait(false);
+            attempt = outcome.Exception switch
             {
-                if (exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
-                {
-                    return new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" };
-                }
-
+                null => outcome.Result!,
+                OperationCanceledException when cancellationToken.IsCancellationRequested => new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" },
                 // The breaker refuses by throwing; mapped here rather than by one more strategy layer per attempt.
-                return exception is Polly.CircuitBreaker.BrokenCircuitException
-                    ? AttemptOutcome.Refused(upstream, "circuit_open")
-                    : Finish(upstream, AttemptKind.Transport, "pipeline_error", _time.GetTimestamp(), default, null);
-            }
-
-            return outcome.Result!;
+                Polly.CircuitBreaker.BrokenCircuitException => AttemptOutcome.Refused(upstream, "circuit_open"),
+                _ => Finish(upstream, AttemptKind.Transport, "pipeline_error", _time.GetTimestamp(), default, null),
+            };
+            return attempt;
         }
         finally
         {
             ResilienceContextPool.Shared.Return(context);
+            foreach (var guard in _guards)
+            {
+                guard.Completed(upstream, attempt);
+            }
         }
     }
 
@@ -91,8 +101,6 @@ public sealed class UpstreamSender
         return optional.ExecuteOutcomeAsync(static (ctx, s) => s.Sender.SendCoreAsync(s.Upstream, s.Body, s.Timeout, ctx.CancellationToken), context, state);
     }
 
-    private static async ValueTask<AttemptOutcome> UnwrapAsync(ValueTask<Outcome<AttemptOutcome>> pending) =>
-        (await pending.ConfigureAwait(false)).Result!;
 
     private bool AllOptionalDormant()
     {
@@ -122,7 +130,8 @@ public sealed class UpstreamSender
         return builder.Build();
     }
 
-    private sealed record SendState(UpstreamSender Sender, Upstream Upstream, ReadOnlyMemory<byte> Body, string Method, TimeSpan Timeout);
+    /// <summary>Polly's callback state: a struct, so passing it allocates nothing.</summary>
+    private readonly record struct SendState(UpstreamSender Sender, Upstream Upstream, ReadOnlyMemory<byte> Body, string Method, TimeSpan Timeout);
 
     /// <summary>The raw attempt: one HTTP exchange, classified and recorded (as Polly's outcome: no wrapping frame).</summary>
     internal async ValueTask<Outcome<AttemptOutcome>> SendCoreAsync(Upstream upstream, ReadOnlyMemory<byte> body, TimeSpan attemptTimeout, CancellationToken cancellationToken)

@@ -1,41 +1,63 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
-using Polly;
 using RpcShield.Chains;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Budgets;
 
 /// <summary>
-/// Per-upstream rate budget (`max_rps`, `max_concurrency`) and throttle backoff as the outermost
-/// refusing strategy of the attempt pipeline: an attempt over budget, or while the upstream's
+/// Per-upstream rate budget (`max_rps`, `max_concurrency`) and throttle backoff, checked before the
+/// attempt pipeline (<see cref="IAttemptGuard"/>): an attempt over budget, or while the upstream's
 /// backoff runs, is refused locally at once (<see cref="AttemptKind.Rejected"/>, reason
 /// `budget_exhausted` / `throttled`) so failover moves to the next upstream instead of queueing.
 /// A throttled answer (HTTP 429 / -32005) starts the backoff and ranks the upstream last until it ends.
 /// </summary>
-public sealed partial class RateBudgetContributor : IUpstreamStrategyContributor
+public sealed partial class RateBudgetGuard : IAttemptGuard
 {
     private readonly ChainRegistry _chains;
     private readonly TimeProvider _time;
-    private readonly ILogger<RateBudgetContributor> _logger;
+    private readonly ILogger<RateBudgetGuard> _logger;
     private readonly ConditionalWeakTable<Upstream, UpstreamBudget> _budgets = new();
 
-    public RateBudgetContributor(ChainRegistry chains, TimeProvider time, ILogger<RateBudgetContributor> logger)
+    public RateBudgetGuard(ChainRegistry chains, TimeProvider time, ILogger<RateBudgetGuard> logger)
     {
         _chains = chains;
         _time = time;
         _logger = logger;
     }
 
-    /// <summary>Outside the breaker: a refused attempt is never a breaker sample.</summary>
-    public int Order => 50;
-
     public UpstreamBudget? BudgetOf(Upstream upstream) => _budgets.TryGetValue(upstream, out var budget) ? budget : null;
 
-    public void Contribute(ResiliencePipelineBuilder<AttemptOutcome> builder, Upstream upstream)
+    public AttemptOutcome? Admit(Upstream upstream)
     {
         var budget = _budgets.GetValue(upstream, _ => new UpstreamBudget(_time));
-        builder.AddStrategy(_ => new BudgetStrategy(this, upstream, budget), new Resilience.NamedStrategyOptions("rate-budget"));
+        if (budget.IsThrottled)
+        {
+            return AttemptOutcome.Refused(upstream, "throttled");
+        }
+
+        var options = upstream.Options;
+        return budget.TryAcquire(options.MaxRps, options.MaxConcurrency) ? null : AttemptOutcome.Refused(upstream, "budget_exhausted");
+    }
+
+    public void Completed(Upstream upstream, AttemptOutcome? outcome)
+    {
+        if (!_budgets.TryGetValue(upstream, out var budget))
+        {
+            return;
+        }
+
+        switch (outcome?.Kind)
+        {
+            case AttemptKind.Throttled:
+                OnThrottled(upstream, budget, outcome.RetryAfter);
+                break;
+            case AttemptKind.Answered or AttemptKind.NodeError or AttemptKind.Unsupported:
+                budget.Answered();
+                break;
+        }
+
+        budget.Release();
     }
 
     private void OnThrottled(Upstream upstream, UpstreamBudget budget, TimeSpan? retryAfter)
@@ -69,45 +91,6 @@ public sealed partial class RateBudgetContributor : IUpstreamStrategyContributor
         {
             chain.Rerank();
         }
-    }
-
-    private sealed class BudgetStrategy(RateBudgetContributor owner, Upstream upstream, UpstreamBudget budget) : ResilienceStrategy<AttemptOutcome>
-    {
-        protected override async ValueTask<Outcome<AttemptOutcome>> ExecuteCore<TState>(Func<ResilienceContext, TState, ValueTask<Outcome<AttemptOutcome>>> callback, ResilienceContext context, TState state)
-        {
-            if (budget.IsThrottled)
-            {
-                return Refused("throttled");
-            }
-
-            var options = upstream.Options;
-            if (!budget.TryAcquire(options.MaxRps, options.MaxConcurrency))
-            {
-                return Refused("budget_exhausted");
-            }
-
-            try
-            {
-                var outcome = await callback(context, state).ConfigureAwait(context.ContinueOnCapturedContext);
-                switch (outcome.Result?.Kind)
-                {
-                    case AttemptKind.Throttled:
-                        owner.OnThrottled(upstream, budget, outcome.Result.RetryAfter);
-                        break;
-                    case AttemptKind.Answered or AttemptKind.NodeError or AttemptKind.Unsupported:
-                        budget.Answered();
-                        break;
-                }
-
-                return outcome;
-            }
-            finally
-            {
-                budget.Release();
-            }
-        }
-
-        private Outcome<AttemptOutcome> Refused(string reason) => Outcome.FromResult(AttemptOutcome.Refused(upstream, reason));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: upstream {Upstream} throttled us; backing off {BackoffMs} ms (retry-after given: {Hinted})")]
