@@ -77,10 +77,7 @@ public sealed class JsonRpcEndpoint
         using var reply = envelope.Kind == EnvelopeKind.Invalid ? RpcProcessor.InvalidEnvelope(envelope)
             : envelope.Items.Length == 1 ? RpcProcessor.Assemble(envelope, await _processor.DispatchSingleAsync(call, envelope, aborted).ConfigureAwait(false))
             : await _processor.ProcessBatchAsync(call, envelope, aborted).ConfigureAwait(false);
-        foreach (var (header, value) in call.Annotations())
-        {
-            context.Response.Headers[header] = value;
-        }
+        call.WriteTo(context.Response.Headers);
 
         await WriteAsync(context, reply, chain).ConfigureAwait(false);
     }

@@ -10,8 +10,11 @@ namespace RpcShield.JsonRpc;
 /// </summary>
 public sealed class RpcCall
 {
-    private readonly Lock _lock = new();
     private List<KeyValuePair<string, string>>? _annotations;
+    // The one annotation nearly every call gets (X-RpcShield-Upstream) is kept without a list.
+    // Annotations lock the call itself: it never leaves the request path, and a lock object would
+    // be one more allocation per request.
+    private KeyValuePair<string, string>? _first;
 
     public RpcCall(ChainRuntime chain, IHeaderDictionary requestHeaders, RpcTransport transport)
     {
@@ -32,12 +35,23 @@ public sealed class RpcCall
     /// <summary>Adds a value to a response header (distinct values joined with ',' when written).</summary>
     public void Annotate(string header, string value)
     {
-        lock (_lock)
+        lock (this)
         {
-            _annotations ??= new List<KeyValuePair<string, string>>(2);
-            foreach (var (h, v) in _annotations)
+            if (_first is null)
             {
-                if (string.Equals(h, header, StringComparison.OrdinalIgnoreCase) && v == value)
+                _first = new(header, value);
+                return;
+            }
+
+            if (Same(_first.Value, header, value))
+            {
+                return;
+            }
+
+            _annotations ??= new List<KeyValuePair<string, string>>(2);
+            foreach (var annotation in _annotations)
+            {
+                if (Same(annotation, header, value))
                 {
                     return;
                 }
@@ -45,25 +59,46 @@ public sealed class RpcCall
 
             _annotations.Add(new(header, value));
         }
+
+        static bool Same(KeyValuePair<string, string> annotation, string header, string value) =>
+            string.Equals(annotation.Key, header, StringComparison.OrdinalIgnoreCase) && annotation.Value == value;
+    }
+
+    /// <summary>Sets each annotated header once, its distinct values joined with ','.</summary>
+    public void WriteTo(IHeaderDictionary headers)
+    {
+        lock (this)
+        {
+            if (_first is not { } first)
+            {
+                return;
+            }
+
+            if (_annotations is null)
+            {
+                headers[first.Key] = first.Value;
+                return;
+            }
+        }
+
+        foreach (var (header, value) in Annotations())
+        {
+            headers[header] = value;
+        }
     }
 
     /// <summary>Each annotated header once, its distinct values joined with ','.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Annotations()
     {
-        lock (_lock)
+        lock (this)
         {
-            if (_annotations is null)
+            if (_first is not { } first)
             {
                 return [];
             }
 
-            if (_annotations.Count == 1)
-            {
-                return _annotations;
-            }
-
-            var merged = new List<KeyValuePair<string, string>>(_annotations.Count);
-            foreach (var (header, value) in _annotations)
+            var merged = new List<KeyValuePair<string, string>>(1 + (_annotations?.Count ?? 0)) { first };
+            foreach (var (header, value) in _annotations ?? [])
             {
                 var index = merged.FindIndex(m => string.Equals(m.Key, header, StringComparison.OrdinalIgnoreCase));
                 if (index < 0)

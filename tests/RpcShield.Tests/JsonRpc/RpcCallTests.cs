@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Time.Testing;
+using RpcShield.JsonRpc;
+using RpcShield.Tests.Hedging;
+
+namespace RpcShield.Tests.JsonRpc;
+
+public sealed class RpcCallTests
+{
+    private static RpcCall NewCall()
+    {
+        var (_, chain, _) = TestChains.Create(new FakeTimeProvider());
+        return new RpcCall(chain, new HeaderDictionary(), RpcTransport.Http);
+    }
+
+    [Fact]
+    public void Writes_nothing_without_annotations()
+    {
+        var headers = new HeaderDictionary();
+
+        NewCall().WriteTo(headers);
+
+        Assert.Empty(headers);
+    }
+
+    [Fact]
+    public void Writes_a_single_annotation_as_is()
+    {
+        var call = NewCall();
+        call.Annotate("X-RpcShield-Upstream", "node-a");
+        call.Annotate("x-rpcshield-upstream", "node-a");
+        var headers = new HeaderDictionary();
+
+        call.WriteTo(headers);
+
+        Assert.Equal("node-a", headers["X-RpcShield-Upstream"].ToString());
+        Assert.Single(headers);
+    }
+
+    [Fact]
+    public void Joins_distinct_values_of_one_header_and_keeps_headers_apart()
+    {
+        var call = NewCall();
+        call.Annotate("X-RpcShield-Upstream", "node-a");
+        call.Annotate("X-RpcShield-Chaos", "r1=http_500");
+        call.Annotate("X-RpcShield-Upstream", "node-b");
+        call.Annotate("X-RpcShield-Upstream", "node-a");
+        var headers = new HeaderDictionary();
+
+        call.WriteTo(headers);
+
+        Assert.Equal("node-a,node-b", headers["X-RpcShield-Upstream"].ToString());
+        Assert.Equal("r1=http_500", headers["X-RpcShield-Chaos"].ToString());
+        Assert.Equal(2, headers.Count);
+    }
+}
