@@ -78,6 +78,28 @@ public sealed class Http1TransportTests
     }
 
     [Fact]
+    public async Task Reads_small_chunks_and_a_head_larger_than_the_connection_buffer()
+    {
+        var chunks = Enumerable.Range(0, 300).Select(i => $"{{\"n\":{i}}}").ToArray();
+        var wire = new StringBuilder("HTTP/1.1 200 OK\r\nX-Padding: ").Append('p', 10_000).Append("\r\nTransfer-Encoding: chunked\r\n\r\n");
+        foreach (var chunk in chunks)
+        {
+            wire.Append($"{chunk.Length:x};ext=1\r\n{chunk}\r\n");
+        }
+
+        wire.Append("0\r\nX-Trailer: t\r\n\r\n");
+        await using var node = new ScriptedHttpServer((_, _) => Encoding.ASCII.GetBytes(wire.ToString()));
+        using var transport = new Http1Transport(node.Url, ConnectTimeout);
+
+        using var buffer = new PooledBuffer();
+        var response = await transport.PostAsync(Call, buffer, 1 << 20, CancellationToken.None);
+
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal(string.Concat(chunks), Encoding.ASCII.GetString(buffer.Span));
+        Assert.Equal(1, transport.IdleConnections);
+    }
+
+    [Fact]
     public async Task Sends_a_well_formed_request_head_with_path_query_host_and_length()
     {
         await using var node = new ScriptedHttpServer((_, _) => ScriptedHttpServer.Response("200 OK", """{"jsonrpc":"2.0","id":1,"result":"0x1"}"""));

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Net;
@@ -9,15 +8,18 @@ using RpcShield.JsonRpc;
 namespace RpcShield.Upstreams.Transport;
 
 /// <summary>
-/// One keep-alive HTTP/1.1 connection to a plain-http node, one exchange at a time. Its exchange
-/// buffer is rented only while an exchange runs, so idle connections hold no memory; the socket's
-/// own awaitables are reused, so a steady exchange allocates nothing.
+/// One keep-alive HTTP/1.1 connection to a plain-http node, one exchange at a time. It owns a small
+/// buffer for the request head and the response head (bodies go straight into the caller's
+/// buffer): a pool rent per exchange missed under batch-level concurrency (measured: 16 KB
+/// allocated per exchange at 320 in flight). The socket's own awaitables are reused, so a steady
+/// exchange allocates nothing.
 /// </summary>
 internal sealed class Http1Connection : IDisposable
 {
-    private const int BufferSize = 16 * 1024;
+    private const int BufferSize = 4 * 1024;
+    private const int MaxHeadBytes = 64 * 1024;
     private readonly Socket _socket;
-    private byte[] _buffer = [];
+    private byte[] _buffer = new byte[BufferSize];
     private int _start;
     private int _end;
     private int _lineStart;
@@ -68,19 +70,16 @@ internal sealed class Http1Connection : IDisposable
         }
     }
 
-    /// <summary>Starts an exchange: rents the exchange buffer and writes the request head into it.</summary>
+    /// <summary>Starts an exchange on this connection.</summary>
     public void Begin()
     {
         ReceivedAny = false;
-        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         _start = _end = 0;
     }
 
-    /// <summary>Ends an exchange (whatever its outcome): returns the buffer.</summary>
+    /// <summary>Ends an exchange, whatever its outcome (idle time counts from here).</summary>
     public void End(long now)
     {
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = [];
         LastUsed = now;
         Exchanges++;
     }
@@ -153,14 +152,21 @@ internal sealed class Http1Connection : IDisposable
     {
         if (_end == _buffer.Length)
         {
-            if (_start == 0)
+            if (_start > 0)
+            {
+                _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+                _end -= _start;
+                _start = 0;
+            }
+            else if (_buffer.Length < MaxHeadBytes)
+            {
+                // A head with unusually many headers: grow (kept for this connection).
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+            else
             {
                 throw Invalid("response head or chunk line too long");
             }
-
-            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
-            _end -= _start;
-            _start = 0;
         }
 
         return _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
@@ -274,6 +280,21 @@ internal sealed class Http1Connection : IDisposable
 
             while (size > 0)
             {
+                if (_start == _end && size >= BufferSize)
+                {
+                    // A large chunk is received straight into the caller's buffer, never past its end.
+                    var memory = into.GetMemory((int)Math.Min(size, 4 << 20));
+                    var read = await _socket.ReceiveAsync(memory[..(int)Math.Min(memory.Length, size)], SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        throw ResponseEnded();
+                    }
+
+                    into.Advance(read);
+                    size -= read;
+                    continue;
+                }
+
                 if (_start == _end)
                 {
                     _start = _end = 0;
