@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using RpcShield.JsonRpc;
 
 namespace RpcShield.Chaos;
@@ -6,45 +5,18 @@ namespace RpcShield.Chaos;
 /// <summary>
 /// Finds the client call an upstream attempt is made for, so upstream-scope injections can
 /// annotate `X-RpcShield-Chaos` and health probes (made outside any client call) are never
-/// touched by chaos. The client gate registers the call on the request's HttpContext.
+/// touched by chaos. Backed by <see cref="RpcCallScope"/>, which the dispatcher fills only while
+/// chaos is armed.
 /// </summary>
 public sealed class ChaosCallContext
 {
-    private static readonly object Key = new();
-    private readonly IHttpContextAccessor _accessor;
+    private readonly RpcCallScope _scope;
 
-    public ChaosCallContext(IHttpContextAccessor accessor) => _accessor = accessor;
+    public ChaosCallContext(RpcCallScope scope) => _scope = scope;
 
-    /// <summary>The client call of the current async flow, or null (health probe, background work).</summary>
-    public RpcCall? Current
-    {
-        get
-        {
-            if (_accessor.HttpContext is not { } context)
-            {
-                return null;
-            }
+    /// <summary>The client call of the current async flow, or null (health probe, background work, chaos off).</summary>
+    public RpcCall? Current => _scope.Current;
 
-            // Batch items and WebSocket messages run concurrently on one HttpContext: Items is not thread-safe.
-            var items = context.Items;
-            lock (items)
-            {
-                return items.TryGetValue(Key, out var call) ? call as RpcCall : null;
-            }
-        }
-    }
-
-    public HttpContext? HttpContext => _accessor.HttpContext;
-
-    public void Register(RpcCall call)
-    {
-        if (_accessor.HttpContext is { } context)
-        {
-            var items = context.Items;
-            lock (items)
-            {
-                items[Key] = call;
-            }
-        }
-    }
+    /// <summary>Publishes calls to the flows below the dispatcher while <paramref name="armed"/> is true.</summary>
+    public void PublishWhile(Func<bool> armed) => _scope.PublishWhile(armed);
 }

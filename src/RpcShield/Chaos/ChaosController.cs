@@ -31,6 +31,8 @@ public sealed partial class ChaosController : IChaosController
         _journal = journal;
         _calls = calls;
         _logger = logger;
+        // Upstream-scope chaos needs to know the client call below the dispatcher: only while armed.
+        calls.PublishWhile(() => IsArmed);
     }
 
     public bool IsArmed => !_halted && (_runtimeArmed || _config.Current.Chaos.Enabled);

@@ -9,7 +9,6 @@ public static class ChaosServiceCollectionExtensions
     /// <summary>Chaos controller, client gate, upstream contributor, builder seam, WebSocket driver (needs AddSubscriptions).</summary>
     public static IServiceCollection AddChaos(this IServiceCollection services)
     {
-        services.AddHttpContextAccessor();
         services.TryAddSingleton<IChaosRandom, SystemChaosRandom>();
         services.AddSingleton<ChaosCallContext>();
         services.AddSingleton<ChaosController>();

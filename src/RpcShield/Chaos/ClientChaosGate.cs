@@ -24,16 +24,14 @@ public sealed class ClientChaosGate : IRpcGate
     private static readonly ResiliencePropertyKey<GateState> StateKey = new("rpcshield.chaos.gate");
 
     private readonly IChaosController _chaos;
-    private readonly ChaosCallContext _calls;
     private readonly ConfigStore _config;
     private readonly ReadForwarder _reads;
     private readonly TimeProvider _time;
     private readonly ResiliencePipeline<ForwardResult?> _pipeline;
 
-    public ClientChaosGate(IChaosController chaos, ChaosCallContext calls, ConfigStore config, ReadForwarder reads, TimeProvider time)
+    public ClientChaosGate(IChaosController chaos, ConfigStore config, ReadForwarder reads, TimeProvider time)
     {
         _chaos = chaos;
-        _calls = calls;
         _config = config;
         _reads = reads;
         _time = time;
@@ -72,7 +70,6 @@ public sealed class ClientChaosGate : IRpcGate
             return null;
         }
 
-        _calls.Register(call);
         var options = _config.Current.Chaos;
         var header = options.AllowHeader && call.RequestHeaders.TryGetValue(ChaosHeader.Name, out var value)
             && _chaos.Rules.Count < options.MaxActiveRules
@@ -143,7 +140,7 @@ public sealed class ClientChaosGate : IRpcGate
     private Exception Reset(ResilienceContext context)
     {
         // Abort the client connection (HTTP: TCP reset; WebSocket: the socket drops).
-        _calls.HttpContext?.Abort();
+        State(context).Call.HttpContext?.Abort();
         return new ChaosResetException();
     }
 
@@ -170,10 +167,10 @@ public sealed class ClientChaosGate : IRpcGate
         switch (rule.Fault)
         {
             case ChaosFault.Http500:
-                SetStatus(StatusCodes.Status500InternalServerError, null);
+                SetStatus(state.Call, StatusCodes.Status500InternalServerError, null);
                 return Outcome.FromResult<ForwardResult?>(ForwardResult.Error(RpcErrorCodes.Chaos, "chaos: http_500 internal server error"));
             case ChaosFault.Http429:
-                SetStatus(StatusCodes.Status429TooManyRequests, rule.RetryAfter);
+                SetStatus(state.Call, StatusCodes.Status429TooManyRequests, rule.RetryAfter);
                 return Outcome.FromResult<ForwardResult?>(ForwardResult.Error(RpcErrorCodes.Chaos, "chaos: http_429 too many requests"));
             case ChaosFault.StaleHead:
                 return Outcome.FromResult<ForwardResult?>(await StaleAsync(state, rule, context.CancellationToken).ConfigureAwait(false));
@@ -204,9 +201,9 @@ public sealed class ClientChaosGate : IRpcGate
         return await _reads.ForwardAsync(chain, rewritten, cancellationToken).ConfigureAwait(false);
     }
 
-    private void SetStatus(int status, TimeSpan? retryAfter)
+    private static void SetStatus(RpcCall call, int status, TimeSpan? retryAfter)
     {
-        if (_calls.HttpContext is not { } http || http.WebSockets.IsWebSocketRequest)
+        if (call.HttpContext is not { } http || http.WebSockets.IsWebSocketRequest)
         {
             return;
         }

@@ -71,7 +71,7 @@ public sealed class JsonRpcEndpoint
             return;
         }
 
-        var call = new RpcCall(chain, context.Request.Headers, RpcTransport.Http);
+        var call = new RpcCall(chain, context.Request.Headers, RpcTransport.Http) { HttpContext = context };
         // A single call is dispatched from here (no processor state machine per request); batches go through ProcessAsync.
         var envelope = RpcEnvelopeParser.Parse(body.Memory, server.MaxBatchItems);
         using var reply = envelope.Kind == EnvelopeKind.Invalid ? RpcProcessor.InvalidEnvelope(envelope)

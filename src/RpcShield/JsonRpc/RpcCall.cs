@@ -29,6 +29,9 @@ public sealed class RpcCall
 
     public RpcTransport Transport { get; }
 
+    /// <summary>The HTTP request (or the WebSocket's upgrade request) this call came in on.</summary>
+    public HttpContext? HttpContext { get; init; }
+
     /// <summary>The bot's optional `X-RpcShield-Strategy` label (journal only).</summary>
     public string? Strategy => RequestHeaders.TryGetValue("X-RpcShield-Strategy", out var value) ? value.ToString() : null;
 

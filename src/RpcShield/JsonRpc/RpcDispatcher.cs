@@ -16,9 +16,11 @@ public sealed class RpcDispatcher
     private readonly ReadForwarder _reads;
     private readonly RpcShieldMetrics _metrics;
     private readonly TimeProvider _time;
+    private readonly RpcCallScope _scope;
 
-    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time)
+    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope)
     {
+        _scope = scope;
         _gates = gates.ToArray();
         _handlers = handlers.ToArray();
         _filters = filters.ToArray();
@@ -30,6 +32,7 @@ public sealed class RpcDispatcher
     public async ValueTask<ForwardResult> DispatchAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
+        using var published = _scope.Enter(call);
         ForwardResult result;
         try
         {

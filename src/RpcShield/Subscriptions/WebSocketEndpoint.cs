@@ -48,7 +48,7 @@ public sealed class WebSocketEndpoint
             KeepAliveInterval = server.Websocket.PingInterval,
             KeepAliveTimeout = server.Websocket.PingTimeout,
         }).ConfigureAwait(false);
-        var connection = new WsClientConnection(socket, chain, _chains, _processor, _hub, server, context.Request.Headers, _logger);
+        var connection = new WsClientConnection(socket, chain, _chains, _processor, _hub, server, context, _logger);
         await connection.RunAsync(context.RequestAborted).ConfigureAwait(false);
     }
 

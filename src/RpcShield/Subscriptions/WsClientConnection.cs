@@ -28,7 +28,7 @@ internal sealed partial class WsClientConnection
     private readonly RpcProcessor _processor;
     private readonly SubscriptionHub _hub;
     private readonly ServerOptions _server;
-    private readonly IHeaderDictionary _headers;
+    private readonly HttpContext _upgrade;
     private readonly ILogger _logger;
     private readonly Channel<byte[]> _outbox;
     private readonly CancellationTokenSource _closed = new();
@@ -37,7 +37,7 @@ internal sealed partial class WsClientConnection
     private readonly Dictionary<string, ClientSubscription> _subscriptions = new(StringComparer.OrdinalIgnoreCase);
     private int _slow;
 
-    public WsClientConnection(WebSocket socket, ChainRuntime chain, ChainRegistry chains, RpcProcessor processor, SubscriptionHub hub, ServerOptions server, IHeaderDictionary headers, ILogger logger)
+    public WsClientConnection(WebSocket socket, ChainRuntime chain, ChainRegistry chains, RpcProcessor processor, SubscriptionHub hub, ServerOptions server, HttpContext upgrade, ILogger logger)
     {
         _socket = socket;
         _chainAtConnect = chain;
@@ -45,7 +45,7 @@ internal sealed partial class WsClientConnection
         _processor = processor;
         _hub = hub;
         _server = server;
-        _headers = headers;
+        _upgrade = upgrade;
         _logger = logger;
         _outbox = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(server.Websocket.SendQueue) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
@@ -168,7 +168,7 @@ internal sealed partial class WsClientConnection
             var scope = new SubscribeScope(this);
             _hub.EnterScope(scope);
             var chain = _chains.TryGet(Chain, out var current) ? current : _chainAtConnect;
-            var call = new RpcCall(chain, _headers, RpcTransport.WebSocket);
+            var call = new RpcCall(chain, _upgrade.Request.Headers, RpcTransport.WebSocket) { HttpContext = _upgrade };
             using var reply = await _processor.ProcessAsync(call, message.Memory, _server.MaxBatchItems, token).ConfigureAwait(false);
             if (!reply.IsEmpty)
             {

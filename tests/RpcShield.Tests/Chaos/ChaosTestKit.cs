@@ -37,6 +37,7 @@ internal sealed class RecordingJournal : IFailureJournal
 /// <summary>Controller, metrics, journal, a chain with one upstream and a registered client call.</summary>
 internal sealed class ChaosTestKit
 {
+
     public ChaosTestKit(ChaosOptions chaos, IChaosRandom? random = null, bool inClientCall = true)
     {
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
@@ -44,15 +45,17 @@ internal sealed class ChaosTestKit
         Options = new ProxyOptions { Chains = [chain], Chaos = chaos };
         Config = new ConfigStore(Options, null, NullLogger<ConfigStore>.Instance);
         Metrics = new RpcShieldMetrics(Prometheus.Metrics.NewCustomRegistry());
-        Accessor = new HttpContextAccessor { HttpContext = new DefaultHttpContext() };
-        Calls = new ChaosCallContext(Accessor);
+        Calls = new ChaosCallContext(Scope);
         Controller = new ChaosController(Config, random ?? new FixedRandom(0.5), Time, Metrics, Journal, Calls, NullLogger<ChaosController>.Instance);
         Upstream = new Upstream("test", chain.Upstreams[0], chain.Routing, UpstreamTransports.Create(chain.Upstreams[0], Time), Time, Metrics);
         Chain = new ChainRuntime(chain, [Upstream]);
-        Call = new RpcCall(Chain, new HeaderDictionary(), RpcTransport.Http);
+        Call = new RpcCall(Chain, new HeaderDictionary(), RpcTransport.Http) { HttpContext = new DefaultHttpContext() };
         if (inClientCall)
         {
-            Calls.Register(Call);
+            // As the dispatcher does for a client call (published whatever the armed state, so tests may arm later).
+            Scope.PublishWhile(() => true);
+            Scope.Enter(Call);
+            Calls.PublishWhile(() => Controller.IsArmed);
         }
     }
 
@@ -61,7 +64,7 @@ internal sealed class ChaosTestKit
     public ConfigStore Config { get; }
     public RpcShieldMetrics Metrics { get; }
     public RecordingJournal Journal { get; } = new();
-    public HttpContextAccessor Accessor { get; }
+    public RpcCallScope Scope { get; } = new();
     public ChaosCallContext Calls { get; }
     public ChaosController Controller { get; }
     public Upstream Upstream { get; }

@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Time.Testing;
+using RpcShield.JsonRpc;
+using RpcShield.Tests.Hedging;
+
+namespace RpcShield.Tests.JsonRpc;
+
+public sealed class RpcCallScopeTests
+{
+    private static RpcCall NewCall()
+    {
+        var (_, chain, _) = TestChains.Create(new FakeTimeProvider());
+        return new RpcCall(chain, new HeaderDictionary(), RpcTransport.Http);
+    }
+
+    [Fact]
+    public async Task Publishes_nothing_unless_a_consumer_wants_it()
+    {
+        var scope = new RpcCallScope();
+        var wanted = false;
+        scope.PublishWhile(() => wanted);
+
+        var seen = await Task.Run(() =>
+        {
+            using var published = scope.Enter(NewCall());
+            return (published, scope.Current);
+        });
+
+        Assert.Null(seen.published);
+        Assert.Null(seen.Current);
+    }
+
+    [Fact]
+    public async Task The_call_flows_into_awaited_work_and_is_gone_once_the_dispatch_ends()
+    {
+        var scope = new RpcCallScope();
+        scope.PublishWhile(() => true);
+        var call = NewCall();
+        RpcCall? inside = null;
+        Task<RpcCall?>? straggler = null;
+        using var release = new SemaphoreSlim(0);
+
+        await Task.Run(async () =>
+        {
+            using (scope.Enter(call))
+            {
+                inside = await Task.Run(() => scope.Current);
+                // Background work forked from the dispatch that outlives it.
+                straggler = Task.Run(async () =>
+                {
+                    await release.WaitAsync();
+                    return scope.Current;
+                });
+            }
+        });
+        release.Release();
+
+        Assert.Same(call, inside);
+        Assert.Null(await straggler!);
+        Assert.Null(scope.Current);
+    }
+}
