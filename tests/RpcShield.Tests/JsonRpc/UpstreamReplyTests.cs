@@ -22,6 +22,16 @@ public sealed class UpstreamReplyTests
     }
 
     [Fact]
+    public void A_structured_result_is_not_walked_but_a_primitive_one_is_read_past()
+    {
+        // Framing intact, content not parsed: passed on as the node's bytes.
+        Assert.Equal(new UpstreamReply(true, false, 0, null), Inspect("""{"jsonrpc":"2.0","id":1,"result":[{"logIndex":"0x0"}]} """));
+        // `result: null` beside an error (seen from some providers) still reads the error.
+        Assert.Equal(new UpstreamReply(true, true, -32000, "header not found"),
+            Inspect("""{"jsonrpc":"2.0","id":1,"result":null,"error":{"code":-32000,"message":"header not found"}}"""));
+    }
+
+    [Fact]
     public void Error_null_beside_a_result_is_not_an_error_and_a_string_error_is()
     {
         Assert.False(Inspect("""{"jsonrpc":"2.0","id":1,"error":null,"result":"0x1"}""").HasError);
@@ -45,5 +55,6 @@ public sealed class UpstreamReplyTests
     [InlineData("[]")]
     [InlineData("""{"jsonrpc":"2.0","id":1}""")]
     [InlineData("""{"jsonrpc":"2.0","id":1,"result":""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":[{"a":1},{"b":""")]
     public void Anything_else_is_not_json_rpc(string body) => Assert.False(Inspect(body).IsJsonRpc);
 }
