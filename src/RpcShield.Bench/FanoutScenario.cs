@@ -3,10 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Logging;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Model;
 using Nethereum.Signer;
@@ -133,20 +130,14 @@ internal static class FanoutScenario
         public static async Task<BuilderSink> StartAsync()
         {
             var sink = new BuilderSink();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1));
-            var app = builder.Build();
-            app.Run(async context =>
+            (sink._app, var url) = await LoopbackApp.StartAsync(async context =>
             {
                 await context.Request.Body.CopyToAsync(Stream.Null).ConfigureAwait(false);
                 sink._arrivals.Enqueue(Stopwatch.GetTimestamp());
                 context.Response.ContentType = "application/json";
                 await context.Response.Body.WriteAsync(Answer).ConfigureAwait(false);
-            });
-            await app.StartAsync().ConfigureAwait(false);
-            sink._app = app;
-            sink.Url = app.Urls.First() + "/";
+            }).ConfigureAwait(false);
+            sink.Url = url + "/";
             return sink;
         }
 

@@ -1,10 +1,7 @@
 using System.Buffers;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Logging;
 
 namespace RpcShield.Bench;
 
@@ -14,13 +11,12 @@ namespace RpcShield.Bench;
 /// </summary>
 internal sealed class FloorProxy : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private WebApplication? _app;
     private readonly HttpMessageInvoker _invoker;
     private readonly Uri _upstream;
 
-    private FloorProxy(WebApplication app, Uri upstream)
+    private FloorProxy(Uri upstream)
     {
-        _app = app;
         _upstream = upstream;
         _invoker = new HttpMessageInvoker(new SocketsHttpHandler
         {
@@ -36,18 +32,9 @@ internal sealed class FloorProxy : IAsyncDisposable
 
     public static async Task<FloorProxy> StartAsync(string upstreamUrl)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1);
-        });
-        var app = builder.Build();
-        var floor = new FloorProxy(app, new Uri(upstreamUrl));
-        app.Run(floor.ForwardAsync);
-        await app.StartAsync().ConfigureAwait(false);
-        floor.Url = app.Urls.First() + "/";
+        var floor = new FloorProxy(new Uri(upstreamUrl));
+        (floor._app, var url) = await LoopbackApp.StartAsync(floor.ForwardAsync).ConfigureAwait(false);
+        floor.Url = url + "/";
         return floor;
     }
 
@@ -85,7 +72,7 @@ internal sealed class FloorProxy : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync().ConfigureAwait(false);
+        await _app!.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _invoker.Dispose();
     }

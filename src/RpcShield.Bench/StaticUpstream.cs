@@ -1,10 +1,6 @@
-using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Logging;
 
 namespace RpcShield.Bench;
 
@@ -19,14 +15,10 @@ internal sealed class StaticUpstream : IAsyncDisposable
     private static readonly byte[] Small = """{"jsonrpc":"2.0","id":1,"result":"0x1234567"}"""u8.ToArray();
     private static readonly byte[] ChainIdAnswer = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"result":"0x{{ChainId:x}}"}""");
     private static readonly byte[] Large = BuildLargeLogs(1024 * 1024);
-    private readonly WebApplication _app;
+    private WebApplication? _app;
     private long _count;
 
-    private StaticUpstream(WebApplication app, int failEvery)
-    {
-        _app = app;
-        FailEvery = failEvery;
-    }
+    private StaticUpstream(int failEvery) => FailEvery = failEvery;
 
     public int FailEvery { get; }
 
@@ -36,18 +28,8 @@ internal sealed class StaticUpstream : IAsyncDisposable
 
     public static async Task<StaticUpstream> StartAsync(int failEvery = 0)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1);
-        });
-        var app = builder.Build();
-        var upstream = new StaticUpstream(app, failEvery);
-        app.Run(upstream.HandleAsync);
-        await app.StartAsync().ConfigureAwait(false);
-        upstream.Url = app.Urls.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);
+        var upstream = new StaticUpstream(failEvery);
+        (upstream._app, upstream.Url) = await LoopbackApp.StartAsync(upstream.HandleAsync).ConfigureAwait(false);
         upstream.Port = new Uri(upstream.Url).Port;
         return upstream;
     }
@@ -114,7 +96,7 @@ internal sealed class StaticUpstream : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync().ConfigureAwait(false);
+        await _app!.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -25,4 +25,8 @@ internal static class TestChains
         var registry = new ChainRegistry(store, time, metrics, NullLogger<ChainRegistry>.Instance);
         return (registry, registry.Chains[0], metrics);
     }
+
+    /// <summary>A plain HTTP client call on a fresh test chain.</summary>
+    public static RpcShield.JsonRpc.RpcCall HttpCall() =>
+        new(Create(new FakeTimeProvider()).Chain, new Microsoft.AspNetCore.Http.HeaderDictionary(), RpcShield.JsonRpc.RpcTransport.Http);
 }

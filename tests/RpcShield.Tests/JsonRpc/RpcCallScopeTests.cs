@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Time.Testing;
 using RpcShield.JsonRpc;
 using RpcShield.Tests.Hedging;
 
@@ -7,12 +6,6 @@ namespace RpcShield.Tests.JsonRpc;
 
 public sealed class RpcCallScopeTests
 {
-    private static RpcCall NewCall()
-    {
-        var (_, chain, _) = TestChains.Create(new FakeTimeProvider());
-        return new RpcCall(chain, new HeaderDictionary(), RpcTransport.Http);
-    }
-
     [Fact]
     public async Task Publishes_nothing_unless_a_consumer_wants_it()
     {
@@ -22,7 +15,7 @@ public sealed class RpcCallScopeTests
 
         var seen = await Task.Run(() =>
         {
-            using var published = scope.Enter(NewCall());
+            using var published = scope.Enter(TestChains.HttpCall());
             return (published, scope.Current);
         });
 
@@ -35,7 +28,7 @@ public sealed class RpcCallScopeTests
     {
         var scope = new RpcCallScope();
         scope.PublishWhile(() => true);
-        var call = NewCall();
+        var call = TestChains.HttpCall();
         RpcCall? inside = null;
         Task<RpcCall?>? straggler = null;
         using var release = new SemaphoreSlim(0);

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Time.Testing;
 using RpcShield.JsonRpc;
 using RpcShield.Tests.Hedging;
 
@@ -7,18 +6,12 @@ namespace RpcShield.Tests.JsonRpc;
 
 public sealed class RpcCallTests
 {
-    private static RpcCall NewCall()
-    {
-        var (_, chain, _) = TestChains.Create(new FakeTimeProvider());
-        return new RpcCall(chain, new HeaderDictionary(), RpcTransport.Http);
-    }
-
     [Fact]
     public void Writes_nothing_without_annotations()
     {
         var headers = new HeaderDictionary();
 
-        NewCall().WriteTo(headers);
+        TestChains.HttpCall().WriteTo(headers);
 
         Assert.Empty(headers);
     }
@@ -26,7 +19,7 @@ public sealed class RpcCallTests
     [Fact]
     public void Writes_a_single_annotation_as_is()
     {
-        var call = NewCall();
+        var call = TestChains.HttpCall();
         call.Annotate("X-RpcShield-Upstream", "node-a");
         call.Annotate("x-rpcshield-upstream", "node-a");
         var headers = new HeaderDictionary();
@@ -40,7 +33,7 @@ public sealed class RpcCallTests
     [Fact]
     public void Joins_distinct_values_of_one_header_and_keeps_headers_apart()
     {
-        var call = NewCall();
+        var call = TestChains.HttpCall();
         call.Annotate("X-RpcShield-Upstream", "node-a");
         call.Annotate("X-RpcShield-Chaos", "r1=http_500");
         call.Annotate("X-RpcShield-Upstream", "node-b");
