@@ -73,8 +73,9 @@ public static class RpcShieldHost
 
         var app = builder.Build();
         app.UseMiddleware<ClientAuthMiddleware>();
-        // JSON-RPC over HTTP (POST / and POST /{chain}) goes straight to its endpoint, ahead of
-        // routing and authorization (measured ~0.5 KB and a few µs per request); the rest is routed.
+        // JSON-RPC over HTTP (POST / and POST /{a configured chain}) goes straight to its endpoint,
+        // ahead of routing and authorization (measured ~0.5 KB and a few µs per request); the rest
+        // is routed exactly as before (other paths, unknown chain names).
         var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
         app.Use(next => context => endpoint.TryServe(context) ?? next(context));
         app.UseRouting();
@@ -88,6 +89,7 @@ public static class RpcShieldHost
         app.MapChaosAdmin();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
         app.MapOutcomeEndpoints();
+        app.MapPost("/{chain}", endpoint.HandleRoutedChainAsync);
         app.MapWebSocketEndpoints();
         app.MapReverseProxy();
         settings.ConfigureApp?.Invoke(app);

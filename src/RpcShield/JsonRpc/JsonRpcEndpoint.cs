@@ -22,8 +22,9 @@ public sealed class JsonRpcEndpoint
     }
 
     /// <summary>
-    /// Serves `POST /` (the default chain) and `POST /{chain}` (one path segment, as the route
-    /// `/{chain}` would match); null for any other request.
+    /// Serves `POST /` (the default chain) and `POST /{chain}` for a configured chain ahead of
+    /// routing; null for anything else, which routing serves as before (an unknown chain name
+    /// reaches <see cref="HandleRoutedChainAsync"/>).
     /// </summary>
     public Task? TryServe(HttpContext context)
     {
@@ -38,11 +39,13 @@ public sealed class JsonRpcEndpoint
             return HandleAsync(context, _chains.Default);
         }
 
-        return path.LastIndexOf('/') == 0 ? HandleNamedAsync(context, path[1..].ToString()) : null;
+        return path.LastIndexOf('/') == 0 && _chains.TryGet(path[1..].ToString(), out var chain) ? HandleAsync(context, chain) : null;
     }
 
-    private Task HandleNamedAsync(HttpContext context, string name)
+    /// <summary>The routed `POST /{chain}`: only names <see cref="TryServe"/> did not know get here.</summary>
+    public Task HandleRoutedChainAsync(HttpContext context)
     {
+        var name = context.Request.RouteValues["chain"] as string ?? "";
         if (!_chains.TryGet(name, out var chain))
         {
             return WriteAsync(context, RpcReply.LocalError(StatusCodes.Status404NotFound, RpcErrorCodes.UnknownChain, "Unknown chain"), null);
