@@ -47,17 +47,23 @@ public sealed partial class RateBudgetGuard : IAttemptGuard
             return;
         }
 
-        switch (outcome?.Kind)
+        try
         {
-            case AttemptKind.Throttled:
-                OnThrottled(upstream, budget, outcome.RetryAfter);
-                break;
-            case AttemptKind.Answered or AttemptKind.NodeError or AttemptKind.Unsupported:
-                budget.Answered();
-                break;
+            switch (outcome?.Kind)
+            {
+                case AttemptKind.Throttled:
+                    OnThrottled(upstream, budget, outcome.RetryAfter);
+                    break;
+                case AttemptKind.Answered or AttemptKind.NodeError or AttemptKind.Unsupported:
+                    budget.Answered();
+                    break;
+            }
         }
-
-        budget.Release();
+        finally
+        {
+            // The concurrency slot comes back whatever the bookkeeping above did.
+            budget.Release();
+        }
     }
 
     private void OnThrottled(Upstream upstream, UpstreamBudget budget, TimeSpan? retryAfter)

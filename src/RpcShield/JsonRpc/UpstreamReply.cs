@@ -13,8 +13,15 @@ public readonly record struct UpstreamReply(bool IsJsonRpc, bool HasError, int E
     /// </summary>
     internal const int MaxResponseDepth = 16 * 1024;
 
-    /// <summary>Inspects a single response object (result bytes are skipped, never copied).</summary>
-    public static UpstreamReply Inspect(ReadOnlySpan<byte> json)
+    /// <summary>Answers at least this large, known complete by their framing, are not walked past a structured result.</summary>
+    internal const int WalkLimit = 64 * 1024;
+
+    /// <summary>
+    /// Inspects a single response object (result bytes are skipped, never copied). With
+    /// <paramref name="framedComplete"/> (the transport read exactly the declared length or the
+    /// final chunk) a large structured result is not walked token by token.
+    /// </summary>
+    public static UpstreamReply Inspect(ReadOnlySpan<byte> json, bool framedComplete = false)
     {
         try
         {
@@ -35,10 +42,10 @@ public readonly record struct UpstreamReply(bool IsJsonRpc, bool HasError, int E
 
                 var isResult = reader.ValueTextEquals("result"u8);
                 reader.Read();
-                if (isResult && reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                if (isResult && framedComplete && json.Length >= WalkLimit && reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
                 {
-                    // A structured result (logs, blocks, traces: up to hundreds of MB) is not walked:
-                    // it is passed on as bytes. Only its framing is checked (measured ~0.3 ms per MB).
+                    // A large structured result (logs, blocks, traces: up to hundreds of MB) that
+                    // arrived whole is passed on as bytes, not walked (measured ~0.3 ms per MB).
                     return EndsAnObject(json) ? new UpstreamReply(true, false, 0, null) : NotJsonRpc;
                 }
 

@@ -153,7 +153,7 @@ public sealed class UpstreamSender
             var reply = UpstreamReply.NotJsonRpc;
             if (kind == AttemptKind.Answered)
             {
-                reply = UpstreamReply.Inspect(buffer.Span);
+                reply = UpstreamReply.Inspect(buffer.Span, response.Framed);
                 kind = FailureClassifier.ClassifyReply(reply);
             }
 
@@ -181,7 +181,7 @@ public sealed class UpstreamSender
         {
             return Outcome.FromResult(Finish(upstream, AttemptKind.Cancelled, "cancelled", start, default, null));
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or System.Net.Sockets.SocketException)
         {
             var (reason, hard) = FailureClassifier.Describe(ex);
             return Outcome.FromResult(Finish(upstream, AttemptKind.Transport, reason, start, default, null, hard));

@@ -175,12 +175,10 @@ public sealed class Http1TransportTests
     }
 
     [Fact]
-    public async Task A_keep_alive_connection_the_node_closed_while_idle_is_replaced_and_the_request_is_sent_again()
+    public async Task A_keep_alive_connection_the_node_closed_while_idle_is_not_reused()
     {
-        ScriptedHttpServer? node = null;
-        // Answers the first request keep-alive, then closes that connection unanswered at the next one.
-        node = new ScriptedHttpServer((n, _) => n == 2 ? null : ScriptedHttpServer.Response("200 OK", $"{n}"));
-        await using var _ = node;
+        // Answers keep-alive (no Connection: close) and then closes anyway, as an idle timeout does.
+        await using var node = new ScriptedHttpServer((n, _) => ScriptedHttpServer.Response("200 OK", $"{n}"), closeAfterAnswer: true);
         using var transport = new Http1Transport(node.Url, ConnectTimeout);
 
         using var first = new PooledBuffer();
@@ -189,8 +187,45 @@ public sealed class Http1TransportTests
         var response = await transport.PostAsync(Call, second, 1 << 20, CancellationToken.None);
 
         Assert.Equal(200, response.StatusCode);
-        Assert.Equal("3", Encoding.ASCII.GetString(second.Span));
+        Assert.Equal("2", Encoding.ASCII.GetString(second.Span));
         Assert.Equal(2, node.Accepted);
+        Assert.Equal(2, node.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_late_answer_on_an_idle_connection_never_reaches_the_next_request()
+    {
+        await using var node = new ScriptedHttpServer((n, _) => ScriptedHttpServer.Response("200 OK", $"{n}"))
+        {
+            LateBytes = ScriptedHttpServer.Response("408 Request Timeout", "late", "Connection: close"),
+        };
+        using var transport = new Http1Transport(node.Url, ConnectTimeout);
+
+        using var first = new PooledBuffer();
+        await transport.PostAsync(Call, first, 1 << 20, CancellationToken.None);
+        await node.LateSent.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        using var second = new PooledBuffer();
+        var response = await transport.PostAsync(Call, second, 1 << 20, CancellationToken.None);
+
+        Assert.Equal(200, response.StatusCode);
+        Assert.Equal("2", Encoding.ASCII.GetString(second.Span));
+        Assert.Equal(2, node.Accepted);
+    }
+
+    [Fact]
+    public async Task A_node_that_took_the_request_and_died_is_reported_not_asked_twice()
+    {
+        // Request 2 is read, then the connection closes without an answer.
+        await using var node = new ScriptedHttpServer((n, _) => n == 2 ? null : ScriptedHttpServer.Response("200 OK", $"{n}"));
+        using var transport = new Http1Transport(node.Url, ConnectTimeout);
+
+        using var first = new PooledBuffer();
+        await transport.PostAsync(Call, first, 1 << 20, CancellationToken.None);
+        using var second = new PooledBuffer();
+        var error = await Assert.ThrowsAsync<HttpIOException>(async () => await transport.PostAsync(Call, second, 1 << 20, CancellationToken.None));
+
+        Assert.Equal("http_io_responseended", FailureClassifier.Describe(error).Reason);
+        Assert.Equal(2, node.Requests.Count);
     }
 
     [Fact]

@@ -31,6 +31,12 @@ internal sealed class ScriptedHttpServer : IAsyncDisposable
 
     public bool CloseAfterAnswer { get; set; }
 
+    /// <summary>Bytes sent once more on the connection right after the first answer (a late or stray answer).</summary>
+    public byte[]? LateBytes { get; set; }
+
+    /// <summary>Completes once <see cref="LateBytes"/> were sent.</summary>
+    public TaskCompletionSource LateSent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public Uri Url => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/rpc?key=1");
 
     public int Accepted => Volatile.Read(ref _accepted);
@@ -104,6 +110,12 @@ internal sealed class ScriptedHttpServer : IAsyncDisposable
                 }
 
                 await socket.SendAsync(answer, SocketFlags.None, _stop.Token);
+                if (number == 1 && LateBytes is { } late)
+                {
+                    await socket.SendAsync(late, SocketFlags.None, _stop.Token);
+                    LateSent.TrySetResult();
+                }
+
                 if (CloseAfterAnswer)
                 {
                     socket.Shutdown(SocketShutdown.Both);

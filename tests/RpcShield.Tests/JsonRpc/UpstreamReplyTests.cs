@@ -22,10 +22,19 @@ public sealed class UpstreamReplyTests
     }
 
     [Fact]
-    public void A_structured_result_is_not_walked_but_a_primitive_one_is_read_past()
+    public void A_large_framed_structured_result_is_not_walked_but_anything_else_is()
     {
-        // Framing intact, content not parsed: passed on as the node's bytes.
-        Assert.Equal(new UpstreamReply(true, false, 0, null), Inspect("""{"jsonrpc":"2.0","id":1,"result":[{"logIndex":"0x0"}]} """));
+        var logs = "[" + string.Join(",", Enumerable.Repeat("""{"logIndex":"0x0"}""", 5000)) + "]";
+        var large = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"result":""" + logs + "} ");
+        Assert.True(large.Length >= UpstreamReply.WalkLimit);
+        // Complete by its framing: passed on as the node's bytes, only the closing brace is checked.
+        Assert.Equal(new UpstreamReply(true, false, 0, null), UpstreamReply.Inspect(large, framedComplete: true));
+        Assert.False(UpstreamReply.Inspect(large.AsSpan(0, large.Length - 20), framedComplete: true).IsJsonRpc);
+        // Without known framing (a body read to the connection's end) a cut answer is caught by the walk.
+        var cut = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"result":""" + logs[..^1] + ",{}}");
+        Assert.False(UpstreamReply.Inspect(cut).IsJsonRpc);
+        // A small answer is always walked: an error beside a structured result is still seen.
+        Assert.True(Inspect("""{"jsonrpc":"2.0","id":1,"result":[],"error":{"code":-32000,"message":"header not found"}}""").HasError);
         // `result: null` beside an error (seen from some providers) still reads the error.
         Assert.Equal(new UpstreamReply(true, true, -32000, "header not found"),
             Inspect("""{"jsonrpc":"2.0","id":1,"result":null,"error":{"code":-32000,"message":"header not found"}}"""));
@@ -55,6 +64,5 @@ public sealed class UpstreamReplyTests
     [InlineData("[]")]
     [InlineData("""{"jsonrpc":"2.0","id":1}""")]
     [InlineData("""{"jsonrpc":"2.0","id":1,"result":""")]
-    [InlineData("""{"jsonrpc":"2.0","id":1,"result":[{"a":1},{"b":""")]
     public void Anything_else_is_not_json_rpc(string body) => Assert.False(Inspect(body).IsJsonRpc);
 }

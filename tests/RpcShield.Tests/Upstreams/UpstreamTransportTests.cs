@@ -40,10 +40,19 @@ public sealed class UpstreamTransportTests
     public void Chunked_wins_over_a_content_length_and_only_as_the_last_coding()
     {
         Assert.Equal((true, (long?)null), Of(Parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: gzip, chunked")));
-        Assert.False(Parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip").Chunked);
+        // Any other last coding: no length, the body runs to the connection's end (never pooled).
+        Assert.Equal(new ResponseHead(200, null, false, false, null), Parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked, gzip"));
+        Assert.False(Parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip").HasFramedBody);
 
         static (bool, long?) Of(ResponseHead h) => (h.Chunked, h.ContentLength);
     }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8545/", "POST / HTTP/1.1\r\nHost: 127.0.0.1:8545\r\n")]
+    [InlineData("http://[::1]:8545/v2/k?x=1", "POST /v2/k?x=1 HTTP/1.1\r\nHost: [::1]:8545\r\n")]
+    [InlineData("http://node.internal/rpc", "POST /rpc HTTP/1.1\r\nHost: node.internal\r\n")]
+    public void The_request_head_names_path_query_and_host_as_http_wants(string url, string start) =>
+        Assert.StartsWith(start, Http1Transport.RequestHead(new Uri(url)), StringComparison.Ordinal);
 
     [Fact]
     public void Retry_after_reads_seconds_and_http_dates()
@@ -61,6 +70,9 @@ public sealed class UpstreamTransportTests
     [InlineData("HTTP/1.1 200 OK\r\nno colon here")]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: -5")]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 12abc")]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6")]
+    [InlineData("HTTP/1.1 2000 OK")]
+    [InlineData("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket")]
     public void Rejects_malformed_heads(string text)
     {
         var error = Assert.Throws<HttpRequestException>(() => Parse(text));

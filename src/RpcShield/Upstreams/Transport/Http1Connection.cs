@@ -43,9 +43,19 @@ internal sealed class Http1Connection : IDisposable
 
     public static async ValueTask<Http1Connection> ConnectAsync(EndPoint endpoint, TimeSpan connectTimeout, long now, CancellationToken cancellationToken)
     {
-        // An IP literal gets a socket of its family; a host name a dual-mode one that tries each address.
-        var socket = endpoint is IPEndPoint ip ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) : new Socket(SocketType.Stream, ProtocolType.Tcp);
-        socket.NoDelay = true;
+        Socket socket;
+        try
+        {
+            // An IP literal gets a socket of its family; a host name a dual-mode one that tries each address.
+            socket = endpoint is IPEndPoint ip ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) : new Socket(SocketType.Stream, ProtocolType.Tcp);
+            socket.NoDelay = true;
+        }
+        catch (SocketException ex)
+        {
+            // Out of descriptors or the like: a transport failure of this attempt, not a crash.
+            throw new HttpRequestException(HttpRequestError.ConnectionError, ex.Message, ex);
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(connectTimeout);
         try
@@ -97,8 +107,30 @@ internal sealed class Http1Connection : IDisposable
         return SendInTwoAsync(written, body, cancellationToken);
     }
 
+    /// <summary>
+    /// True when nothing is waiting on the idle socket. Readable while idle means a late answer or
+    /// the node's close (or reset): such a connection must not carry another request.
+    /// </summary>
+    public bool IsQuiet()
+    {
+        try
+        {
+            return !_socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     private int WriteHead(ReadOnlySpan<byte> head, int contentLength)
     {
+        if (_buffer.Length < head.Length + 16)
+        {
+            // A very long URL (path and query): the head must fit with its length digits.
+            Array.Resize(ref _buffer, head.Length + 64);
+        }
+
         var span = _buffer.AsSpan();
         head.CopyTo(span);
         var at = head.Length;

@@ -12,6 +12,10 @@ namespace RpcShield.Upstreams.Transport;
 /// about 1.5 KB and a few microseconds less per request (README "Performance").
 /// A reused connection that the node closed while idle is detected (no response byte at all) and
 /// the request goes once more on a new connection, as HttpClient does.
+/// Pooled connections are checked before reuse (a readable idle socket holds a late answer or the
+/// node's close, never the next request's answer), and a request is sent again only when the node
+/// provably never took it: the send failed, or the connection was already closed when we started
+/// to read (a node that read the request and died is reported, not asked twice).
 /// </summary>
 public sealed class Http1Transport : IUpstreamTransport
 {
@@ -19,8 +23,12 @@ public sealed class Http1Transport : IUpstreamTransport
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(10);
 
+    /// <summary>Connections open at once per upstream, as HttpClient's MaxConnectionsPerServer was; further attempts wait.</summary>
+    public const int MaxConnections = 512;
+
     private readonly Lock _lock = new();
     private readonly List<Http1Connection> _idle = [];
+    private readonly SemaphoreSlim _slots = new(MaxConnections, MaxConnections);
     private readonly EndPoint _endpoint;
     private readonly byte[] _head;
     private readonly TimeProvider _time;
@@ -40,8 +48,16 @@ public sealed class Http1Transport : IUpstreamTransport
         _lastSweep = _time.GetTimestamp();
         var host = url.IdnHost.Trim('[', ']');
         _endpoint = IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, url.Port) : new DnsEndPoint(host, url.Port);
-        var hostHeader = url.IsDefaultPort ? url.IdnHost : $"{url.IdnHost}:{url.Port}";
-        _head = Encoding.ASCII.GetBytes($"POST {url.PathAndQuery} HTTP/1.1\r\nHost: {hostHeader}\r\nContent-Type: application/json\r\nContent-Length: ");
+        _head = Encoding.ASCII.GetBytes(RequestHead(url));
+    }
+
+    /// <summary>The request line and headers up to the Content-Length value (prepared once per upstream).</summary>
+    internal static string RequestHead(Uri url)
+    {
+        // IPv6 literals keep their brackets in Host (IdnHost drops them).
+        var host = url.HostNameType == UriHostNameType.IPv6 ? $"[{url.IdnHost.Trim('[', ']')}]" : url.IdnHost;
+        var hostHeader = url.IsDefaultPort ? host : $"{host}:{url.Port}";
+        return $"POST {url.PathAndQuery} HTTP/1.1\r\nHost: {hostHeader}\r\nContent-Type: application/json\r\nContent-Length: ";
     }
 
     /// <summary>Idle connections in the pool (for tests and /status-style introspection).</summary>
@@ -62,18 +78,42 @@ public sealed class Http1Transport : IUpstreamTransport
     /// </summary>
     public async ValueTask<UpstreamResponse> PostAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
     {
+        if (!_slots.Wait(0))
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await ExchangeAsync(body, into, maxResponseBytes, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async ValueTask<UpstreamResponse> ExchangeAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
+    {
         var connection = RentIdle() ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
             var reused = connection.Exchanges > 0;
+            // True only while a failure would prove the node never took the request.
+            var resendable = reused;
             connection.Begin();
             try
             {
                 await connection.SendRequestAsync(_head, body, cancellationToken).ConfigureAwait(false);
                 ResponseHead head;
+                var firstRead = true;
                 while (!connection.TryReadHead(out head))
                 {
-                    connection.Received(await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false));
+                    var read = connection.ReceiveAsync(cancellationToken);
+                    // Closed before we started reading (the FIN/RST was already there): not taken.
+                    resendable = reused && firstRead && read.IsCompleted;
+                    connection.Received(await read.ConfigureAwait(false));
+                    resendable = firstRead = false;
                 }
 
                 var complete = await connection.ReadBodyAsync(head, into, maxResponseBytes, cancellationToken).ConfigureAwait(false);
@@ -87,11 +127,11 @@ public sealed class Http1Transport : IUpstreamTransport
                     connection.Dispose();
                 }
 
-                return new UpstreamResponse(head.Status, head.RetryAfter, TooLarge: !complete);
+                return new UpstreamResponse(head.Status, head.RetryAfter, TooLarge: !complete, Framed: complete && head.HasFramedBody);
             }
-            catch (Exception ex) when (reused && !connection.ReceivedAny && ex is HttpRequestException or IOException or SocketException)
+            catch (Exception ex) when (resendable && !connection.ReceivedAny && ex is HttpRequestException or IOException or SocketException)
             {
-                // The node closed this keep-alive connection while it sat idle: nothing was answered, send again on a new one.
+                // The node had closed this keep-alive connection: it never took the request, send it on a new one.
                 connection.End(_time.GetTimestamp());
                 connection.Dispose();
                 connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -127,22 +167,29 @@ public sealed class Http1Transport : IUpstreamTransport
 
             var newest = _idle[^1];
             _idle.RemoveAt(_idle.Count - 1);
-            if (_time.GetElapsedTime(newest.LastUsed) < IdleTimeout)
+            if (_time.GetElapsedTime(newest.LastUsed) >= IdleTimeout)
+            {
+                stale = [newest, .. _idle];
+                _idle.Clear();
+            }
+            else if (!newest.IsQuiet())
+            {
+                // A late answer or the node's close is waiting on it: never hand it to the next request.
+                stale = [newest];
+            }
+            else
             {
                 return newest;
             }
-
-            stale = [newest, .. _idle];
-            _idle.Clear();
         }
 
         stale.ForEach(c => c.Dispose());
-        return null;
+        return RentIdle();
     }
 
     private void Return(Http1Connection connection)
     {
-        if (_disposed || _time.GetElapsedTime(connection.CreatedAt) >= Lifetime)
+        if (_time.GetElapsedTime(connection.CreatedAt) >= Lifetime)
         {
             connection.Dispose();
             return;
@@ -151,8 +198,16 @@ public sealed class Http1Transport : IUpstreamTransport
         List<Http1Connection>? stale = null;
         lock (_lock)
         {
-            _idle.Add(connection);
-            if (_time.GetElapsedTime(_lastSweep) >= SweepEvery)
+            if (_disposed)
+            {
+                stale = [connection];
+            }
+            else
+            {
+                _idle.Add(connection);
+            }
+
+            if (stale is null && _time.GetElapsedTime(_lastSweep) >= SweepEvery)
             {
                 // Oldest first: close connections a quiet period left idle (the node would close them anyway).
                 _lastSweep = _time.GetTimestamp();
@@ -175,6 +230,7 @@ public sealed class Http1Transport : IUpstreamTransport
 
     public void Dispose()
     {
+        _slots.Dispose();
         List<Http1Connection> idle;
         lock (_lock)
         {

@@ -30,7 +30,9 @@ public sealed class HttpClientTransport : IUpstreamTransport
         using var response = await _invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         var complete = await into.ReadFromAsync(stream, maxResponseBytes, cancellationToken).ConfigureAwait(false);
-        return new UpstreamResponse((int)response.StatusCode, RetryAfter(response.Headers.RetryAfter), TooLarge: !complete);
+        // HttpClient fails a body shorter than its Content-Length or without its final chunk.
+        var framed = response.Content.Headers.ContentLength is not null || response.Headers.TransferEncodingChunked == true;
+        return new UpstreamResponse((int)response.StatusCode, RetryAfter(response.Headers.RetryAfter), TooLarge: !complete, Framed: framed && complete);
     }
 
     private static TimeSpan? RetryAfter(RetryConditionHeaderValue? header) =>

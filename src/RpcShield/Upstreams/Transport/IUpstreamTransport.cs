@@ -15,7 +15,8 @@ public interface IUpstreamTransport : IDisposable
 
 /// <summary>Status line facts of an upstream answer; the body is in the caller's buffer.</summary>
 /// <param name="TooLarge">The body passed the size limit: the buffer holds only its beginning.</param>
-public readonly record struct UpstreamResponse(int StatusCode, TimeSpan? RetryAfter, bool TooLarge = false)
+/// <param name="Framed">The body's end was declared (Content-Length or chunked) and it arrived whole.</param>
+public readonly record struct UpstreamResponse(int StatusCode, TimeSpan? RetryAfter, bool TooLarge = false, bool Framed = false)
 {
     public bool IsSuccess => StatusCode is >= 200 and < 300;
 }

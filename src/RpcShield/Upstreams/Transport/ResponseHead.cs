@@ -17,14 +17,22 @@ internal readonly record struct ResponseHead(int Status, long? ContentLength, bo
         var statusLine = lineEnd >= 0 ? head[..lineEnd] : head;
         // "HTTP/1.1 200 OK": version, space, three digits.
         if (statusLine.Length < 12 || !statusLine.StartsWith("HTTP/1."u8) || statusLine[8] != (byte)' '
-            || !Utf8Parser.TryParse(statusLine.Slice(9, 3), out int status, out var used) || used != 3 || status < 100)
+            || !Utf8Parser.TryParse(statusLine.Slice(9, 3), out int status, out var used) || used != 3 || status < 100
+            || (statusLine.Length > 12 && statusLine[12] != (byte)' '))
         {
             throw Http1Connection.Invalid("bad status line");
+        }
+
+        if (status == 101)
+        {
+            // Never asked for an upgrade: the connection would no longer speak HTTP.
+            throw Http1Connection.Invalid("unexpected 101 Switching Protocols");
         }
 
         var keepAlive = statusLine[7] == (byte)'1';
         long? contentLength = null;
         var chunked = false;
+        var otherCoding = false;
         TimeSpan? retryAfter = null;
         var rest = lineEnd >= 0 ? head[(lineEnd + 2)..] : [];
         while (!rest.IsEmpty)
@@ -42,9 +50,10 @@ internal readonly record struct ResponseHead(int Status, long? ContentLength, bo
             var value = Trimmed(line[(colon + 1)..]);
             if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
             {
-                if (!Utf8Parser.TryParse(value, out long length, out var digits) || digits != value.Length || length < 0)
+                if (!Utf8Parser.TryParse(value, out long length, out var digits) || digits != value.Length || length < 0
+                    || (contentLength is { } earlier && earlier != length))
                 {
-                    throw Http1Connection.Invalid("bad Content-Length");
+                    throw Http1Connection.Invalid("bad or conflicting Content-Length");
                 }
 
                 contentLength = length;
@@ -52,6 +61,7 @@ internal readonly record struct ResponseHead(int Status, long? ContentLength, bo
             else if (Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
             {
                 chunked = EndsWithToken(value, "chunked"u8);
+                otherCoding = !chunked;
             }
             else if (Ascii.EqualsIgnoreCase(name, "Connection"u8))
             {
@@ -63,7 +73,10 @@ internal readonly record struct ResponseHead(int Status, long? ContentLength, bo
             }
         }
 
-        return new ResponseHead(status, chunked ? null : contentLength, chunked, keepAlive, retryAfter);
+        // A transfer coding that does not end in chunked runs to the end of the connection (RFC 9112 6.3).
+        return otherCoding
+            ? new ResponseHead(status, null, false, false, retryAfter)
+            : new ResponseHead(status, chunked ? null : contentLength, chunked, keepAlive, retryAfter);
     }
 
     internal static ReadOnlySpan<byte> Trimmed(ReadOnlySpan<byte> value) => value[Ascii.Trim(value)];
