@@ -31,6 +31,8 @@ internal sealed partial class WsClientConnection
     private readonly HttpContext _upgrade;
     private readonly ILogger _logger;
     private readonly Channel<byte[]> _outbox;
+    private Task _sender = Task.CompletedTask;
+    private volatile bool _closing;
     private readonly CancellationTokenSource _closed = new();
     private readonly SemaphoreSlim _inFlight = new(MaxConcurrentMessages);
     private readonly Lock _lock = new();
@@ -68,7 +70,7 @@ internal sealed partial class WsClientConnection
         _hub.Register(this);
         using var link = CancellationTokenSource.CreateLinkedTokenSource(aborted, _closed.Token);
         var token = link.Token;
-        var sender = SendLoopAsync(token);
+        _sender = SendLoopAsync(token);
         try
         {
             await ReceiveLoopAsync(token).ConfigureAwait(false);
@@ -83,7 +85,7 @@ internal sealed partial class WsClientConnection
             RemoveAllSubscriptions();
             _hub.Unregister(this);
             _outbox.Writer.TryComplete();
-            await sender.ConfigureAwait(false);
+            await _sender.ConfigureAwait(false);
             // Let in-flight messages finish (they are cancelled) before the semaphore goes.
             for (var i = 0; i < MaxConcurrentMessages; i++)
             {
@@ -112,7 +114,7 @@ internal sealed partial class WsClientConnection
     /// <summary>Queues a message; a full queue means the client does not read: it is disconnected.</summary>
     public void TryEnqueue(byte[] message)
     {
-        if (_outbox.Writer.TryWrite(message) || _closed.IsCancellationRequested)
+        if (_outbox.Writer.TryWrite(message) || _closed.IsCancellationRequested || _closing)
         {
             return;
         }
@@ -151,7 +153,11 @@ internal sealed partial class WsClientConnection
             {
                 message.Dispose();
                 TryEnqueue(RpcResponseWriter.ErrorBytes(default, RpcErrorCodes.TooLarge, $"Message too large: limit is {limit} bytes"));
-                await Task.Delay(100, token).ConfigureAwait(false); // let the error go out first
+                // Nothing goes out after the error; once the sender has put it on the wire, close
+                // (a close frame sent beside a pending send would break the socket instead).
+                _closing = true;
+                _outbox.Writer.TryComplete();
+                await _sender.ConfigureAwait(false);
                 await CloseAsync(WebSocketCloseStatus.MessageTooBig, "message too large").ConfigureAwait(false);
                 return;
             }

@@ -316,6 +316,54 @@ public sealed class Http1TransportTests
     }
 
     [Fact]
+    public async Task Attempts_beyond_the_connection_cap_wait_for_a_connection_instead_of_opening_more()
+    {
+        using var hold = new SemaphoreSlim(0);
+        var inHandler = 0;
+        var maxInHandler = 0;
+        await using var node = await FakeServer.StartAsync(app => app.MapPost("/rpc", async (HttpContext context) =>
+        {
+            var now = Interlocked.Increment(ref inHandler);
+            InterlockedMax(ref maxInHandler, now);
+            await hold.WaitAsync(TimeSpan.FromSeconds(10));
+            Interlocked.Decrement(ref inHandler);
+            await context.Response.WriteAsync("ok");
+        }));
+        using var transport = new Http1Transport(new Uri(node.Url + "/rpc"), ConnectTimeout, maxConnections: 2);
+
+        var buffers = Enumerable.Range(0, 5).Select(_ => new PooledBuffer()).ToArray();
+        var calls = buffers.Select(b => transport.PostAsync(Call, b, 1 << 20, CancellationToken.None).AsTask()).ToArray();
+        await WaitUntilAsync(() => Volatile.Read(ref inHandler) == 2);
+        hold.Release(5);
+        await Task.WhenAll(calls);
+
+        Assert.Equal(2, maxInHandler);
+        Assert.All(buffers, b => Assert.Equal("ok", Encoding.ASCII.GetString(b.Span)));
+        Assert.Equal(2, transport.IdleConnections);
+        foreach (var buffer in buffers)
+        {
+            buffer.Dispose();
+        }
+
+        static void InterlockedMax(ref int target, int value)
+        {
+            for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
+            {
+                Interlocked.CompareExchange(ref target, value, seen);
+            }
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    [Fact]
     public async Task A_connection_idle_past_the_idle_timeout_is_not_reused()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -28,7 +28,7 @@ public sealed class Http1Transport : IUpstreamTransport
 
     private readonly Lock _lock = new();
     private readonly List<Http1Connection> _idle = [];
-    private readonly SemaphoreSlim _slots = new(MaxConnections, MaxConnections);
+    private readonly SemaphoreSlim _slots;
     private readonly EndPoint _endpoint;
     private readonly byte[] _head;
     private readonly TimeProvider _time;
@@ -36,8 +36,9 @@ public sealed class Http1Transport : IUpstreamTransport
     private long _lastSweep;
     private bool _disposed;
 
-    public Http1Transport(Uri url, TimeSpan connectTimeout, TimeProvider? time = null)
+    public Http1Transport(Uri url, TimeSpan connectTimeout, TimeProvider? time = null, int maxConnections = MaxConnections)
     {
+        _slots = new SemaphoreSlim(maxConnections, maxConnections);
         if (url.Scheme != Uri.UriSchemeHttp)
         {
             throw new ArgumentException("Http1Transport serves http:// only", nameof(url));
@@ -76,78 +77,78 @@ public sealed class Http1Transport : IUpstreamTransport
     /// One exchange on a pooled connection. Deliberately one async method: each awaiting layer
     /// would cost a state-machine allocation per request (measured ~300 B each).
     /// </summary>
-    public async ValueTask<UpstreamResponse> PostAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
-    {
-        if (!_slots.Wait(0))
-        {
-            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
+    public ValueTask<UpstreamResponse> PostAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken) =>
+        _slots.Wait(0) ? ExchangeAsync(body, into, maxResponseBytes, cancellationToken) : WaitForSlotAsync(body, into, maxResponseBytes, cancellationToken);
 
+    private async ValueTask<UpstreamResponse> WaitForSlotAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await ExchangeAsync(body, into, maxResponseBytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs with a connection slot held; releases it when done.</summary>
+    private async ValueTask<UpstreamResponse> ExchangeAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
+    {
         try
         {
-            return await ExchangeAsync(body, into, maxResponseBytes, cancellationToken).ConfigureAwait(false);
+            var connection = RentIdle() ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                var reused = connection.Exchanges > 0;
+                // True only while a failure would prove the node never took the request.
+                var resendable = reused;
+                connection.Begin();
+                try
+                {
+                    await connection.SendRequestAsync(_head, body, cancellationToken).ConfigureAwait(false);
+                    ResponseHead head;
+                    var firstRead = true;
+                    while (!connection.TryReadHead(out head))
+                    {
+                        var read = connection.ReceiveAsync(cancellationToken);
+                        // Closed before we started reading (the FIN/RST was already there): not taken.
+                        resendable = reused && firstRead && read.IsCompleted;
+                        connection.Received(await read.ConfigureAwait(false));
+                        resendable = firstRead = false;
+                    }
+
+                    var complete = await connection.ReadBodyAsync(head, into, maxResponseBytes, cancellationToken).ConfigureAwait(false);
+                    connection.End(_time.GetTimestamp());
+                    if (complete && head.KeepAlive && head.HasFramedBody && connection.AtMessageEnd)
+                    {
+                        Return(connection);
+                    }
+                    else
+                    {
+                        connection.Dispose();
+                    }
+
+                    return new UpstreamResponse(head.Status, head.RetryAfter, TooLarge: !complete, Framed: complete && head.HasFramedBody);
+                }
+                catch (Exception ex) when (resendable && !connection.ReceivedAny && ex is HttpRequestException or IOException or SocketException)
+                {
+                    // The node had closed this keep-alive connection: it never took the request, send it on a new one.
+                    connection.End(_time.GetTimestamp());
+                    connection.Dispose();
+                    connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (SocketException ex)
+                {
+                    connection.End(_time.GetTimestamp());
+                    connection.Dispose();
+                    throw new HttpRequestException(HttpRequestError.ConnectionError, ex.Message, ex);
+                }
+                catch
+                {
+                    connection.End(_time.GetTimestamp());
+                    connection.Dispose();
+                    throw;
+                }
+            }
         }
         finally
         {
             _slots.Release();
-        }
-    }
-
-    private async ValueTask<UpstreamResponse> ExchangeAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
-    {
-        var connection = RentIdle() ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        while (true)
-        {
-            var reused = connection.Exchanges > 0;
-            // True only while a failure would prove the node never took the request.
-            var resendable = reused;
-            connection.Begin();
-            try
-            {
-                await connection.SendRequestAsync(_head, body, cancellationToken).ConfigureAwait(false);
-                ResponseHead head;
-                var firstRead = true;
-                while (!connection.TryReadHead(out head))
-                {
-                    var read = connection.ReceiveAsync(cancellationToken);
-                    // Closed before we started reading (the FIN/RST was already there): not taken.
-                    resendable = reused && firstRead && read.IsCompleted;
-                    connection.Received(await read.ConfigureAwait(false));
-                    resendable = firstRead = false;
-                }
-
-                var complete = await connection.ReadBodyAsync(head, into, maxResponseBytes, cancellationToken).ConfigureAwait(false);
-                connection.End(_time.GetTimestamp());
-                if (complete && head.KeepAlive && head.HasFramedBody && connection.AtMessageEnd)
-                {
-                    Return(connection);
-                }
-                else
-                {
-                    connection.Dispose();
-                }
-
-                return new UpstreamResponse(head.Status, head.RetryAfter, TooLarge: !complete, Framed: complete && head.HasFramedBody);
-            }
-            catch (Exception ex) when (resendable && !connection.ReceivedAny && ex is HttpRequestException or IOException or SocketException)
-            {
-                // The node had closed this keep-alive connection: it never took the request, send it on a new one.
-                connection.End(_time.GetTimestamp());
-                connection.Dispose();
-                connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (SocketException ex)
-            {
-                connection.End(_time.GetTimestamp());
-                connection.Dispose();
-                throw new HttpRequestException(HttpRequestError.ConnectionError, ex.Message, ex);
-            }
-            catch
-            {
-                connection.End(_time.GetTimestamp());
-                connection.Dispose();
-                throw;
-            }
         }
     }
 
@@ -230,7 +231,7 @@ public sealed class Http1Transport : IUpstreamTransport
 
     public void Dispose()
     {
-        _slots.Dispose();
+        // _slots is not disposed: exchanges still in flight release into it (it holds no OS handle).
         List<Http1Connection> idle;
         lock (_lock)
         {
