@@ -38,9 +38,6 @@ internal sealed class Http1Connection : IDisposable
 
     public int Exchanges { get; private set; }
 
-    /// <summary>True once the current exchange received any response byte (a stale keep-alive connection never does).</summary>
-    public bool ReceivedAny { get; private set; }
-
     public static async ValueTask<Http1Connection> ConnectAsync(EndPoint endpoint, TimeSpan connectTimeout, long now, CancellationToken cancellationToken)
     {
         Socket socket;
@@ -83,7 +80,6 @@ internal sealed class Http1Connection : IDisposable
     /// <summary>Starts an exchange on this connection.</summary>
     public void Begin()
     {
-        ReceivedAny = false;
         _start = _end = 0;
     }
 
@@ -211,7 +207,6 @@ internal sealed class Http1Connection : IDisposable
             throw ResponseEnded();
         }
 
-        ReceivedAny = true;
         _end += count;
     }
 

@@ -10,12 +10,10 @@ namespace RpcShield.Upstreams.Transport;
 /// the bot). The request head is prepared once per upstream; a pooled connection carries each
 /// exchange with no per-request allocations. Measured against .NET's HttpClient on the same path:
 /// about 1.5 KB and a few microseconds less per request (README "Performance").
-/// A reused connection that the node closed while idle is detected (no response byte at all) and
-/// the request goes once more on a new connection, as HttpClient does.
 /// Pooled connections are checked before reuse (a readable idle socket holds a late answer or the
 /// node's close, never the next request's answer), and a request is sent again only when the node
-/// provably never took it: the send failed, or the connection was already closed when we started
-/// to read (a node that read the request and died is reported, not asked twice).
+/// provably never took it: the send on a reused connection failed. A connection that closes after
+/// the request went out is reported, never asked twice (reads then fail over to another node).
 /// </summary>
 public sealed class Http1Transport : IUpstreamTransport
 {
@@ -95,21 +93,17 @@ public sealed class Http1Transport : IUpstreamTransport
             while (true)
             {
                 var reused = connection.Exchanges > 0;
-                // True only while a failure would prove the node never took the request.
+                // True only while a failure proves the node never took the request: the send itself failed.
                 var resendable = reused;
                 connection.Begin();
                 try
                 {
                     await connection.SendRequestAsync(_head, body, cancellationToken).ConfigureAwait(false);
+                    resendable = false;
                     ResponseHead head;
-                    var firstRead = true;
                     while (!connection.TryReadHead(out head))
                     {
-                        var read = connection.ReceiveAsync(cancellationToken);
-                        // Closed before we started reading (the FIN/RST was already there): not taken.
-                        resendable = reused && firstRead && read.IsCompleted;
-                        connection.Received(await read.ConfigureAwait(false));
-                        resendable = firstRead = false;
+                        connection.Received(await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false));
                     }
 
                     var complete = await connection.ReadBodyAsync(head, into, maxResponseBytes, cancellationToken).ConfigureAwait(false);
@@ -125,7 +119,7 @@ public sealed class Http1Transport : IUpstreamTransport
 
                     return new UpstreamResponse(head.Status, head.RetryAfter, TooLarge: !complete, Framed: complete && head.HasFramedBody);
                 }
-                catch (Exception ex) when (resendable && !connection.ReceivedAny && ex is HttpRequestException or IOException or SocketException)
+                catch (Exception ex) when (resendable && ex is HttpRequestException or IOException or SocketException)
                 {
                     // The node had closed this keep-alive connection: it never took the request, send it on a new one.
                     connection.End(_time.GetTimestamp());
