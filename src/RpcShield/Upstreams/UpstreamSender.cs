@@ -101,7 +101,6 @@ public sealed class UpstreamSender
         return optional.ExecuteOutcomeAsync(static (ctx, s) => s.Sender.SendCoreAsync(s.Upstream, s.Body, s.Timeout, ctx.CancellationToken), context, state);
     }
 
-
     private bool AllOptionalDormant()
     {
         foreach (var contributor in _optional)
