@@ -42,7 +42,6 @@ public sealed class MonotonicHeadFilter : IRpcResultFilter
         return replacement;
     }
 
-
     private sealed class HighWater
     {
         private long _value = -1;
