@@ -117,5 +117,9 @@ public sealed class HostSettings
 
     public Action<IServiceCollection>? ConfigureServices { get; init; }
 
+    /// <summary>
+    /// Adds endpoints (the sandbox's control API) after RpcShield's own. Middleware added here runs
+    /// only for routed requests: JSON-RPC POSTs to a configured chain are served before routing.
+    /// </summary>
     public Action<WebApplication>? ConfigureApp { get; init; }
 }
