@@ -82,3 +82,36 @@ public sealed class UpstreamTransportTests
 
     private static ResponseHead Parse(string text) => ResponseHead.Parse(Encoding.ASCII.GetBytes(text));
 }
+
+public sealed class UpstreamTransportReloadTests
+{
+    [Fact]
+    public void A_reload_keeps_an_upstream_with_its_transport_and_replaces_it_when_the_transport_changes()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var (registry, chain, _) = RpcShield.Tests.Hedging.TestChains.Create(time, upstreams: 1);
+        var before = chain.Upstreams[0];
+        Assert.IsType<Http1Transport>(before.Transport);
+
+        var same = Options(chain.Options, "auto");
+        registry.Apply(same);
+        Assert.Same(before, registry.Chains[0].Upstreams[0]);
+
+        registry.Apply(Options(chain.Options, "httpclient"));
+        var after = registry.Chains[0].Upstreams[0];
+        Assert.NotSame(before, after);
+        Assert.IsType<HttpClientTransport>(after.Transport);
+
+        static ProxyOptions Options(ChainOptions current, string transport)
+        {
+            var upstream = current.Upstreams[0];
+            var chain = new ChainOptions
+            {
+                Name = current.Name,
+                ChainId = current.ChainId,
+                Upstreams = [new UpstreamOptions { Name = upstream.Name, Url = upstream.Url, Transport = transport }],
+            };
+            return new ProxyOptions { Chains = [chain] };
+        }
+    }
+}
