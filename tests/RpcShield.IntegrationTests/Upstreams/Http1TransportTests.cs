@@ -242,6 +242,20 @@ public sealed class Http1TransportTests
     }
 
     [Fact]
+    public async Task A_host_name_is_resolved_and_its_addresses_tried_in_turn()
+    {
+        // The node listens on 127.0.0.1 only; `localhost` may resolve to ::1 first.
+        await using var node = new ScriptedHttpServer((n, _) => ScriptedHttpServer.Response("200 OK", $"{n}"));
+        using var transport = new Http1Transport(new Uri($"http://localhost:{node.Url.Port}/"), ConnectTimeout);
+
+        using var buffer = new PooledBuffer();
+        var response = await transport.PostAsync(Call, buffer, 1 << 20, CancellationToken.None);
+
+        Assert.Equal(200, response.StatusCode);
+        Assert.Contains($"Host: localhost:{node.Url.Port}", Assert.Single(node.Requests), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_closed_port_is_connection_refused()
     {
         var port = FreePort();
