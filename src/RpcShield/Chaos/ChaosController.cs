@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using RpcShield.Configuration;
 using RpcShield.Journal;
+using RpcShield.JsonRpc;
 using RpcShield.Telemetry;
 
 namespace RpcShield.Chaos;
@@ -13,7 +14,7 @@ public sealed partial class ChaosController : IChaosController
     private readonly TimeProvider _time;
     private readonly RpcShieldMetrics _metrics;
     private readonly IFailureJournal _journal;
-    private readonly ChaosCallContext _calls;
+    private readonly RpcCallScope _calls;
     private readonly ILogger<ChaosController> _logger;
     private readonly ConcurrentDictionary<string, ChaosRule> _runtime = new(StringComparer.Ordinal);
     private readonly Lock _addLock = new();
@@ -22,7 +23,7 @@ public sealed partial class ChaosController : IChaosController
     private volatile bool _halted;
     private CancellationTokenSource _halt = new();
 
-    public ChaosController(ConfigStore config, IChaosRandom random, TimeProvider time, RpcShieldMetrics metrics, IFailureJournal journal, ChaosCallContext calls, ILogger<ChaosController> logger)
+    public ChaosController(ConfigStore config, IChaosRandom random, TimeProvider time, RpcShieldMetrics metrics, IFailureJournal journal, RpcCallScope calls, ILogger<ChaosController> logger)
     {
         _config = config;
         _random = random;
@@ -31,7 +32,8 @@ public sealed partial class ChaosController : IChaosController
         _journal = journal;
         _calls = calls;
         _logger = logger;
-        // Upstream-scope chaos needs to know the client call below the dispatcher: only while armed.
+        // Upstream-scope chaos (and the X-RpcShield-Chaos annotation) needs the client call below the
+        // dispatcher, and health probes must be told apart from it: published only while armed.
         calls.PublishWhile(() => IsArmed);
     }
 

@@ -10,7 +10,6 @@ public static class ChaosServiceCollectionExtensions
     public static IServiceCollection AddChaos(this IServiceCollection services)
     {
         services.TryAddSingleton<IChaosRandom, SystemChaosRandom>();
-        services.AddSingleton<ChaosCallContext>();
         services.AddSingleton<ChaosController>();
         services.AddSingleton<IChaosController>(sp => sp.GetRequiredService<ChaosController>());
         services.AddSingleton<BuilderChaos>();

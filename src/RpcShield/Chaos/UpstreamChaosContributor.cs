@@ -3,6 +3,7 @@ using Polly.Simmy;
 using Polly.Simmy.Latency;
 using Polly.Simmy.Outcomes;
 using RpcShield.Configuration;
+using RpcShield.JsonRpc;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Chaos;
@@ -20,11 +21,11 @@ public sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
     private static readonly ResiliencePropertyKey<TimeSpan> LatencyKey = new("rpcshield.chaos.latency");
 
     private readonly IChaosController _chaos;
-    private readonly ChaosCallContext _calls;
+    private readonly RpcCallScope _calls;
     private readonly ConfigStore _config;
     private readonly TimeProvider _time;
 
-    public UpstreamChaosContributor(IChaosController chaos, ChaosCallContext calls, ConfigStore config, TimeProvider time)
+    public UpstreamChaosContributor(IChaosController chaos, RpcCallScope calls, ConfigStore config, TimeProvider time)
     {
         _chaos = chaos;
         _calls = calls;

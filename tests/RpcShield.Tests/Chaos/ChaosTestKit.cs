@@ -45,8 +45,7 @@ internal sealed class ChaosTestKit
         Options = new ProxyOptions { Chains = [chain], Chaos = chaos };
         Config = new ConfigStore(Options, null, NullLogger<ConfigStore>.Instance);
         Metrics = new RpcShieldMetrics(Prometheus.Metrics.NewCustomRegistry());
-        Calls = new ChaosCallContext(Scope);
-        Controller = new ChaosController(Config, random ?? new FixedRandom(0.5), Time, Metrics, Journal, Calls, NullLogger<ChaosController>.Instance);
+        Controller = new ChaosController(Config, random ?? new FixedRandom(0.5), Time, Metrics, Journal, Scope, NullLogger<ChaosController>.Instance);
         Upstream = new Upstream("test", chain.Upstreams[0], chain.Routing, UpstreamTransports.Create(chain.Upstreams[0], Time), Time, Metrics);
         Chain = new ChainRuntime(chain, [Upstream]);
         Call = new RpcCall(Chain, new HeaderDictionary(), RpcTransport.Http) { HttpContext = new DefaultHttpContext() };
@@ -55,7 +54,7 @@ internal sealed class ChaosTestKit
             // As the dispatcher does for a client call (published whatever the armed state, so tests may arm later).
             Scope.PublishWhile(() => true);
             Scope.Enter(Call);
-            Calls.PublishWhile(() => Controller.IsArmed);
+            Scope.PublishWhile(() => Controller.IsArmed);
         }
     }
 
@@ -65,7 +64,6 @@ internal sealed class ChaosTestKit
     public RpcShieldMetrics Metrics { get; }
     public RecordingJournal Journal { get; } = new();
     public RpcCallScope Scope { get; } = new();
-    public ChaosCallContext Calls { get; }
     public ChaosController Controller { get; }
     public Upstream Upstream { get; }
     public ChainRuntime Chain { get; }

@@ -14,7 +14,7 @@ public sealed class UpstreamChaosContributorTests
     private static ResiliencePipeline<AttemptOutcome> Pipeline(ChaosTestKit kit)
     {
         var builder = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = kit.Time };
-        new UpstreamChaosContributor(kit.Controller, kit.Calls, kit.Config, kit.Time).Contribute(builder, kit.Upstream);
+        new UpstreamChaosContributor(kit.Controller, kit.Scope, kit.Config, kit.Time).Contribute(builder, kit.Upstream);
         return builder.Build();
     }
 
