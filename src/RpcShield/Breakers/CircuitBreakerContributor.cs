@@ -92,10 +92,7 @@ public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContrib
                 break;
         }
 
-        if (_chains.TryGet(upstream.Chain, out var chain))
-        {
-            chain.Rerank();
-        }
+        _chains.RerankChainOf(upstream);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: circuit of {Upstream} OPEN for {BreakMs} ms (last fault: {Fault})")]

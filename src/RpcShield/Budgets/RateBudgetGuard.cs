@@ -77,7 +77,7 @@ public sealed partial class RateBudgetGuard : IAttemptGuard
         Interlocked.Exchange(ref budget.ExpiryTimer, timer)?.Dispose();
         if (!wasThrottled)
         {
-            Rerank(upstream);
+            _chains.RerankChainOf(upstream);
         }
     }
 
@@ -87,15 +87,7 @@ public sealed partial class RateBudgetGuard : IAttemptGuard
         {
             upstream.IsThrottled = false;
             LogThrottleEnded(upstream.Chain, upstream.Name);
-            Rerank(upstream);
-        }
-    }
-
-    private void Rerank(Upstream upstream)
-    {
-        if (_chains.TryGet(upstream.Chain, out var chain))
-        {
-            chain.Rerank();
+            _chains.RerankChainOf(upstream);
         }
     }
 

@@ -38,6 +38,18 @@ public sealed partial class ChainRegistry : IDisposable
 
     public bool TryGet(string name, out ChainRuntime chain) => _snapshot.ByName.TryGetValue(name, out chain!);
 
+    /// <summary>By a name still inside a request path (no string per request).</summary>
+    public bool TryGet(ReadOnlySpan<char> name, out ChainRuntime chain) => _snapshot.ByName.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out chain!);
+
+    /// <summary>Re-ranks the chain <paramref name="upstream"/> belongs to (after a state change outside a request).</summary>
+    public void RerankChainOf(Upstream upstream)
+    {
+        if (TryGet(upstream.Chain, out var chain))
+        {
+            chain.Rerank();
+        }
+    }
+
     public void Apply(ProxyOptions options)
     {
         var previous = _snapshot;

@@ -39,7 +39,7 @@ public sealed class JsonRpcEndpoint
             return HandleAsync(context, _chains.Default);
         }
 
-        return path.LastIndexOf('/') == 0 && _chains.TryGet(path[1..].ToString(), out var chain) ? HandleAsync(context, chain) : null;
+        return path.LastIndexOf('/') == 0 && _chains.TryGet(path[1..], out var chain) ? HandleAsync(context, chain) : null;
     }
 
     /// <summary>The routed `POST /{chain}`: only names <see cref="TryServe"/> did not know get here.</summary>

@@ -1,8 +1,6 @@
 using System.Buffers.Text;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using RpcShield.JsonRpc;
 
 namespace RpcShield.Upstreams.Transport;
@@ -362,12 +360,13 @@ internal sealed class Http1Connection : IDisposable
     {
         var extension = line.IndexOf((byte)';');
         var hex = ResponseHead.Trimmed(extension >= 0 ? line[..extension] : line);
-        if (hex.IsEmpty || hex.Length > 15 || !long.TryParse(Encoding.ASCII.GetString(hex), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var size))
+        // Hex digits only, at most 15 (a size that fits a long); parsed from the bytes, no string per chunk.
+        if (hex.IsEmpty || hex.Length > 15 || !Utf8Parser.TryParse(hex, out ulong size, out var used, 'X') || used != hex.Length)
         {
             throw Invalid("bad chunk size");
         }
 
-        return size;
+        return (long)size;
     }
 
     internal static HttpRequestException Invalid(string what) => new(HttpRequestError.InvalidResponse, $"Invalid HTTP response from upstream: {what}");
