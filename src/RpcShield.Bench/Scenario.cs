@@ -177,7 +177,6 @@ internal static class ScenarioRunner
         {
             ListenOverride = "http://127.0.0.1:0",
             MinimumLogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-            ConfigureServices = s => { if (Environment.GetEnvironmentVariable("EXP_INLINE") == "1") { s.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = true); } },
         });
         await app.StartAsync().ConfigureAwait(false);
         return app;
