@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -39,20 +40,25 @@ internal sealed class StaticUpstream : IAsyncDisposable
         var reader = context.Request.BodyReader;
         var sawChainId = false;
         var sawLogs = false;
+        byte[]? batch = null;
         while (true)
         {
             var read = await reader.ReadAsync().ConfigureAwait(false);
-            foreach (var segment in read.Buffer)
+            if (!read.IsCompleted)
             {
-                sawChainId |= segment.Span.IndexOf("eth_chainId"u8) >= 0;
-                sawLogs |= segment.Span.IndexOf("eth_getLogs"u8) >= 0;
+                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                continue;
+            }
+
+            sawChainId = Contains(read.Buffer, "eth_chainId"u8);
+            sawLogs = Contains(read.Buffer, "eth_getLogs"u8);
+            if (read.Buffer.FirstSpan is [(byte)'[', ..])
+            {
+                batch = BatchAnswer(read.Buffer.ToArray());
             }
 
             reader.AdvanceTo(read.Buffer.End);
-            if (read.IsCompleted)
-            {
-                break;
-            }
+            break;
         }
 
         if (FailEvery > 0 && !sawChainId && Interlocked.Increment(ref _count) % FailEvery == 0)
@@ -61,10 +67,37 @@ internal sealed class StaticUpstream : IAsyncDisposable
             return;
         }
 
-        var body = sawChainId ? ChainIdAnswer : sawLogs ? Large : Small;
+        var body = batch ?? (sawChainId ? ChainIdAnswer : sawLogs ? Large : Small);
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = body.Length;
         await context.Response.BodyWriter.WriteAsync(body).ConfigureAwait(false);
+    }
+
+    private static bool Contains(System.Buffers.ReadOnlySequence<byte> body, ReadOnlySpan<byte> text) =>
+        body.IsSingleSegment ? body.FirstSpan.IndexOf(text) >= 0 : body.ToArray().AsSpan().IndexOf(text) >= 0;
+
+    /// <summary>A node's answer to a batch: the small result for every request, with its id.</summary>
+    private static byte[] BatchAnswer(byte[] request)
+    {
+        var answer = new System.Buffers.ArrayBufferWriter<byte>(request.Length * 2);
+        answer.Write("["u8);
+        var reader = new System.Text.Json.Utf8JsonReader(request);
+        var first = true;
+        while (reader.Read())
+        {
+            if (reader.CurrentDepth == 2 && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName && reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                var id = request.AsSpan((int)reader.TokenStartIndex, reader.ValueSpan.Length + (reader.TokenType == System.Text.Json.JsonTokenType.String ? 2 : 0));
+                answer.Write(first ? """{"jsonrpc":"2.0","id":"""u8 : """,{"jsonrpc":"2.0","id":"""u8);
+                answer.Write(id);
+                answer.Write(""","result":"0x1234567"}"""u8);
+                first = false;
+            }
+        }
+
+        answer.Write("]"u8);
+        return answer.WrittenSpan.ToArray();
     }
 
     private static byte[] BuildLargeLogs(int size)

@@ -160,6 +160,11 @@ internal static partial class ConfigValidator
                 error($"{up}.max_rps", "must be 0 (unlimited) or positive");
             }
 
+            if (upstream.MaxBatch < 0)
+            {
+                error($"{up}.max_batch", "must be 0 (never batch) or positive");
+            }
+
             if (upstream.MaxConcurrency < 0)
             {
                 error($"{up}.max_concurrency", "must be 0 (unlimited) or positive");

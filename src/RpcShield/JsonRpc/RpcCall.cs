@@ -32,6 +32,9 @@ public sealed class RpcCall
     /// <summary>The HTTP request (or the WebSocket's upgrade request) this call came in on.</summary>
     public HttpContext? HttpContext { get; init; }
 
+    /// <summary>Set while a batch's items are dispatched: reads ranking the same upstream first go to it as one upstream batch.</summary>
+    public BatchCoalescer? Batch { get; set; }
+
     /// <summary>The bot's optional `X-RpcShield-Strategy` label (journal only).</summary>
     public string? Strategy => RequestHeaders.TryGetValue("X-RpcShield-Strategy", out var value) ? value.ToString() : null;
 

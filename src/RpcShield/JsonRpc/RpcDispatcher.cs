@@ -55,6 +55,9 @@ public sealed class RpcDispatcher
         return result;
     }
 
+    /// <summary>A coalescer for a batch's reads (see <see cref="ReadForwarder.CoalesceBatch"/>).</summary>
+    public BatchCoalescer? CoalesceReads(CancellationToken cancellationToken) => _reads.CoalesceBatch(cancellationToken);
+
     /// <summary>
     /// The first gate answer, or null to route the item. Not an async method: gates normally
     /// answer synchronously, so the common path adds no state machine.

@@ -73,7 +73,23 @@ public static class RpcEnvelopeParser
             return RpcEnvelope.Error(RpcErrorCodes.InvalidRequest, "Invalid request: expected an object or a batch array");
         }
 
-        var items = new List<RpcRequestItem>();
+        // Parsing is synchronous: a per-thread scratch list collects the items (no growth copies per batch).
+        var items = t_items ??= new List<RpcRequestItem>(64);
+        try
+        {
+            return ParseBatch(ref reader, body, maxBatchItems, items);
+        }
+        finally
+        {
+            items.Clear();
+        }
+    }
+
+    [ThreadStatic]
+    private static List<RpcRequestItem>? t_items;
+
+    private static RpcEnvelope ParseBatch(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body, int maxBatchItems, List<RpcRequestItem> items)
+    {
         List<InvalidItem?>? invalids = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {

@@ -18,9 +18,11 @@ public static class RpcIdRewriter
     private static ReadOnlySpan<byte> UnsafeStringBytes => "\\<>&"u8;
 
     /// <summary>True when the id is absent (notification) or one a node might not echo byte for byte.</summary>
-    public static bool NeedsRewrite(in RpcRequestItem item)
+    public static bool NeedsRewrite(in RpcRequestItem item) => NeedsRewrite(item.Id.Span);
+
+    /// <summary>True when the raw id is absent (notification) or one a node might not echo byte for byte.</summary>
+    public static bool NeedsRewrite(ReadOnlySpan<byte> id)
     {
-        var id = item.Id.Span;
         if (id.IsEmpty)
         {
             return true;

@@ -29,16 +29,19 @@ public sealed class RpcProcessor
         return await ProcessBatchAsync(call, envelope, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A batch's items are dispatched concurrently, each routed on its own.</summary>
+    /// <summary>A batch's items are dispatched concurrently, each routed on its own (reads to one upstream share its requests).</summary>
     public async ValueTask<RpcReply> ProcessBatchAsync(RpcCall call, RpcEnvelope envelope, CancellationToken cancellationToken)
     {
         var items = envelope.Items;
         var tasks = new Task<ForwardResult?>[items.Length];
+        // Items whose gates and routing complete at once join the batch now; Flush sends it.
+        call.Batch = _dispatcher.CoalesceReads(cancellationToken);
         for (var i = 0; i < items.Length; i++)
         {
             tasks[i] = DispatchOneAsync(call, envelope, i, cancellationToken).AsTask();
         }
 
+        call.Batch?.Flush();
         await Task.WhenAll(tasks).ConfigureAwait(false);
         var results = new ForwardResult?[items.Length];
         for (var i = 0; i < items.Length; i++)

@@ -85,13 +85,18 @@ public sealed class ReadForwarder
             Deadline = deadline,
         };
 
+        if (call?.Batch is { } batch && batch.TryJoin(candidates[0], item, deadline < state.AttemptTimeout ? deadline : state.AttemptTimeout, out var batched))
+        {
+            state.JoinedBatch(batched!);
+        }
+
         Outcome<AttemptOutcome> outcome;
         if (candidates.Length == 1)
         {
             // One candidate: the attempt runs inline (one state machine fewer than through AttemptAsync).
             var only = state.Next()!;
             outcome = TryBegin(only, state, out var timeout, out var expired)
-                ? Attempted(state, await _sender.SendAsync(only, item.Raw, item.Method, timeout, cancellationToken).ConfigureAwait(false))
+                ? Attempted(state, await Send(only, state, timeout, cancellationToken).ConfigureAwait(false))
                 : expired;
         }
         else
@@ -120,8 +125,18 @@ public sealed class ReadForwarder
 
     private async ValueTask<Outcome<AttemptOutcome>> AttemptAsync(Upstream upstream, ForwardState state, CancellationToken cancellationToken) =>
         TryBegin(upstream, state, out var timeout, out var expired)
-            ? Attempted(state, await _sender.SendAsync(upstream, state.Item.Raw, state.Method, timeout, cancellationToken).ConfigureAwait(false))
+            ? Attempted(state, await Send(upstream, state, timeout, cancellationToken).ConfigureAwait(false))
             : expired;
+
+    /// <summary>The attempt on <paramref name="upstream"/>: this item's share of an upstream batch when it joined one, else a send of its own.</summary>
+    private ValueTask<AttemptOutcome> Send(Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken) =>
+        state.TakeBatched(upstream) is { } batched
+            ? new ValueTask<AttemptOutcome>(batched)
+            : _sender.SendAsync(upstream, state.Item.Raw, state.Method, timeout, cancellationToken);
+
+    /// <summary>A coalescer for one client batch's reads (null while chaos is armed: items go one by one to meet method-aware faults).</summary>
+    public BatchCoalescer? CoalesceBatch(CancellationToken cancellationToken) =>
+        _sender.IsPlain ? new BatchCoalescer(_sender, cancellationToken) : null;
 
     /// <summary>The attempt's timeout: min(per attempt, time left); false (with a local outcome) when no time is left.</summary>
     private bool TryBegin(Upstream upstream, ForwardState state, out TimeSpan timeout, out Outcome<AttemptOutcome> expired)
@@ -142,7 +157,12 @@ public sealed class ReadForwarder
 
     private Outcome<AttemptOutcome> Attempted(ForwardState state, AttemptOutcome attempt)
     {
-        _hedgeDelay.Observe(state.Chain, state.Method, attempt);
+        if (!attempt.Batched)
+        {
+            // A batch's latency is not this method's: hedge delays are cut from attempts sent alone.
+            _hedgeDelay.Observe(state.Chain, state.Method, attempt);
+        }
+
         state.Record(attempt);
         return Outcome.FromResult(attempt);
     }
@@ -158,6 +178,7 @@ public sealed class ReadForwarder
         private int _failures;
         private int _failovers;
         private Upstream[]? _hedged;
+        private Task<AttemptOutcome>? _batchedFirst;
 
         public ReadForwarder Forwarder { get; } = forwarder;
         public ChainRuntime Chain { get; } = chain;
@@ -171,6 +192,13 @@ public sealed class ReadForwarder
         public long Started { get; init; }
 
         public TimeSpan Deadline { get; init; }
+
+        /// <summary>The item joined an upstream batch to its first candidate (<see cref="BatchCoalescer"/>).</summary>
+        public void JoinedBatch(Task<AttemptOutcome> firstAttempt) => _batchedFirst = firstAttempt;
+
+        /// <summary>The batched first attempt, once, for the upstream it was batched to.</summary>
+        public Task<AttemptOutcome>? TakeBatched(Upstream upstream) =>
+            upstream == candidates[0] ? Interlocked.Exchange(ref _batchedFirst, null) : null;
 
         public Upstream? Next()
         {

@@ -48,6 +48,9 @@ public sealed class AttemptOutcome : IDisposable
     /// </summary>
     public bool Injected { get; init; }
 
+    /// <summary>Answered as one item of an upstream batch: <see cref="Latency"/> is the whole batch's.</summary>
+    public bool Batched { get; init; }
+
     /// <summary>True when another upstream should be tried.</summary>
     public bool ShouldTryNext => Kind is not AttemptKind.Answered and not AttemptKind.Cancelled;
 

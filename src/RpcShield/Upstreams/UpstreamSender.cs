@@ -101,6 +101,9 @@ public sealed class UpstreamSender
         return optional.ExecuteOutcomeAsync(static (ctx, s) => s.Sender.SendCoreAsync(s.Upstream, s.Body, s.Timeout, ctx.CancellationToken), context, state);
     }
 
+    /// <summary>True while no dormant-capable strategy (chaos) is active: attempts are sent as they are.</summary>
+    public bool IsPlain => _optional.Length == 0 || AllOptionalDormant();
+
     private bool AllOptionalDormant()
     {
         foreach (var contributor in _optional)
@@ -152,18 +155,12 @@ public sealed class UpstreamSender
             var reply = UpstreamReply.NotJsonRpc;
             if (kind == AttemptKind.Answered)
             {
-                reply = UpstreamReply.Inspect(buffer.Span, response.Framed);
+                // A client's item is always an object; only a BatchCoalescer sends an array.
+                reply = IsBatch(body.Span) ? UpstreamReply.InspectBatch(buffer.Span) : UpstreamReply.Inspect(buffer.Span, response.Framed);
                 kind = FailureClassifier.ClassifyReply(reply);
             }
 
-            var reason = kind switch
-            {
-                AttemptKind.Answered => "ok",
-                AttemptKind.HttpError when response.IsSuccess => "invalid_response",
-                AttemptKind.HttpError or AttemptKind.Throttled when !response.IsSuccess => $"http_{response.StatusCode}",
-                _ => $"{reply.ErrorCode} {Truncate(reply.ErrorMessage)}",
-            };
-            var outcome = Finish(upstream, kind, reason, start, reply, response.RetryAfter);
+            var outcome = Finish(upstream, kind, ReasonFor(kind, reply, response.StatusCode), start, reply, response.RetryAfter);
             outcome.Body = buffer;
             buffer = null;
             return Outcome.FromResult(outcome);
@@ -228,6 +225,17 @@ public sealed class UpstreamSender
 
         return new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = reason, Reply = reply, Latency = latency, RetryAfter = retryAfter };
     }
+
+    /// <summary>The secret-free reason of a classified answer (`ok`, `invalid_response`, `http_503`, `-32000 header not found`).</summary>
+    internal static string ReasonFor(AttemptKind kind, UpstreamReply reply, int statusCode = 200) => kind switch
+    {
+        AttemptKind.Answered => "ok",
+        AttemptKind.HttpError when statusCode is >= 200 and < 300 => "invalid_response",
+        AttemptKind.HttpError or AttemptKind.Throttled when statusCode is < 200 or >= 300 => $"http_{statusCode}",
+        _ => $"{reply.ErrorCode} {Truncate(reply.ErrorMessage)}",
+    };
+
+    private static bool IsBatch(ReadOnlySpan<byte> body) => !body.IsEmpty && body[0] == (byte)'[';
 
     private static string Truncate(string? message) =>
         message is null ? "" : message.Length <= 120 ? message : message[..120];

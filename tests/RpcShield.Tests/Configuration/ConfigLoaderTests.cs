@@ -103,7 +103,7 @@ public sealed class ConfigLoaderTests
               - name: Main Net
                 chain_id: 0
                 upstreams:
-                  - { name: a, url: "not a url", tier: best, transport: curl }
+                  - { name: a, url: "not a url", tier: best, transport: curl, max_batch: -1 }
                   - { name: a, url: "http://127.0.0.1:1", ws_url: "http://nope" }
                 routes:
                   - { methods: [], upstreams: [ghost] }
@@ -120,6 +120,7 @@ public sealed class ConfigLoaderTests
         AssertError(result, "chains[0].upstreams[0].url", "absolute http(s) URL");
         AssertError(result, "chains[0].upstreams[0].tier", "primary or fallback");
         AssertError(result, "chains[0].upstreams[0].transport", "auto or httpclient");
+        AssertError(result, "chains[0].upstreams[0].max_batch", "0 (never batch) or positive");
         AssertError(result, "chains[0].upstreams", "duplicate upstream name 'a'");
         AssertError(result, "chains[0].upstreams[1].ws_url", "ws(s)");
         AssertError(result, "chains[0].routes[0].methods", "at least one");

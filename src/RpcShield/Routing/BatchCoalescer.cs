@@ -1,0 +1,234 @@
+using RpcShield.JsonRpc;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Routing;
+
+/// <summary>
+/// Sends the reads of one client batch that rank the same upstream first to it as one upstream
+/// batch (at most its `max_batch` items per request) instead of one request per item. Items join
+/// while the batch is being dispatched; <see cref="Flush"/> then sends. Each item gets its own
+/// answer back as the outcome of its first attempt, so failover (to the next upstream, never the
+/// same one again), hedging, the journal and the client's reply treat it as an attempt sent alone.
+/// </summary>
+public sealed class BatchCoalescer
+{
+    private readonly UpstreamSender _sender;
+    private readonly CancellationToken _cancellationToken;
+    private readonly List<Member> _members = [];
+    private bool _flushed;
+
+    public BatchCoalescer(UpstreamSender sender, CancellationToken cancellationToken)
+    {
+        _sender = sender;
+        _cancellationToken = cancellationToken;
+    }
+
+    /// <summary>
+    /// Adds the first attempt of <paramref name="item"/> on <paramref name="upstream"/>; its outcome
+    /// completes <paramref name="attempt"/>. False (send it alone) once flushed, for an upstream
+    /// that takes no batches, an id a node might not echo exactly, or an id already in the batch.
+    /// </summary>
+    public bool TryJoin(Upstream upstream, in RpcRequestItem item, TimeSpan timeout, out Task<AttemptOutcome>? attempt)
+    {
+        attempt = null;
+        if (upstream.Options.MaxBatch < 2 || !BatchAnswer.IsMatchableId(item.Id.Span))
+        {
+            return false;
+        }
+
+        lock (_members)
+        {
+            if (_flushed)
+            {
+                return false;
+            }
+
+            foreach (var member in _members)
+            {
+                if (member.Upstream == upstream && member.Id.Span.SequenceEqual(item.Id.Span))
+                {
+                    return false;
+                }
+            }
+
+            var joined = new Member(upstream, item.Raw, item.Id, item.Method, timeout);
+            _members.Add(joined);
+            attempt = joined.Outcome.Task;
+            return true;
+        }
+    }
+
+    /// <summary>Sends what joined, one request per upstream and `max_batch` items; later items are sent alone.</summary>
+    public void Flush()
+    {
+        lock (_members)
+        {
+            _flushed = true;
+        }
+
+        var sent = new bool[_members.Count];
+        for (var first = 0; first < _members.Count; first++)
+        {
+            if (sent[first])
+            {
+                continue;
+            }
+
+            var upstream = _members[first].Upstream;
+            // Chaos armed since the batch began: every item alone, so method-aware faults still hit the methods they name.
+            var size = _sender.IsPlain ? upstream.Options.MaxBatch : 1;
+            var chunk = new List<Member>(Math.Min(size, _members.Count - first));
+            for (var i = first; i < _members.Count; i++)
+            {
+                if (!sent[i] && _members[i].Upstream == upstream)
+                {
+                    sent[i] = true;
+                    chunk.Add(_members[i]);
+                    if (chunk.Count == size)
+                    {
+                        _ = SendAsync(upstream, chunk);
+                        chunk = new List<Member>(Math.Min(size, _members.Count - i));
+                    }
+                }
+            }
+
+            if (chunk.Count > 0)
+            {
+                _ = SendAsync(upstream, chunk);
+            }
+        }
+    }
+
+    private async Task SendAsync(Upstream upstream, List<Member> chunk)
+    {
+        try
+        {
+            if (chunk.Count == 1)
+            {
+                var only = chunk[0];
+                only.Outcome.TrySetResult(await _sender.SendAsync(upstream, only.Raw, only.Method, only.Timeout, _cancellationToken).ConfigureAwait(false));
+                return;
+            }
+
+            using var body = BatchBody(chunk, out var timeout);
+            using var answer = await _sender.SendAsync(upstream, body.Memory, "batch", timeout, _cancellationToken).ConfigureAwait(false);
+            Distribute(upstream, chunk, answer);
+        }
+        catch (Exception ex)
+        {
+            // The sender throws only when the client's request was cancelled: each item sees that, as if sent alone.
+            foreach (var member in chunk)
+            {
+                member.Outcome.TrySetException(ex);
+            }
+        }
+    }
+
+    private static PooledBuffer BatchBody(List<Member> chunk, out TimeSpan timeout)
+    {
+        var length = 1;
+        timeout = chunk[0].Timeout;
+        foreach (var member in chunk)
+        {
+            length += member.Raw.Length + 1;
+            timeout = member.Timeout < timeout ? member.Timeout : timeout;
+        }
+
+        var body = new PooledBuffer(length);
+        body.Write("["u8);
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            if (i > 0)
+            {
+                body.Write(","u8);
+            }
+
+            body.Write(chunk[i].Raw.Span);
+        }
+
+        body.Write("]"u8);
+        return body;
+    }
+
+    /// <summary>Gives each item its own answer, or the batch's failure.</summary>
+    private void Distribute(Upstream upstream, List<Member> chunk, AttemptOutcome answer)
+    {
+        if (answer is not { Kind: AttemptKind.Answered, Body: { } batch })
+        {
+            foreach (var member in chunk)
+            {
+                member.Outcome.TrySetResult(Failed(answer.Upstream, answer.Kind, answer.Reason, answer));
+            }
+
+            return;
+        }
+
+        var ids = new ReadOnlyMemory<byte>[chunk.Count];
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            ids[i] = chunk[i].Id;
+        }
+
+        var ranges = new Range[chunk.Count];
+        if (!BatchAnswer.Split(batch.Span, ids, ranges))
+        {
+            var invalid = _sender.Record(upstream, AttemptKind.HttpError, "invalid_response", answer.Latency);
+            foreach (var member in chunk)
+            {
+                member.Outcome.TrySetResult(Failed(upstream, invalid.Kind, invalid.Reason, answer));
+            }
+
+            return;
+        }
+
+        AttemptOutcome? failed = null;
+        var answered = false;
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            var item = ItemOutcome(upstream, batch.Span[ranges[i]], answer);
+            answered |= item.Kind is AttemptKind.Answered or AttemptKind.Unsupported;
+            failed ??= item.IsUpstreamFault ? item : null;
+            chunk[i].Outcome.TrySetResult(item);
+        }
+
+        if (!answered && failed is not null)
+        {
+            // The sender counted the batch as answered; a node that failed every item is failing.
+            _sender.Record(upstream, failed.Kind, failed.Reason, answer.Latency);
+        }
+    }
+
+    /// <summary>
+    /// One item's share of the answer. Its failure is not recorded against the node on its own (the
+    /// batch was one attempt; failing over is the item's remedy), only when no item was answered.
+    /// </summary>
+    private static AttemptOutcome ItemOutcome(Upstream upstream, ReadOnlySpan<byte> json, AttemptOutcome answer)
+    {
+        if (json.IsEmpty)
+        {
+            return Failed(upstream, AttemptKind.HttpError, "batch_item_missing", answer);
+        }
+
+        var reply = UpstreamReply.Inspect(json, framedComplete: true);
+        var kind = FailureClassifier.ClassifyReply(reply);
+        var reason = UpstreamSender.ReasonFor(kind, reply);
+        var body = new PooledBuffer(json.Length);
+        body.Write(json);
+        return new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = reason, Reply = reply, Latency = answer.Latency, Body = body, Batched = true };
+    }
+
+    private static AttemptOutcome Failed(Upstream upstream, AttemptKind kind, string reason, AttemptOutcome answer) =>
+        new() { Upstream = upstream, Kind = kind, Reason = reason, Latency = answer.Latency, RetryAfter = answer.RetryAfter, Injected = answer.Injected, Batched = true };
+
+    private sealed class Member(Upstream upstream, ReadOnlyMemory<byte> raw, ReadOnlyMemory<byte> id, string method, TimeSpan timeout)
+    {
+        public Upstream Upstream { get; } = upstream;
+        public ReadOnlyMemory<byte> Raw { get; } = raw;
+        public ReadOnlyMemory<byte> Id { get; } = id;
+        public string Method { get; } = method;
+        public TimeSpan Timeout { get; } = timeout;
+
+        // Continuations run on the pool: one item's failover never delays the other items' answers.
+        public TaskCompletionSource<AttemptOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

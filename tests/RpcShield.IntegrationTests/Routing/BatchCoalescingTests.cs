@@ -1,0 +1,283 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using RpcShield.IntegrationTests.Infrastructure;
+
+namespace RpcShield.IntegrationTests.Routing;
+
+/// <summary>
+/// A client batch's reads go to their upstream as one upstream batch; each item still gets its own
+/// answer, id and failover. Real anvil for the happy path; scripted nodes where a node must
+/// misbehave in ways anvil never does (reordered, missing, refused batches).
+/// </summary>
+public sealed class BatchCoalescingTests
+{
+    private const string Reads = """
+        [{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]},
+         {"jsonrpc":"2.0","id":"two","method":"eth_blockNumber","params":[]},
+         {"jsonrpc":"2.0","id":1.5,"method":"eth_getBalance","params":["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266","latest"]},
+         {"jsonrpc":"2.0","method":"eth_blockNumber","params":[]},
+         {"jsonrpc":"2.0","id":"x<y","method":"eth_gasPrice","params":[]}]
+        """;
+
+    [Fact]
+    public async Task A_batch_of_reads_reaches_a_real_node_as_one_request_and_each_item_gets_its_own_answer_and_id()
+    {
+        await using var anvil = await AnvilNode.StartAsync();
+        await using var relay = await RecordingRelay.StartAsync(anvil.Url);
+        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", relay.Url)]));
+
+        using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(Reads));
+        var answers = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToArray();
+
+        // The notification is not answered; every other item is, in the client's order, with its own id.
+        Assert.Equal(4, answers.Length);
+        Assert.Equal("0x7a69", answers[0].GetProperty("result").GetString());
+        Assert.Equal(1, answers[0].GetProperty("id").GetInt32());
+        Assert.Equal("two", answers[1].GetProperty("id").GetString());
+        Assert.StartsWith("0x", answers[1].GetProperty("result").GetString(), StringComparison.Ordinal);
+        Assert.Equal("1.5", answers[2].GetProperty("id").GetRawText());
+        Assert.Equal("0x21e19e0c9bab2400000", answers[2].GetProperty("result").GetString());
+        Assert.Equal("x<y", answers[3].GetProperty("id").GetString());
+        Assert.False(answers[3].TryGetProperty("error", out _));
+        Assert.Equal(["[5]"], relay.Batches);
+    }
+
+    [Fact]
+    public async Task Answers_in_any_order_come_back_in_the_clients_order()
+    {
+        await using var node = await ScriptedNode.StartAsync(batch => new JsonArray(batch.Reverse().Select(i => ScriptedNode.Answer(i!)).ToArray()));
+        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)]));
+
+        var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3")));
+
+        Assert.Equal(["1", "2", "3"], answers.Select(a => a.GetProperty("id").GetRawText()));
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice", "eth_chainId"], answers.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal(["[3]"], node.Batches);
+    }
+
+    [Fact]
+    public async Task An_item_the_node_left_unanswered_or_failed_fails_over_alone_to_the_next_upstream()
+    {
+        await using var first = await ScriptedNode.StartAsync(batch => new JsonArray(batch
+            .Where(i => i!["method"]!.GetValue<string>() != "eth_gasPrice")
+            .Select(i => i!["method"]!.GetValue<string>() == "eth_getCode" ? ScriptedNode.Error(i!, -32000, "header not found") : ScriptedNode.Answer(i!))
+            .ToArray()));
+        await using var second = await ScriptedNode.StartAsync();
+        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        await WaitForRankingAsync(proxy, "first");
+
+        using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_getCode", "3"))));
+        var answers = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToArray();
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice", "eth_getCode"], answers.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal(["[3]"], first.Batches);
+        Assert.Equal(["eth_gasPrice", "eth_getCode"], second.Singles.Order());
+        Assert.Equal("first,second", string.Join(',', response.Headers.GetValues("X-RpcShield-Upstream")));
+    }
+
+    [Fact]
+    public async Task A_revert_inside_a_batch_is_the_answer_not_a_failover()
+    {
+        await using var first = await ScriptedNode.StartAsync(batch => new JsonArray(batch
+            .Select(i => i!["method"]!.GetValue<string>() == "eth_call" ? ScriptedNode.Error(i!, 3, "execution reverted") : ScriptedNode.Answer(i!))
+            .ToArray()));
+        await using var second = await ScriptedNode.StartAsync();
+        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        await WaitForRankingAsync(proxy, "first");
+
+        var answers = await PostAsync(proxy, Batch(("eth_call", "1"), ("eth_blockNumber", "2")));
+
+        Assert.Equal("execution reverted", answers[0].GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("eth_blockNumber", answers[1].GetProperty("result").GetString());
+        Assert.Empty(second.Singles);
+    }
+
+    [Fact]
+    public async Task A_node_refusing_the_whole_batch_sends_every_item_to_the_next_upstream()
+    {
+        await using var first = await ScriptedNode.StartAsync(_ => JsonNode.Parse("""{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}"""));
+        await using var second = await ScriptedNode.StartAsync();
+        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        await WaitForRankingAsync(proxy, "first");
+
+        var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "\"b\"")));
+
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice"], answers.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal(["[2]"], first.Batches);
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice"], second.Singles.Order());
+    }
+
+    [Fact]
+    public async Task Max_batch_splits_a_batch_and_zero_sends_every_item_alone()
+    {
+        await using var split = await ScriptedNode.StartAsync();
+        await using var alone = await ScriptedNode.StartAsync();
+        var yaml = Yaml.Chain([("split", split.Url)]).Replace($"url: \"{split.Url}\" }}", $"url: \"{split.Url}\", max_batch: 2 }}");
+        await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
+        {
+            var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3"), ("eth_getCode", "4"), ("eth_call", "5")));
+            Assert.Equal(["1", "2", "3", "4", "5"], answers.Select(a => a.GetProperty("id").GetRawText()));
+            Assert.Equal(["[2]", "[2]"], split.Batches);
+            Assert.Single(split.Singles);
+        }
+
+        yaml = Yaml.Chain([("alone", alone.Url)]).Replace($"url: \"{alone.Url}\" }}", $"url: \"{alone.Url}\", max_batch: 0 }}");
+        await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
+        {
+            var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3")));
+            Assert.Equal(3, answers.Length);
+            Assert.Empty(alone.Batches);
+            Assert.Equal(["eth_blockNumber", "eth_chainId", "eth_gasPrice"], alone.Singles.Order());
+        }
+    }
+
+    [Fact]
+    public async Task Items_sharing_an_id_each_get_their_own_answer()
+    {
+        await using var node = await ScriptedNode.StartAsync();
+        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)]));
+
+        var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "7"), ("eth_gasPrice", "7"), ("eth_chainId", "8")));
+
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice", "eth_chainId"], answers.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal(["[2]"], node.Batches);
+        Assert.Equal(["eth_gasPrice"], node.Singles);
+    }
+
+    private static string Batch(params (string Method, string Id)[] items) =>
+        "[" + string.Join(",", items.Select(i => $$"""{"jsonrpc":"2.0","id":{{i.Id}},"method":"{{i.Method}}","params":[]}""")) + "]";
+
+    private static async Task<JsonElement[]> PostAsync(ProxyUnderTest proxy, string body)
+    {
+        using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(body));
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToArray();
+    }
+
+    /// <summary>`second` is a fallback tier: it ranks after `first` whatever their latencies.</summary>
+    private static string FirstThenSecond(ScriptedNode first, ScriptedNode second) =>
+        Yaml.Chain([("first", first.Url), ("second", second.Url)]).Replace($"url: \"{second.Url}\" }}", $"url: \"{second.Url}\", tier: fallback }}");
+
+    private static Task WaitForRankingAsync(ProxyUnderTest proxy, string first) =>
+        Rpc.WaitUntilAsync(
+            async () =>
+            {
+                var status = await proxy.Client.GetFromJsonAsync<JsonElement>("/status");
+                var ranking = status.GetProperty("chains")[0].GetProperty("ranking");
+                return ranking.GetArrayLength() > 1 && ranking[0].GetString() == first;
+            },
+            $"{first} ranked first");
+
+    /// <summary>
+    /// A node whose batch answers a test scripts (single requests are answered normally). Every
+    /// non-probe method answers its own name as the result, so tests see which item got which answer.
+    /// </summary>
+    private sealed class ScriptedNode : IAsyncDisposable
+    {
+        private readonly FakeServer _server;
+        private readonly ConcurrentQueue<string> _batches = new();
+        private readonly ConcurrentQueue<string> _singles = new();
+
+        private ScriptedNode(FakeServer server) => _server = server;
+
+        public string Url => _server.Url;
+
+        /// <summary>Each batch received, as `[items]`.</summary>
+        public string[] Batches => [.. _batches];
+
+        /// <summary>Methods received one by one (health probes excluded).</summary>
+        public string[] Singles => [.. _singles];
+
+        /// <param name="answerBatch">The answer to a batch of requests (default: each answered in order).</param>
+        public static async Task<ScriptedNode> StartAsync(Func<JsonArray, JsonNode?>? answerBatch = null)
+        {
+            ScriptedNode? node = null;
+            var server = await FakeServer.StartAsync(app => app.MapPost("/", async context =>
+            {
+                var request = await JsonNode.ParseAsync(context.Request.Body);
+                JsonNode? answer;
+                if (request is JsonArray batch)
+                {
+                    node!._batches.Enqueue($"[{batch.Count}]");
+                    answer = answerBatch is null ? new JsonArray(batch.Select(i => Answer(i!)).ToArray()) : answerBatch(batch);
+                }
+                else
+                {
+                    var method = request!["method"]!.GetValue<string>();
+                    if (!IsProbe(request))
+                    {
+                        node!._singles.Enqueue(method);
+                    }
+
+                    answer = Answer(request);
+                }
+
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(answer!.ToJsonString());
+            }));
+            node = new ScriptedNode(server);
+            return node;
+        }
+
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+        public static JsonNode Error(JsonNode item, int code, string message) => new JsonObject
+        {
+            ["jsonrpc"] = "2.0",
+            ["id"] = item["id"]?.DeepClone(),
+            ["error"] = new JsonObject { ["code"] = code, ["message"] = message },
+        };
+
+        /// <summary>The health monitor's probes (chain id and head) carry RpcShield's own id.</summary>
+        private static bool IsProbe(JsonNode request) => request["id"]?.GetValueKind() == JsonValueKind.String && request["id"]!.GetValue<string>() == "rpcshield-probe";
+
+        public static JsonNode Answer(JsonNode item)
+        {
+            var method = item["method"]!.GetValue<string>();
+            var result = !IsProbe(item) ? method : method == "eth_chainId" ? "0x7a69" : "0x10";
+            return new JsonObject { ["jsonrpc"] = "2.0", ["id"] = item["id"]?.DeepClone(), ["result"] = result };
+        }
+    }
+
+    /// <summary>Relays to a real node and records what reached it as batches.</summary>
+    private sealed class RecordingRelay : IAsyncDisposable
+    {
+        private readonly FakeServer _server;
+        private readonly HttpClient _client = new();
+        private readonly ConcurrentQueue<string> _batches = new();
+
+        private RecordingRelay(FakeServer server) => _server = server;
+
+        public string Url => _server.Url;
+
+        public string[] Batches => [.. _batches];
+
+        public static async Task<RecordingRelay> StartAsync(string target)
+        {
+            RecordingRelay? relay = null;
+            var server = await FakeServer.StartAsync(app => app.MapPost("/", async context =>
+            {
+                using var reader = new StreamReader(context.Request.Body);
+                var body = await reader.ReadToEndAsync();
+                if (JsonNode.Parse(body) is JsonArray batch)
+                {
+                    relay!._batches.Enqueue($"[{batch.Count}]");
+                }
+
+                using var forwarded = await relay!._client.PostAsync(target, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(await forwarded.Content.ReadAsStringAsync());
+            }));
+            relay = new RecordingRelay(server);
+            return relay;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _client.Dispose();
+            await _server.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text;
+using RpcShield.JsonRpc;
+
+namespace RpcShield.Tests.JsonRpc;
+
+public sealed class BatchAnswerTests
+{
+    private static readonly ReadOnlyMemory<byte>[] Ids = [Bytes("1"), Bytes("\"two\""), Bytes("\"rpcshield-id-2\"")];
+
+    [Fact]
+    public void Answers_are_found_by_their_raw_id_in_any_order()
+    {
+        var json = """[{"jsonrpc":"2.0","id":"rpcshield-id-2","result":"c"}, {"id":1,"jsonrpc":"2.0","result":{"nested":{"id":"two"}}},{"jsonrpc":"2.0","id":"two","error":{"code":3,"message":"execution reverted"}}]""";
+        var answers = Split(json, out var ok);
+
+        Assert.True(ok);
+        Assert.Equal("""{"id":1,"jsonrpc":"2.0","result":{"nested":{"id":"two"}}}""", answers[0]);
+        Assert.Equal("""{"jsonrpc":"2.0","id":"two","error":{"code":3,"message":"execution reverted"}}""", answers[1]);
+        Assert.Equal("""{"jsonrpc":"2.0","id":"rpcshield-id-2","result":"c"}""", answers[2]);
+    }
+
+    [Fact]
+    public void A_missing_unknown_or_repeated_answer_leaves_its_request_unanswered_or_first_come()
+    {
+        var json = """[{"jsonrpc":"2.0","id":1,"result":"first"},{"jsonrpc":"2.0","id":1,"result":"again"},{"jsonrpc":"2.0","id":99,"result":"stranger"},{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"bad"}}]""";
+        var answers = Split(json, out var ok);
+
+        Assert.True(ok);
+        Assert.Contains("first", answers[0], StringComparison.Ordinal);
+        Assert.Equal("", answers[1]);
+        Assert.Equal("", answers[2]);
+    }
+
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}""")]
+    [InlineData("""[{"jsonrpc":"2.0","id":1,"result":"a"},"oops"]""")]
+    [InlineData("""[{"jsonrpc":"2.0","id":1,"result":"a"}""")]
+    [InlineData("not json")]
+    public void Anything_but_an_array_of_objects_is_no_batch_answer(string json)
+    {
+        Split(json, out var ok);
+        Assert.False(ok);
+    }
+
+    [Theory]
+    [InlineData("1", true)]
+    [InlineData("\"abc\"", true)]
+    [InlineData("null", false)]
+    [InlineData("", false)]
+    [InlineData("1.5", false)]
+    [InlineData("\"a\\u0041\"", false)]
+    public void Only_ids_a_node_echoes_exactly_are_matchable(string id, bool matchable) =>
+        Assert.Equal(matchable, BatchAnswer.IsMatchableId(Encoding.UTF8.GetBytes(id)));
+
+    [Fact]
+    public void A_batch_answer_is_an_array_a_single_error_refuses_it_and_a_single_result_is_no_answer()
+    {
+        Assert.Equal(new UpstreamReply(true, false, 0, null), UpstreamReply.InspectBatch(" [{\"id\":1}]"u8));
+        Assert.Equal(new UpstreamReply(true, true, -32600, "batch too large"),
+            UpstreamReply.InspectBatch("""{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}"""u8));
+        Assert.Equal(UpstreamReply.NotJsonRpc, UpstreamReply.InspectBatch("""{"jsonrpc":"2.0","id":1,"result":"0x1"}"""u8));
+    }
+
+    private static string[] Split(string json, out bool ok)
+    {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var ranges = new Range[Ids.Length];
+        ok = BatchAnswer.Split(bytes, Ids, ranges);
+        return ranges.Select(r => Encoding.UTF8.GetString(bytes.AsSpan()[r])).ToArray();
+    }
+
+    private static ReadOnlyMemory<byte> Bytes(string text) => Encoding.UTF8.GetBytes(text);
+}
