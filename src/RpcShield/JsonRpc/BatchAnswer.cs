@@ -9,9 +9,12 @@ namespace RpcShield.JsonRpc;
 /// </summary>
 public static class BatchAnswer
 {
-    /// <summary>True for an id that identifies one answer: present, not `null`, echoed unchanged (see <see cref="RpcIdRewriter"/>).</summary>
+    /// <summary>
+    /// True for an id that identifies one answer: present, not `null`, echoed unchanged (see
+    /// <see cref="RpcIdRewriter"/>); not `-0`, which a node may echo as `0`.
+    /// </summary>
     public static bool IsMatchableId(ReadOnlySpan<byte> id) =>
-        !id.IsEmpty && !id.SequenceEqual("null"u8) && !RpcIdRewriter.NeedsRewrite(id);
+        !id.IsEmpty && !id.SequenceEqual("null"u8) && !id.SequenceEqual("-0"u8) && !RpcIdRewriter.NeedsRewrite(id);
 
     /// <summary>
     /// Fills <paramref name="answers"/> (parallel to <paramref name="ids"/>) with the range of each

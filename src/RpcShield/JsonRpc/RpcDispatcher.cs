@@ -38,8 +38,16 @@ public sealed class RpcDispatcher
         {
             var admitted = AdmitAsync(call, item, cancellationToken);
             // A gate's own answer (shed, rejected, injected fault) is final; only routed answers are filtered.
-            result = (admitted.IsCompletedSuccessfully ? admitted.Result : await admitted.ConfigureAwait(false))
-                ?? Filter(call, item, await Route(call, item, cancellationToken).ConfigureAwait(false));
+            if ((admitted.IsCompletedSuccessfully ? admitted.Result : await admitted.ConfigureAwait(false)) is { } answered)
+            {
+                result = answered;
+            }
+            else
+            {
+                // Awaited on its own line: arguments evaluated before an await are copied into the state machine.
+                var routed = await Route(call, item, cancellationToken).ConfigureAwait(false);
+                result = Filter(call, item, routed);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -82,6 +82,11 @@ public static class RpcEnvelopeParser
         finally
         {
             items.Clear();
+            if (items.Capacity > 1024)
+            {
+                // One huge batch does not pin its list on the thread for good.
+                t_items = null;
+            }
         }
     }
 

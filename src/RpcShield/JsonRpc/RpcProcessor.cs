@@ -36,12 +36,19 @@ public sealed class RpcProcessor
         var tasks = new Task<ForwardResult?>[items.Length];
         // Items whose gates and routing complete at once join the batch now; Flush sends it.
         call.Batch = _dispatcher.CoalesceReads(cancellationToken);
-        for (var i = 0; i < items.Length; i++)
+        try
         {
-            tasks[i] = DispatchOneAsync(call, envelope, i, cancellationToken).AsTask();
+            for (var i = 0; i < items.Length; i++)
+            {
+                tasks[i] = DispatchOneAsync(call, envelope, i, cancellationToken).AsTask();
+            }
+        }
+        finally
+        {
+            // Whatever happened above, the items that joined are sent (none waits forever).
+            call.Batch?.Flush();
         }
 
-        call.Batch?.Flush();
         await Task.WhenAll(tasks).ConfigureAwait(false);
         var results = new ForwardResult?[items.Length];
         for (var i = 0; i < items.Length; i++)

@@ -4,11 +4,13 @@ using RpcShield.Upstreams;
 namespace RpcShield.Routing;
 
 /// <summary>
-/// Sends the reads of one client batch that rank the same upstream first to it as one upstream
-/// batch (at most its `max_batch` items per request) instead of one request per item. Items join
-/// while the batch is being dispatched; <see cref="Flush"/> then sends. Each item gets its own
-/// answer back as the outcome of its first attempt, so failover (to the next upstream, never the
-/// same one again), hedging, the journal and the client's reply treat it as an attempt sent alone.
+/// Sends the reads of one client batch that rank the same upstream first (and share an attempt
+/// timeout) to it as one upstream batch (at most its `max_batch` items per request) instead of one
+/// request per item. Items join while the batch is being dispatched; <see cref="Flush"/> then
+/// sends. Each item gets its own answer back as the outcome of its first attempt, so failover (to
+/// the next upstream, never the same one again), hedging, the journal and the client's reply treat
+/// it as an attempt sent alone. A null outcome hands the item back to be sent alone after all (it
+/// ended up by itself, or the node refused the batch).
 /// </summary>
 public sealed class BatchCoalescer
 {
@@ -25,13 +27,14 @@ public sealed class BatchCoalescer
 
     /// <summary>
     /// Adds the first attempt of <paramref name="item"/> on <paramref name="upstream"/>; its outcome
-    /// completes <paramref name="attempt"/>. False (send it alone) once flushed, for an upstream
-    /// that takes no batches, an id a node might not echo exactly, or an id already in the batch.
+    /// (null: send it alone) completes <paramref name="attempt"/>. False (send it alone) once
+    /// flushed, for an upstream that takes no batches, an id a node might not echo exactly, or an
+    /// id already in the batch.
     /// </summary>
-    public bool TryJoin(Upstream upstream, in RpcRequestItem item, TimeSpan timeout, out Task<AttemptOutcome>? attempt)
+    public bool TryJoin(Upstream upstream, in RpcRequestItem item, TimeSpan timeout, out Task<AttemptOutcome?>? attempt)
     {
         attempt = null;
-        if (upstream.Options.MaxBatch < 2 || !BatchAnswer.IsMatchableId(item.Id.Span))
+        if (!TakesBatches(upstream) || !BatchAnswer.IsMatchableId(item.Id.Span))
         {
             return false;
         }
@@ -58,7 +61,10 @@ public sealed class BatchCoalescer
         }
     }
 
-    /// <summary>Sends what joined, one request per upstream and `max_batch` items; later items are sent alone.</summary>
+    /// <summary>
+    /// Sends what joined: one request per upstream, attempt timeout and `max_batch` items; an item
+    /// left by itself is handed back to be sent alone. Items joining later are sent alone.
+    /// </summary>
     public void Flush()
     {
         lock (_members)
@@ -66,52 +72,65 @@ public sealed class BatchCoalescer
             _flushed = true;
         }
 
-        var sent = new bool[_members.Count];
+        var grouped = new bool[_members.Count];
         for (var first = 0; first < _members.Count; first++)
         {
-            if (sent[first])
+            if (grouped[first])
             {
                 continue;
             }
 
-            var upstream = _members[first].Upstream;
-            // Chaos armed since the batch began: every item alone, so method-aware faults still hit the methods they name.
-            var size = _sender.IsPlain ? upstream.Options.MaxBatch : 1;
-            var chunk = new List<Member>(Math.Min(size, _members.Count - first));
+            var (upstream, timeout) = (_members[first].Upstream, _members[first].Timeout);
+            // Re-checked here: a reload or chaos armed since the items joined sends them alone
+            // (so method-aware faults still hit the methods they name).
+            var size = _sender.IsPlain && TakesBatches(upstream) ? upstream.Options.MaxBatch : 1;
+            var chunk = new List<Member>();
             for (var i = first; i < _members.Count; i++)
             {
-                if (!sent[i] && _members[i].Upstream == upstream)
+                if (!grouped[i] && _members[i].Upstream == upstream && _members[i].Timeout == timeout)
                 {
-                    sent[i] = true;
+                    grouped[i] = true;
                     chunk.Add(_members[i]);
                     if (chunk.Count == size)
                     {
-                        _ = SendAsync(upstream, chunk);
-                        chunk = new List<Member>(Math.Min(size, _members.Count - i));
+                        Send(upstream, chunk);
+                        chunk = [];
                     }
                 }
             }
 
             if (chunk.Count > 0)
             {
-                _ = SendAsync(upstream, chunk);
+                Send(upstream, chunk);
             }
         }
     }
 
-    private async Task SendAsync(Upstream upstream, List<Member> chunk)
+    /// <summary>
+    /// Upstreams with a rate budget are never sent batches: providers count a batch's items, the
+    /// budget counts requests.
+    /// </summary>
+    private static bool TakesBatches(Upstream upstream) =>
+        upstream.Options is { MaxBatch: >= 2, MaxRps: <= 0, MaxConcurrency: <= 0 } && !upstream.RefusesBatches;
+
+    private void Send(Upstream upstream, List<Member> chunk)
+    {
+        if (chunk.Count == 1)
+        {
+            chunk[0].Outcome.TrySetResult(null);
+            return;
+        }
+
+        _ = SendBatchAsync(upstream, chunk);
+    }
+
+    private async Task SendBatchAsync(Upstream upstream, List<Member> chunk)
     {
         try
         {
-            if (chunk.Count == 1)
-            {
-                var only = chunk[0];
-                only.Outcome.TrySetResult(await _sender.SendAsync(upstream, only.Raw, only.Method, only.Timeout, _cancellationToken).ConfigureAwait(false));
-                return;
-            }
-
-            using var body = BatchBody(chunk, out var timeout);
-            using var answer = await _sender.SendAsync(upstream, body.Memory, "batch", timeout, _cancellationToken).ConfigureAwait(false);
+            // The items' bytes are copied here, before the first await: the client's request may end (a won hedge) while the batch is out.
+            using var body = BatchBody(chunk);
+            using var answer = await _sender.SendAsync(upstream, body.Memory, "batch", chunk[0].Timeout, _cancellationToken).ConfigureAwait(false);
             Distribute(upstream, chunk, answer);
         }
         catch (Exception ex)
@@ -124,14 +143,12 @@ public sealed class BatchCoalescer
         }
     }
 
-    private static PooledBuffer BatchBody(List<Member> chunk, out TimeSpan timeout)
+    private static PooledBuffer BatchBody(List<Member> chunk)
     {
         var length = 1;
-        timeout = chunk[0].Timeout;
         foreach (var member in chunk)
         {
             length += member.Raw.Length + 1;
-            timeout = member.Timeout < timeout ? member.Timeout : timeout;
         }
 
         var body = new PooledBuffer(length);
@@ -153,6 +170,18 @@ public sealed class BatchCoalescer
     /// <summary>Gives each item its own answer, or the batch's failure.</summary>
     private void Distribute(Upstream upstream, List<Member> chunk, AttemptOutcome answer)
     {
+        if (answer.Reason == UpstreamSender.BatchRefused)
+        {
+            // The node takes single requests only (or not this many at once): from now on it gets them one by one.
+            upstream.RefusesBatches = true;
+            foreach (var member in chunk)
+            {
+                member.Outcome.TrySetResult(null);
+            }
+
+            return;
+        }
+
         if (answer is not { Kind: AttemptKind.Answered, Body: { } batch })
         {
             foreach (var member in chunk)
@@ -229,6 +258,6 @@ public sealed class BatchCoalescer
         public TimeSpan Timeout { get; } = timeout;
 
         // Continuations run on the pool: one item's failover never delays the other items' answers.
-        public TaskCompletionSource<AttemptOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<AttemptOutcome?> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

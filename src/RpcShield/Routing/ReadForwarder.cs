@@ -131,8 +131,26 @@ public sealed class ReadForwarder
     /// <summary>The attempt on <paramref name="upstream"/>: this item's share of an upstream batch when it joined one, else a send of its own.</summary>
     private ValueTask<AttemptOutcome> Send(Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken) =>
         state.TakeBatched(upstream) is { } batched
-            ? new ValueTask<AttemptOutcome>(batched)
+            ? AwaitBatchedAsync(batched, upstream, state, timeout, cancellationToken)
             : _sender.SendAsync(upstream, state.Item.Raw, state.Method, timeout, cancellationToken);
+
+    private async ValueTask<AttemptOutcome> AwaitBatchedAsync(Task<AttemptOutcome?> batched, Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        AttemptOutcome? outcome;
+        try
+        {
+            // The attempt's own token: a hedge that won (or a client that left) stops waiting for the batch.
+            outcome = await batched.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _ = batched.ContinueWith(static late => late.Result?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            return new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" };
+        }
+
+        // Null: the item ended up alone, or the node refused the batch: sent on its own after all.
+        return outcome ?? await _sender.SendAsync(upstream, state.Item.Raw, state.Method, timeout, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>A coalescer for one client batch's reads (null while chaos is armed: items go one by one to meet method-aware faults).</summary>
     public BatchCoalescer? CoalesceBatch(CancellationToken cancellationToken) =>
@@ -178,7 +196,7 @@ public sealed class ReadForwarder
         private int _failures;
         private int _failovers;
         private Upstream[]? _hedged;
-        private Task<AttemptOutcome>? _batchedFirst;
+        private Task<AttemptOutcome?>? _batchedFirst;
 
         public ReadForwarder Forwarder { get; } = forwarder;
         public ChainRuntime Chain { get; } = chain;
@@ -194,10 +212,10 @@ public sealed class ReadForwarder
         public TimeSpan Deadline { get; init; }
 
         /// <summary>The item joined an upstream batch to its first candidate (<see cref="BatchCoalescer"/>).</summary>
-        public void JoinedBatch(Task<AttemptOutcome> firstAttempt) => _batchedFirst = firstAttempt;
+        public void JoinedBatch(Task<AttemptOutcome?> firstAttempt) => _batchedFirst = firstAttempt;
 
         /// <summary>The batched first attempt, once, for the upstream it was batched to.</summary>
-        public Task<AttemptOutcome>? TakeBatched(Upstream upstream) =>
+        public Task<AttemptOutcome?>? TakeBatched(Upstream upstream) =>
             upstream == candidates[0] ? Interlocked.Exchange(ref _batchedFirst, null) : null;
 
         public Upstream? Next()

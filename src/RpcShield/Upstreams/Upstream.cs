@@ -79,6 +79,12 @@ public sealed class Upstream : IDisposable
         set => _throttled = value;
     }
 
+    /// <summary>
+    /// True once the upstream refused a batch (an error or non-array answer, or HTTP 4xx): client
+    /// batches are then sent to it item by item (until a reload replaces the upstream).
+    /// </summary>
+    public bool RefusesBatches { get; set; }
+
     /// <summary>Last published routing score in (0,1].</summary>
     public double Score { get; set; }
 

@@ -153,14 +153,22 @@ public sealed class UpstreamSender
 
             var kind = FailureClassifier.ClassifyStatus((System.Net.HttpStatusCode)response.StatusCode);
             var reply = UpstreamReply.NotJsonRpc;
+            // A client's item is always an object; only a BatchCoalescer sends an array.
+            var batch = IsBatch(body.Span);
             if (kind == AttemptKind.Answered)
             {
-                // A client's item is always an object; only a BatchCoalescer sends an array.
-                reply = IsBatch(body.Span) ? UpstreamReply.InspectBatch(buffer.Span) : UpstreamReply.Inspect(buffer.Span, response.Framed);
+                reply = batch ? UpstreamReply.InspectBatch(buffer.Span) : UpstreamReply.Inspect(buffer.Span, response.Framed);
                 kind = FailureClassifier.ClassifyReply(reply);
             }
 
-            var outcome = Finish(upstream, kind, ReasonFor(kind, reply, response.StatusCode), start, reply, response.RetryAfter);
+            if (batch && IsBatchRefusal(kind, response.StatusCode, reply))
+            {
+                // A node that takes no batches (or not this one) is not failing: health-neutral, its items go alone.
+                return Outcome.FromResult(Finish(upstream, AttemptKind.Unsupported, BatchRefused, start, reply, null, recordLatency: false));
+            }
+
+            // A batch's latency is not a request's: it never feeds the latency ranking or the duration histogram.
+            var outcome = Finish(upstream, kind, ReasonFor(kind, reply, response.StatusCode), start, reply, response.RetryAfter, recordLatency: !batch);
             outcome.Body = buffer;
             buffer = null;
             return Outcome.FromResult(outcome);
@@ -193,7 +201,7 @@ public sealed class UpstreamSender
     public AttemptOutcome Record(Upstream upstream, AttemptKind kind, string reason, TimeSpan latency) =>
         Finish(upstream, kind, reason, _time.GetTimestamp() - (long)(latency.TotalSeconds * _time.TimestampFrequency), default, null);
 
-    private AttemptOutcome Finish(Upstream upstream, AttemptKind kind, string reason, long start, UpstreamReply reply, TimeSpan? retryAfter, bool hard = false)
+    private AttemptOutcome Finish(Upstream upstream, AttemptKind kind, string reason, long start, UpstreamReply reply, TimeSpan? retryAfter, bool hard = false, bool recordLatency = true)
     {
         var latency = _time.GetElapsedTime(start);
         var metrics = upstream.Metrics;
@@ -202,8 +210,12 @@ public sealed class UpstreamSender
             case AttemptKind.Answered:
             case AttemptKind.Unsupported:
                 metrics.Ok.Inc();
-                metrics.Duration.Observe(latency.TotalSeconds);
-                upstream.Latency.Record(latency);
+                if (recordLatency)
+                {
+                    metrics.Duration.Observe(latency.TotalSeconds);
+                    upstream.Latency.Record(latency);
+                }
+
                 upstream.Errors.Record(success: true);
                 upstream.Health.RequestSucceeded();
                 break;
@@ -235,7 +247,23 @@ public sealed class UpstreamSender
         _ => $"{reply.ErrorCode} {Truncate(reply.ErrorMessage)}",
     };
 
+    /// <summary>Reason of an upstream batch the node would not take.</summary>
+    public const string BatchRefused = "batch_refused";
+
     private static bool IsBatch(ReadOnlySpan<byte> body) => !body.IsEmpty && body[0] == (byte)'[';
+
+    /// <summary>
+    /// The node answered, but not with an array of answers: an error object or something else with
+    /// HTTP 2xx, or an HTTP 4xx other than 408/429 (batch too large, body too large, not supported).
+    /// </summary>
+    private static bool IsBatchRefusal(AttemptKind kind, int statusCode, UpstreamReply reply) => statusCode switch
+    {
+        // InspectBatch: an array is a JSON-RPC answer without error; a single error object or anything else is not.
+        >= 200 and < 300 => (reply.HasError || !reply.IsJsonRpc) && kind != AttemptKind.Throttled,
+        408 or 429 => false,
+        >= 400 and < 500 => true,
+        _ => false,
+    };
 
     private static string Truncate(string? message) =>
         message is null ? "" : message.Length <= 120 ? message : message[..120];

@@ -74,6 +74,7 @@ public sealed class BatchCoalescingTests
         var answers = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToArray();
         Assert.Equal(["eth_blockNumber", "eth_gasPrice", "eth_getCode"], answers.Select(a => a.GetProperty("result").GetString()));
         Assert.Equal(["[3]"], first.Batches);
+        Assert.Empty(first.Singles);
         Assert.Equal(["eth_gasPrice", "eth_getCode"], second.Singles.Order());
         Assert.Equal("first,second", string.Join(',', response.Headers.GetValues("X-RpcShield-Upstream")));
     }
@@ -95,19 +96,70 @@ public sealed class BatchCoalescingTests
         Assert.Empty(second.Singles);
     }
 
-    [Fact]
-    public async Task A_node_refusing_the_whole_batch_sends_every_item_to_the_next_upstream()
+    [Theory]
+    [InlineData(200)]
+    [InlineData(413)]
+    public async Task A_node_refusing_batches_gets_the_items_one_by_one_and_is_not_failed_for_it(int status)
     {
-        await using var first = await ScriptedNode.StartAsync(_ => JsonNode.Parse("""{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}"""));
+        var refusal = """{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}""";
+        await using var first = await ScriptedNode.StartAsync(_ => JsonNode.Parse(refusal), batchStatus: status);
         await using var second = await ScriptedNode.StartAsync();
         await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
         await WaitForRankingAsync(proxy, "first");
 
         var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "\"b\"")));
+        var again = await PostAsync(proxy, Batch(("eth_chainId", "3"), ("eth_getCode", "4")));
 
         Assert.Equal(["eth_blockNumber", "eth_gasPrice"], answers.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal(["eth_chainId", "eth_getCode"], again.Select(a => a.GetProperty("result").GetString()));
+        // One refused batch, then single requests to the same node; the fallback never needed.
         Assert.Equal(["[2]"], first.Batches);
-        Assert.Equal(["eth_blockNumber", "eth_gasPrice"], second.Singles.Order());
+        Assert.Equal(["eth_blockNumber", "eth_chainId", "eth_gasPrice", "eth_getCode"], first.Singles.Order());
+        Assert.Empty(second.Singles);
+        Assert.Equal(0, await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "error")));
+    }
+
+    [Fact]
+    public async Task A_slow_batch_is_hedged_item_by_item_and_the_client_does_not_wait_for_it()
+    {
+        await using var slow = await ScriptedNode.StartAsync(batchDelay: TimeSpan.FromSeconds(8));
+        await using var quick = await ScriptedNode.StartAsync();
+        var yaml = FirstThenSecond(slow, quick).Replace("per_attempt: 1500ms", "per_attempt: 9s");
+        await using var proxy = await ProxyUnderTest.StartAsync(yaml);
+        await WaitForRankingAsync(proxy, "first");
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"))));
+        var answers = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToArray();
+
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice"], answers.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal("second", string.Join(',', response.Headers.GetValues("X-RpcShield-Upstream")));
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice"], quick.Singles.Order());
+        // The hedges answered after the cold-start hedge delay (250 ms); the batch would have taken 8 s.
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(6), $"waited {started.Elapsed} for a hedged batch");
+    }
+
+    [Fact]
+    public async Task Upstreams_with_a_rate_budget_and_items_with_different_timeouts_are_not_batched_together()
+    {
+        await using var budgeted = await ScriptedNode.StartAsync();
+        await using var plain = await ScriptedNode.StartAsync();
+        var yaml = Yaml.Chain([("budgeted", budgeted.Url)]).Replace($"url: \"{budgeted.Url}\" }}", $"url: \"{budgeted.Url}\", max_rps: 1000 }}");
+        await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
+        {
+            Assert.Equal(3, (await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3")))).Length);
+            Assert.Empty(budgeted.Batches);
+            Assert.Equal(3, budgeted.Singles.Length);
+        }
+
+        yaml = Yaml.Chain([("plain", plain.Url)]).Replace("per_attempt: 1500ms", "per_attempt: 1500ms, methods: { eth_getLogs: 700ms }");
+        await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
+        {
+            var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_getLogs", "2"), ("eth_gasPrice", "3"), ("eth_getLogs", "4"), ("eth_call", "5")));
+            Assert.Equal(["eth_blockNumber", "eth_getLogs", "eth_gasPrice", "eth_getLogs", "eth_call"], answers.Select(a => a.GetProperty("result").GetString()));
+            Assert.Equal(["[2]", "[3]"], plain.Batches.Order());
+            Assert.Empty(plain.Singles);
+        }
     }
 
     [Fact]
@@ -191,7 +243,9 @@ public sealed class BatchCoalescingTests
         public string[] Singles => [.. _singles];
 
         /// <param name="answerBatch">The answer to a batch of requests (default: each answered in order).</param>
-        public static async Task<ScriptedNode> StartAsync(Func<JsonArray, JsonNode?>? answerBatch = null)
+        /// <param name="batchStatus">HTTP status of batch answers.</param>
+        /// <param name="batchDelay">How long a batch takes to be answered.</param>
+        public static async Task<ScriptedNode> StartAsync(Func<JsonArray, JsonNode?>? answerBatch = null, int batchStatus = 200, TimeSpan batchDelay = default)
         {
             ScriptedNode? node = null;
             var server = await FakeServer.StartAsync(app => app.MapPost("/", async context =>
@@ -201,6 +255,8 @@ public sealed class BatchCoalescingTests
                 if (request is JsonArray batch)
                 {
                     node!._batches.Enqueue($"[{batch.Count}]");
+                    await Task.Delay(batchDelay, context.RequestAborted);
+                    context.Response.StatusCode = batchStatus;
                     answer = answerBatch is null ? new JsonArray(batch.Select(i => Answer(i!)).ToArray()) : answerBatch(batch);
                 }
                 else

@@ -48,6 +48,7 @@ public sealed class BatchAnswerTests
     [InlineData("null", false)]
     [InlineData("", false)]
     [InlineData("1.5", false)]
+    [InlineData("-0", false)]
     [InlineData("\"a\\u0041\"", false)]
     public void Only_ids_a_node_echoes_exactly_are_matchable(string id, bool matchable) =>
         Assert.Equal(matchable, BatchAnswer.IsMatchableId(Encoding.UTF8.GetBytes(id)));
