@@ -117,7 +117,7 @@ public sealed class UpstreamOptions
     public MethodFilterOptions Methods { get; set; } = new();
     /// <summary>`auto`: RpcShield's lean HTTP/1.1 keep-alive client for http:// URLs (fastest for a local node), .NET's HttpClient for https://. `httpclient`: always .NET's HttpClient.</summary>
     public string Transport { get; set; } = "auto";
-    /// <summary>Most items of a client batch sent to this upstream as one upstream batch (reads that rank it first); 0 or 1 sends every item alone.</summary>
+    /// <summary>Most items of a client batch sent to this upstream as one upstream batch (reads that rank it first); 0 or 1 sends every item alone, as does a rate budget.</summary>
     public int MaxBatch { get; set; } = 100;
 }
 
