@@ -18,19 +18,22 @@ public sealed partial class RateBudgetGuard : IAttemptGuard
     private readonly TimeProvider _time;
     private readonly ILogger<RateBudgetGuard> _logger;
     private readonly ConditionalWeakTable<Upstream, UpstreamBudget> _budgets = new();
+    // Made once: a lambda capturing the clock at the call site would be a delegate per attempt.
+    private readonly ConditionalWeakTable<Upstream, UpstreamBudget>.CreateValueCallback _newBudget;
 
     public RateBudgetGuard(ChainRegistry chains, TimeProvider time, ILogger<RateBudgetGuard> logger)
     {
         _chains = chains;
         _time = time;
         _logger = logger;
+        _newBudget = _ => new UpstreamBudget(time);
     }
 
     public UpstreamBudget? BudgetOf(Upstream upstream) => _budgets.TryGetValue(upstream, out var budget) ? budget : null;
 
     public AttemptOutcome? Admit(Upstream upstream)
     {
-        var budget = _budgets.GetValue(upstream, _ => new UpstreamBudget(_time));
+        var budget = _budgets.GetValue(upstream, _newBudget);
         if (budget.IsThrottled)
         {
             return AttemptOutcome.Refused(upstream, "throttled");

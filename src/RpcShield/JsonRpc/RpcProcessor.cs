@@ -73,29 +73,41 @@ public sealed class RpcProcessor
     public ValueTask<ForwardResult?> DispatchSingleAsync(RpcCall call, RpcEnvelope envelope, CancellationToken cancellationToken) =>
         DispatchOneAsync(call, envelope, 0, cancellationToken);
 
-    public static RpcReply Assemble(RpcEnvelope envelope, ForwardResult? single) => Assemble(envelope, [single]);
+    public static RpcReply Assemble(RpcEnvelope envelope, ForwardResult? single) =>
+        new(envelope.Kind == EnvelopeKind.Batch, StatusCodes.Status200OK, PartOf(envelope, 0, single), single);
 
     /// <summary>The reply in the client's order: answers (with their ids restored), invalid-item errors, nothing for notifications.</summary>
     public static RpcReply Assemble(RpcEnvelope envelope, ForwardResult?[] results)
     {
-        var items = envelope.Items;
-        var parts = new List<ReadOnlyMemory<byte>>(items.Length);
-        for (var i = 0; i < items.Length; i++)
+        var parts = new List<ReadOnlyMemory<byte>>(envelope.Items.Length);
+        for (var i = 0; i < envelope.Items.Length; i++)
         {
-            var invalid = envelope.Invalid?[i];
-            if (invalid is { } bad)
+            if (PartOf(envelope, i, results[i]) is { } part)
             {
-                parts.Add(RpcResponseWriter.ErrorBytes(bad.Id.Span, RpcErrorCodes.InvalidRequest, bad.Message));
-            }
-            else if (results[i] is { } result && !items[i].IsNotification)
-            {
-                parts.Add(result.Body is { } served
-                    ? (RpcIdRewriter.NeedsRewrite(items[i]) ? RpcIdRewriter.RestoreId(served.Memory, items[i].Id.Span) : served.Memory)
-                    : RpcResponseWriter.ErrorBytes(items[i].Id.Span, result.ErrorCode, result.ErrorMessage!, result.ErrorData));
+                parts.Add(part);
             }
         }
 
         return new RpcReply(envelope.Kind == EnvelopeKind.Batch, StatusCodes.Status200OK, parts, results);
+    }
+
+    /// <summary>What item <paramref name="index"/> answers: its invalid-item error, its answer, or nothing (a notification).</summary>
+    private static ReadOnlyMemory<byte>? PartOf(RpcEnvelope envelope, int index, ForwardResult? result)
+    {
+        var item = envelope.Items[index];
+        if (envelope.Invalid?[index] is { } bad)
+        {
+            return RpcResponseWriter.ErrorBytes(bad.Id.Span, RpcErrorCodes.InvalidRequest, bad.Message);
+        }
+
+        if (result is null || item.IsNotification)
+        {
+            return null;
+        }
+
+        return result.Body is { } served
+            ? (RpcIdRewriter.NeedsRewrite(item) ? RpcIdRewriter.RestoreId(served.Memory, item.Id.Span) : served.Memory)
+            : RpcResponseWriter.ErrorBytes(item.Id.Span, result.ErrorCode, result.ErrorMessage!, result.ErrorData);
     }
 
     /// <summary>Not an async method: it only picks the item, so it adds no state machine per request.</summary>

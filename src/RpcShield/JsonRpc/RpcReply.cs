@@ -14,8 +14,11 @@ public sealed class RpcReply : IDisposable
     private static readonly byte[] Comma = ","u8.ToArray();
     private static readonly byte[] Close = "]"u8.ToArray();
 
-    private readonly List<ReadOnlyMemory<byte>> _parts;
-    private readonly ForwardResult?[] _owned;
+    // One answer (the common case) is held in fields, several in a list: no list or array per single request.
+    private readonly ReadOnlyMemory<byte>? _single;
+    private readonly ForwardResult? _singleOwned;
+    private readonly List<ReadOnlyMemory<byte>>? _parts;
+    private readonly ForwardResult?[]? _owned;
 
     public RpcReply(bool isBatch, int statusCode, List<ReadOnlyMemory<byte>> parts, ForwardResult?[] owned)
     {
@@ -25,29 +28,42 @@ public sealed class RpcReply : IDisposable
         _owned = owned;
     }
 
+    /// <summary>The reply to one item: <paramref name="part"/> null when nothing is sent back (a notification).</summary>
+    public RpcReply(bool isBatch, int statusCode, ReadOnlyMemory<byte>? part, ForwardResult? owned)
+    {
+        IsBatch = isBatch;
+        StatusCode = statusCode;
+        _single = part;
+        _singleOwned = owned;
+    }
+
     public bool IsBatch { get; }
 
     public int StatusCode { get; }
 
     /// <summary>True when nothing is to be sent back (notifications only).</summary>
-    public bool IsEmpty => _parts.Count == 0;
+    public bool IsEmpty => Count == 0;
+
+    private int Count => _parts?.Count ?? (_single is null ? 0 : 1);
 
     public static RpcReply LocalError(int statusCode, int code, string message) =>
-        new(false, statusCode, [RpcResponseWriter.ErrorBytes(default, code, message)], []);
+        new(false, statusCode, RpcResponseWriter.ErrorBytes(default, code, message), null);
 
     public long Length
     {
         get
         {
             long length = 0;
-            foreach (var part in _parts)
+            for (var i = 0; i < Count; i++)
             {
-                length += part.Length;
+                length += Part(i).Length;
             }
 
-            return IsBatch ? length + 2 + Math.Max(0, _parts.Count - 1) : length;
+            return IsBatch ? length + 2 + Math.Max(0, Count - 1) : length;
         }
     }
+
+    private ReadOnlyMemory<byte> Part(int index) => _parts is null ? _single!.Value : _parts[index];
 
     public async ValueTask WriteToAsync(PipeWriter writer, CancellationToken cancellationToken)
     {
@@ -56,14 +72,14 @@ public sealed class RpcReply : IDisposable
             await writer.WriteAsync(Open, cancellationToken).ConfigureAwait(false);
         }
 
-        for (var i = 0; i < _parts.Count; i++)
+        for (var i = 0; i < Count; i++)
         {
             if (IsBatch && i > 0)
             {
                 await writer.WriteAsync(Comma, cancellationToken).ConfigureAwait(false);
             }
 
-            await writer.WriteAsync(_parts[i], cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(Part(i), cancellationToken).ConfigureAwait(false);
         }
 
         if (IsBatch)
@@ -79,14 +95,14 @@ public sealed class RpcReply : IDisposable
             writer.Write(Open);
         }
 
-        for (var i = 0; i < _parts.Count; i++)
+        for (var i = 0; i < Count; i++)
         {
             if (IsBatch && i > 0)
             {
                 writer.Write(Comma);
             }
 
-            writer.Write(_parts[i].Span);
+            writer.Write(Part(i).Span);
         }
 
         if (IsBatch)
@@ -97,7 +113,8 @@ public sealed class RpcReply : IDisposable
 
     public void Dispose()
     {
-        foreach (var result in _owned)
+        _singleOwned?.Dispose();
+        foreach (var result in _owned ?? [])
         {
             result?.Dispose();
         }

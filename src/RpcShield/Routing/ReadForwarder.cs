@@ -62,7 +62,12 @@ public sealed class ReadForwarder
     }
 
     /// <summary>Forwards <paramref name="item"/>; never throws for upstream failures. <paramref name="call"/> (optional) labels journal entries with the bot's strategy.</summary>
-    public async ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken, RpcCall? call = null)
+    /// <remarks>
+    /// Not an async method: the request is prepared synchronously and only the awaiting part
+    /// (<see cref="ForwardOneAsync"/> or <see cref="ForwardRankedAsync"/>) keeps a state machine,
+    /// which then holds the request's state rather than every local of the preparation.
+    /// </remarks>
+    public ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken, RpcCall? call = null)
     {
         var routing = chain.Options.Routing;
         var maxExtra = Math.Max(0, _hedgeDelay.MaxExtra(chain));
@@ -70,9 +75,9 @@ public sealed class ReadForwarder
         HeadPreference.PreferBestHead(chain, item, candidates);
         if (candidates.Length == 0)
         {
-            return chain.Router.IsServable(item.Method)
+            return ValueTask.FromResult(chain.Router.IsServable(item.Method)
                 ? ForwardResult.Error(RpcErrorCodes.NoUpstream, "No upstream could serve the request: none is healthy", [new AttemptRecord("*", "no_routable_upstream")])
-                : ForwardResult.Error(RpcErrorCodes.MethodNotFound, $"Method {item.Method} is not served by any upstream of chain {chain.Name}");
+                : ForwardResult.Error(RpcErrorCodes.MethodNotFound, $"Method {item.Method} is not served by any upstream of chain {chain.Name}"));
         }
 
         // The overall deadline is enforced per attempt (each gets min(per_attempt, time left)), so
@@ -90,34 +95,47 @@ public sealed class ReadForwarder
             state.JoinedBatch(batched!);
         }
 
-        Outcome<AttemptOutcome> outcome;
-        if (candidates.Length == 1)
+        if (candidates.Length > 1)
         {
-            // One candidate: the attempt runs inline (one state machine fewer than through AttemptAsync).
-            var only = state.Next()!;
-            outcome = TryBegin(only, state, out var timeout, out var expired)
-                ? Attempted(state, await Send(only, state, timeout, cancellationToken).ConfigureAwait(false))
-                : expired;
-        }
-        else
-        {
-            var context = ResilienceContextPool.Shared.Get(cancellationToken);
-            context.Properties.Set(StateKey, state);
-            try
-            {
-                outcome = await _pipeline.ExecuteOutcomeAsync(
-                    static (ctx, s) => s.Forwarder.AttemptAsync(s.Next()!, s, ctx.CancellationToken), context, state).ConfigureAwait(false);
-            }
-            finally
-            {
-                ResilienceContextPool.Shared.Return(context);
-            }
+            return ForwardRankedAsync(state, cancellationToken);
         }
 
-        var result = state.Finish(outcome, _time.GetElapsedTime(state.Started) >= deadline && !cancellationToken.IsCancellationRequested);
+        // One candidate: the attempt runs inline (one state machine fewer than through AttemptAsync).
+        var only = state.Next()!;
+        return TryBegin(only, state, out var timeout, out var expired)
+            ? ForwardOneAsync(state, Send(only, state, timeout, cancellationToken), cancellationToken)
+            : ValueTask.FromResult(Finish(state, expired, cancellationToken));
+    }
+
+    private async ValueTask<ForwardResult> ForwardOneAsync(ForwardState state, ValueTask<AttemptOutcome> attempt, CancellationToken cancellationToken)
+    {
+        var outcome = await attempt.ConfigureAwait(false);
+        return Finish(state, Attempted(state, outcome), cancellationToken);
+    }
+
+    /// <summary>Several candidates: Polly's hedging runs the attempts (failover on failure, a hedge when slow).</summary>
+    private async ValueTask<ForwardResult> ForwardRankedAsync(ForwardState state, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(StateKey, state);
+        try
+        {
+            var outcome = await _pipeline.ExecuteOutcomeAsync(
+                static (ctx, s) => s.Forwarder.AttemptAsync(s.Next()!, s, ctx.CancellationToken), context, state).ConfigureAwait(false);
+            return Finish(state, outcome, cancellationToken);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private ForwardResult Finish(ForwardState state, Outcome<AttemptOutcome> outcome, CancellationToken cancellationToken)
+    {
+        var result = state.Finish(outcome, _time.GetElapsedTime(state.Started) >= state.Deadline && !cancellationToken.IsCancellationRequested);
         if (state.Hedges > 0 && result.ServedBy is { } served)
         {
-            _hedgeDelay.Report(chain, item.Method, state.WasHedge(served) ? HedgeResult.Won : HedgeResult.Lost);
+            _hedgeDelay.Report(state.Chain, state.Method, state.WasHedge(served) ? HedgeResult.Won : HedgeResult.Lost);
         }
 
         return result;

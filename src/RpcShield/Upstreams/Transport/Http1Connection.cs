@@ -149,21 +149,23 @@ internal sealed class Http1Connection : IDisposable
         await SendAllAsync(body, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Parses the response head once it is buffered (skipping 1xx interim answers).</summary>
-    public bool TryReadHead(out ResponseHead head)
+    /// <summary>The current exchange's response head, once <see cref="TryReadHead"/> returned true.</summary>
+    public ResponseHead Head { get; private set; }
+
+    /// <summary>Parses the response head into <see cref="Head"/> once it is buffered (skipping 1xx interim answers).</summary>
+    public bool TryReadHead()
     {
         while (true)
         {
             var headerEnd = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8);
             if (headerEnd < 0)
             {
-                head = default;
                 return false;
             }
 
-            head = ResponseHead.Parse(_buffer.AsSpan(_start, headerEnd));
+            Head = ResponseHead.Parse(_buffer.AsSpan(_start, headerEnd));
             _start += headerEnd + 4;
-            if (head.Status >= 200)
+            if (Head.Status >= 200)
             {
                 return true;
             }
@@ -208,9 +210,10 @@ internal sealed class Http1Connection : IDisposable
         _end += count;
     }
 
-    /// <summary>Reads the body the head announced into <paramref name="into"/>; false when it passed the limit.</summary>
-    public ValueTask<bool> ReadBodyAsync(ResponseHead head, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
+    /// <summary>Reads the body <see cref="Head"/> announced into <paramref name="into"/>; false when it passed the limit.</summary>
+    public ValueTask<bool> ReadBodyAsync(PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
     {
+        var head = Head;
         if (head.Status is 204 or 304)
         {
             return ValueTask.FromResult(true);

@@ -100,13 +100,13 @@ public sealed class Http1Transport : IUpstreamTransport
                 {
                     await connection.SendRequestAsync(_head, body, cancellationToken).ConfigureAwait(false);
                     resendable = false;
-                    ResponseHead head;
-                    while (!connection.TryReadHead(out head))
+                    while (!connection.TryReadHead())
                     {
                         connection.Received(await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false));
                     }
 
-                    var complete = await connection.ReadBodyAsync(head, into, maxResponseBytes, cancellationToken).ConfigureAwait(false);
+                    var complete = await connection.ReadBodyAsync(into, maxResponseBytes, cancellationToken).ConfigureAwait(false);
+                    var head = connection.Head;
                     connection.End(_time.GetTimestamp());
                     if (complete && head.KeepAlive && head.HasFramedBody && connection.AtMessageEnd)
                     {
@@ -117,7 +117,7 @@ public sealed class Http1Transport : IUpstreamTransport
                         connection.Dispose();
                     }
 
-                    return new UpstreamResponse(head.Status, head.RetryAfter, TooLarge: !complete, Framed: complete && head.HasFramedBody);
+                    return new UpstreamResponse(head.Status, head.RetryAfter, tooLarge: !complete, framed: complete && head.HasFramedBody);
                 }
                 catch (Exception ex) when (resendable && ex is HttpRequestException or IOException or SocketException)
                 {

@@ -32,7 +32,7 @@ public sealed class HttpClientTransport : IUpstreamTransport
         var complete = await into.ReadFromAsync(stream, maxResponseBytes, cancellationToken).ConfigureAwait(false);
         // HttpClient fails a body shorter than its Content-Length or without its final chunk.
         var framed = response.Content.Headers.ContentLength is not null || response.Headers.TransferEncodingChunked == true;
-        return new UpstreamResponse((int)response.StatusCode, RetryAfter(response.Headers.RetryAfter), TooLarge: !complete, Framed: framed && complete);
+        return new UpstreamResponse((int)response.StatusCode, RetryAfter(response.Headers.RetryAfter), tooLarge: !complete, framed: framed && complete);
     }
 
     private static TimeSpan? RetryAfter(RetryConditionHeaderValue? header) =>
