@@ -150,7 +150,7 @@ public sealed class ReadForwarder
     private ValueTask<AttemptOutcome> Send(Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken) =>
         state.TakeBatched(upstream) is { } batched
             ? AwaitBatchedAsync(batched, upstream, state, timeout, cancellationToken)
-            : _sender.SendAsync(upstream, state.Item.Raw, state.Method, timeout, cancellationToken);
+            : _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken);
 
     private async ValueTask<AttemptOutcome> AwaitBatchedAsync(Task<AttemptOutcome?> batched, Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -167,7 +167,7 @@ public sealed class ReadForwarder
         }
 
         // Null: the item ended up alone, or the node refused the batch: sent on its own after all.
-        return outcome ?? await _sender.SendAsync(upstream, state.Item.Raw, state.Method, timeout, cancellationToken).ConfigureAwait(false);
+        return outcome ?? await _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A coalescer for one client batch's reads (null while chaos is armed: items go one by one to meet method-aware faults).</summary>
@@ -218,8 +218,9 @@ public sealed class ReadForwarder
 
         public ReadForwarder Forwarder { get; } = forwarder;
         public ChainRuntime Chain { get; } = chain;
-        public RpcRequestItem Item { get; } = item;
-        public string Method => Item.Method;
+        // The item's bytes and method only: the whole item is a 56-byte struct kept per request.
+        public ReadOnlyMemory<byte> Body { get; } = item.Raw;
+        public string Method { get; } = item.Method;
         public TimeSpan AttemptTimeout { get; } = attemptTimeout;
         public bool Hedgeable { get; } = hedgeable;
         public RpcCall? Call { get; init; }
