@@ -211,13 +211,21 @@ public sealed class BatchCoalescer
         }
 
         AttemptOutcome? failed = null;
+        AttemptOutcome? throttled = null;
         var answered = false;
         for (var i = 0; i < chunk.Count; i++)
         {
             var item = ItemOutcome(upstream, batch.Span[ranges[i]], answer);
             answered |= item.Kind is AttemptKind.Answered or AttemptKind.Unsupported;
             failed ??= item.IsUpstreamFault ? item : null;
+            throttled ??= item.Kind == AttemptKind.Throttled ? item : null;
             chunk[i].Outcome.TrySetResult(item);
+        }
+
+        if (throttled is not null)
+        {
+            // Throttled items fail over on their own; the upstream backs off as if a request had been throttled.
+            _sender.ReportThrottled(upstream, throttled.Reason, answer.Latency);
         }
 
         if (!answered && failed is not null)

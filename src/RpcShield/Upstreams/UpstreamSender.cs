@@ -197,6 +197,19 @@ public sealed class UpstreamSender
         }
     }
 
+    /// <summary>
+    /// An item of an answered upstream batch said the upstream throttles us (-32005): counted as a
+    /// throttled answer and the upstream's backoff starts, as if a request of its own had been.
+    /// </summary>
+    public void ReportThrottled(Upstream upstream, string reason, TimeSpan latency)
+    {
+        Record(upstream, AttemptKind.Throttled, reason, latency);
+        foreach (var guard in _guards)
+        {
+            guard.Throttled(upstream);
+        }
+    }
+
     /// <summary>Records an outcome produced without an HTTP exchange (chaos, budget) like a real one.</summary>
     public AttemptOutcome Record(Upstream upstream, AttemptKind kind, string reason, TimeSpan latency) =>
         Finish(upstream, kind, reason, _time.GetTimestamp() - (long)(latency.TotalSeconds * _time.TimestampFrequency), default, null);

@@ -96,6 +96,28 @@ public sealed class BatchCoalescingTests
         Assert.Empty(second.Singles);
     }
 
+    [Fact]
+    public async Task An_item_throttled_inside_a_batch_fails_over_and_the_node_backs_off()
+    {
+        await using var first = await ScriptedNode.StartAsync(batch => new JsonArray(batch
+            .Select(i => i!["method"]!.GetValue<string>() == "eth_gasPrice" ? ScriptedNode.Error(i!, -32005, "rate limit exceeded") : ScriptedNode.Answer(i!))
+            .ToArray()));
+        await using var second = await ScriptedNode.StartAsync();
+        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        await WaitForRankingAsync(proxy, "first");
+
+        var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2")));
+        var status = await proxy.Client.GetFromJsonAsync<JsonElement>("/status");
+        var later = await PostAsync(proxy, Batch(("eth_chainId", "3"), ("eth_getCode", "4")));
+
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice"], answers.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal(["eth_gasPrice"], second.Singles);
+        Assert.True(FailoverTests.Upstream(status, "first").GetProperty("throttle").GetProperty("active").GetBoolean());
+        Assert.Equal(["eth_chainId", "eth_getCode"], later.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal(["[2]"], first.Batches);
+        Assert.Equal(["[2]"], second.Batches);
+    }
+
     [Theory]
     [InlineData(200)]
     [InlineData(413)]
