@@ -69,8 +69,6 @@ public sealed partial class RateBudgetGuard : IAttemptGuard
         }
     }
 
-    public void Throttled(Upstream upstream) => OnThrottled(upstream, _budgets.GetValue(upstream, _newBudget), retryAfter: null);
-
     private void OnThrottled(Upstream upstream, UpstreamBudget budget, TimeSpan? retryAfter)
     {
         var backoff = budget.Throttled(retryAfter);

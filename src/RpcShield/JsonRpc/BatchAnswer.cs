@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RpcShield.Upstreams;
 
 namespace RpcShield.JsonRpc;
 
@@ -24,50 +25,145 @@ public static class BatchAnswer
     public static bool Split(ReadOnlySpan<byte> json, ReadOnlySpan<ReadOnlyMemory<byte>> ids, Span<Range> answers)
     {
         answers.Clear();
-        try
+        var elements = new Elements(json);
+        while (elements.MoveNext(out var element, out var id))
         {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = UpstreamReply.MaxResponseDepth });
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+            var index = IndexOf(ids, id);
+            if (index >= 0 && answers[index].Equals(default(Range)))
+            {
+                answers[index] = element;
+            }
+        }
+
+        return !elements.Failed;
+    }
+
+    /// <summary>
+    /// What a node's answer to a batch says as one attempt (for health, the breaker, the budget):
+    /// throttled when any item is (-32005), answered when any item was answered, else the first
+    /// item's error (a node failing every item is failing), else not a JSON-RPC answer (empty or
+    /// malformed). <paramref name="refused"/>: not an array at all (an error object, HTML, …),
+    /// so the node does not take this batch; a -32005 object is throttling, not a refusal.
+    /// </summary>
+    public static UpstreamReply Summarize(ReadOnlySpan<byte> json, out bool refused)
+    {
+        var start = json.TrimStart(" \t\r\n"u8);
+        if (start.IsEmpty || start[0] != (byte)'[')
+        {
+            var single = UpstreamReply.Inspect(json);
+            refused = FailureClassifier.ClassifyReply(single) != AttemptKind.Throttled;
+            return single;
+        }
+
+        refused = false;
+        var elements = new Elements(json);
+        UpstreamReply? firstError = null;
+        var answered = false;
+        while (elements.MoveNext(out var element, out _))
+        {
+            var reply = UpstreamReply.Inspect(json[element], framedComplete: true);
+            switch (FailureClassifier.ClassifyReply(reply))
+            {
+                case AttemptKind.Throttled:
+                    return reply;
+                case AttemptKind.Answered or AttemptKind.Unsupported:
+                    answered = true;
+                    break;
+                default:
+                    firstError ??= reply;
+                    break;
+            }
+        }
+
+        return elements.Failed ? UpstreamReply.NotJsonRpc
+            : answered ? new UpstreamReply(true, false, 0, null)
+            : firstError ?? UpstreamReply.NotJsonRpc;
+    }
+
+    /// <summary>Walks the objects of a batch answer: each one's range and raw id (empty when absent or not a string/number).</summary>
+    private ref struct Elements
+    {
+        private readonly ReadOnlySpan<byte> _json;
+        private Utf8JsonReader _reader;
+
+        public Elements(ReadOnlySpan<byte> json)
+        {
+            _json = json;
+            _reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = UpstreamReply.MaxResponseDepth });
+            Failed = !Read() || _reader.TokenType != JsonTokenType.StartArray;
+        }
+
+        /// <summary>True when the answer is not an array of objects (or not well-formed JSON).</summary>
+        public bool Failed { get; private set; }
+
+        public bool MoveNext(out Range element, out ReadOnlySpan<byte> id)
+        {
+            element = default;
+            id = default;
+            if (Failed || !Read() || _reader.TokenType == JsonTokenType.EndArray)
             {
                 return false;
             }
 
-            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            if (_reader.TokenType != JsonTokenType.StartObject)
             {
-                if (reader.TokenType != JsonTokenType.StartObject)
+                Failed = true;
+                return false;
+            }
+
+            var start = (int)_reader.TokenStartIndex;
+            while (Read() && _reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isId = _reader.ValueTextEquals("id"u8);
+                if (!Read())
                 {
                     return false;
                 }
 
-                var start = (int)reader.TokenStartIndex;
-                var id = ReadOnlySpan<byte>.Empty;
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                if (isId && _reader.TokenType is JsonTokenType.String or JsonTokenType.Number)
                 {
-                    var isId = reader.ValueTextEquals("id"u8);
-                    reader.Read();
-                    if (isId && reader.TokenType is JsonTokenType.String or JsonTokenType.Number)
-                    {
-                        // Strings: ValueSpan is the raw (still escaped) text between the quotes.
-                        var quotes = reader.TokenType == JsonTokenType.String ? 2 : 0;
-                        id = json.Slice((int)reader.TokenStartIndex, reader.ValueSpan.Length + quotes);
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
+                    // Strings: ValueSpan is the raw (still escaped) text between the quotes.
+                    var quotes = _reader.TokenType == JsonTokenType.String ? 2 : 0;
+                    id = _json.Slice((int)_reader.TokenStartIndex, _reader.ValueSpan.Length + quotes);
                 }
-
-                var index = IndexOf(ids, id);
-                if (index >= 0 && answers[index].Equals(default(Range)))
+                else if (!Skip())
                 {
-                    answers[index] = start..(int)reader.BytesConsumed;
+                    return false;
                 }
             }
 
-            return reader.TokenType == JsonTokenType.EndArray;
+            element = start..(int)_reader.BytesConsumed;
+            return !Failed;
         }
-        catch (JsonException)
+
+        private bool Read()
         {
+            try
+            {
+                return _reader.Read() || Fail();
+            }
+            catch (JsonException)
+            {
+                return Fail();
+            }
+        }
+
+        private bool Skip()
+        {
+            try
+            {
+                _reader.Skip();
+                return true;
+            }
+            catch (JsonException)
+            {
+                return Fail();
+            }
+        }
+
+        private bool Fail()
+        {
+            Failed = true;
             return false;
         }
     }

@@ -61,23 +61,6 @@ public readonly record struct UpstreamReply(bool IsJsonRpc, bool HasError, int E
         }
     }
 
-    /// <summary>
-    /// Inspects the answer to an upstream batch: an array is answered (its items are read by
-    /// <see cref="BatchAnswer"/>); a single error object is the node refusing the whole batch; a
-    /// single answer that is not an error is no answer to a batch at all.
-    /// </summary>
-    public static UpstreamReply InspectBatch(ReadOnlySpan<byte> json)
-    {
-        var start = json.TrimStart(" \t\r\n"u8);
-        if (!start.IsEmpty && start[0] == (byte)'[')
-        {
-            return new UpstreamReply(true, false, 0, null);
-        }
-
-        var single = Inspect(json);
-        return single.HasError ? single : NotJsonRpc;
-    }
-
     private static bool EndsAnObject(ReadOnlySpan<byte> json)
     {
         var end = json.TrimEnd(" \t\r\n"u8);

@@ -14,14 +14,19 @@ namespace RpcShield.Routing;
 /// </summary>
 public sealed class BatchCoalescer
 {
+    /// <summary>How long an upstream that refused a batch gets items one by one before it is offered batches again.</summary>
+    public static readonly TimeSpan RefusalCooldown = TimeSpan.FromMinutes(5);
+
     private readonly UpstreamSender _sender;
+    private readonly TimeProvider _time;
     private readonly CancellationToken _cancellationToken;
     private readonly List<Member> _members = [];
     private bool _flushed;
 
-    public BatchCoalescer(UpstreamSender sender, CancellationToken cancellationToken)
+    public BatchCoalescer(UpstreamSender sender, TimeProvider time, CancellationToken cancellationToken)
     {
         _sender = sender;
+        _time = time;
         _cancellationToken = cancellationToken;
     }
 
@@ -107,11 +112,11 @@ public sealed class BatchCoalescer
     }
 
     /// <summary>
-    /// Upstreams with a rate budget are never sent batches: providers count a batch's items, the
-    /// budget counts requests.
+    /// Upstreams with a rate budget are never sent batches (providers count a batch's items, the
+    /// budget counts requests), nor one that refused a batch within <see cref="RefusalCooldown"/>.
     /// </summary>
-    private static bool TakesBatches(Upstream upstream) =>
-        upstream.Options is { MaxBatch: >= 2, MaxRps: <= 0, MaxConcurrency: <= 0 } && !upstream.RefusesBatches;
+    private bool TakesBatches(Upstream upstream) =>
+        upstream.Options is { MaxBatch: >= 2, MaxRps: <= 0, MaxConcurrency: <= 0 } && _time.GetTimestamp() >= upstream.TakesBatchesAgainAt;
 
     private void Send(Upstream upstream, List<Member> chunk)
     {
@@ -135,10 +140,10 @@ public sealed class BatchCoalescer
         }
         catch (Exception ex)
         {
-            // The sender throws only when the client's request was cancelled: each item sees that, as if sent alone.
+            // The sender reports failures as outcomes; anything thrown here is a defect: each item fails over rather than the whole client batch.
             foreach (var member in chunk)
             {
-                member.Outcome.TrySetException(ex);
+                member.Outcome.TrySetResult(Failed(upstream, AttemptKind.Transport, "batch_error: " + ex.GetType().Name, TimeSpan.Zero, null));
             }
         }
     }
@@ -167,26 +172,20 @@ public sealed class BatchCoalescer
         return body;
     }
 
-    /// <summary>Gives each item its own answer, or the batch's failure.</summary>
+    /// <summary>
+    /// Gives each item its own answer, or the batch's failure. The sender has already recorded the
+    /// batch as one attempt (health, breaker, budget, metrics: see <see cref="BatchAnswer.Summarize"/>);
+    /// items are not recorded again on their own, failing over is their remedy.
+    /// </summary>
     private void Distribute(Upstream upstream, List<Member> chunk, AttemptOutcome answer)
     {
         if (answer.Reason == UpstreamSender.BatchRefused)
         {
-            // The node takes single requests only (or not this many at once): from now on it gets them one by one.
-            upstream.RefusesBatches = true;
+            // The node takes single requests only (or not this many at once): for a while it gets them one by one.
+            upstream.TakesBatchesAgainAt = _time.GetTimestamp() + (long)(RefusalCooldown.TotalSeconds * _time.TimestampFrequency);
             foreach (var member in chunk)
             {
                 member.Outcome.TrySetResult(null);
-            }
-
-            return;
-        }
-
-        if (answer is not { Kind: AttemptKind.Answered, Body: { } batch })
-        {
-            foreach (var member in chunk)
-            {
-                member.Outcome.TrySetResult(Failed(answer.Upstream, answer.Kind, answer.Reason, answer));
             }
 
             return;
@@ -199,63 +198,39 @@ public sealed class BatchCoalescer
         }
 
         var ranges = new Range[chunk.Count];
-        if (!BatchAnswer.Split(batch.Span, ids, ranges))
+        if (answer.Body is not { } batch || !BatchAnswer.Split(batch.Span, ids, ranges))
         {
-            var invalid = _sender.Record(upstream, AttemptKind.HttpError, "invalid_response", answer.Latency);
+            // No answers to hand out (timeout, transport, HTTP 5xx, malformed): every item had the batch's failure.
             foreach (var member in chunk)
             {
-                member.Outcome.TrySetResult(Failed(upstream, invalid.Kind, invalid.Reason, answer));
+                member.Outcome.TrySetResult(Failed(upstream, answer.Kind, answer.Reason, answer.Latency, answer));
             }
 
             return;
         }
 
-        AttemptOutcome? failed = null;
-        AttemptOutcome? throttled = null;
-        var answered = false;
         for (var i = 0; i < chunk.Count; i++)
         {
-            var item = ItemOutcome(upstream, batch.Span[ranges[i]], answer);
-            answered |= item.Kind is AttemptKind.Answered or AttemptKind.Unsupported;
-            failed ??= item.IsUpstreamFault ? item : null;
-            throttled ??= item.Kind == AttemptKind.Throttled ? item : null;
-            chunk[i].Outcome.TrySetResult(item);
-        }
-
-        if (throttled is not null)
-        {
-            // Throttled items fail over on their own; the upstream backs off as if a request had been throttled.
-            _sender.ReportThrottled(upstream, throttled.Reason, answer.Latency);
-        }
-
-        if (!answered && failed is not null)
-        {
-            // The sender counted the batch as answered; a node that failed every item is failing.
-            _sender.Record(upstream, failed.Kind, failed.Reason, answer.Latency);
+            chunk[i].Outcome.TrySetResult(ItemOutcome(upstream, batch.Span[ranges[i]], answer));
         }
     }
 
-    /// <summary>
-    /// One item's share of the answer. Its failure is not recorded against the node on its own (the
-    /// batch was one attempt; failing over is the item's remedy), only when no item was answered.
-    /// </summary>
     private static AttemptOutcome ItemOutcome(Upstream upstream, ReadOnlySpan<byte> json, AttemptOutcome answer)
     {
         if (json.IsEmpty)
         {
-            return Failed(upstream, AttemptKind.HttpError, "batch_item_missing", answer);
+            return Failed(upstream, AttemptKind.HttpError, "batch_item_missing", answer.Latency, answer);
         }
 
         var reply = UpstreamReply.Inspect(json, framedComplete: true);
         var kind = FailureClassifier.ClassifyReply(reply);
-        var reason = UpstreamSender.ReasonFor(kind, reply);
         var body = new PooledBuffer(json.Length);
         body.Write(json);
-        return new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = reason, Reply = reply, Latency = answer.Latency, Body = body, Batched = true };
+        return new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = UpstreamSender.ReasonFor(kind, reply, 200), Reply = reply, Latency = answer.Latency, Body = body, Batched = true };
     }
 
-    private static AttemptOutcome Failed(Upstream upstream, AttemptKind kind, string reason, AttemptOutcome answer) =>
-        new() { Upstream = upstream, Kind = kind, Reason = reason, Latency = answer.Latency, RetryAfter = answer.RetryAfter, Injected = answer.Injected, Batched = true };
+    private static AttemptOutcome Failed(Upstream upstream, AttemptKind kind, string reason, TimeSpan latency, AttemptOutcome? answer) =>
+        new() { Upstream = upstream, Kind = kind, Reason = reason, Latency = latency, RetryAfter = answer?.RetryAfter, Injected = answer?.Injected ?? false, Batched = true };
 
     private sealed class Member(Upstream upstream, ReadOnlyMemory<byte> raw, ReadOnlyMemory<byte> id, string method, TimeSpan timeout)
     {

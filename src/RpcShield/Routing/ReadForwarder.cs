@@ -132,6 +132,12 @@ public sealed class ReadForwarder
 
     private ForwardResult Finish(ForwardState state, Outcome<AttemptOutcome> outcome, CancellationToken cancellationToken)
     {
+        if (state.TakeBatched(state.FirstCandidate) is { } untaken)
+        {
+            // Joined a batch but never attempted (no time left, cancelled before the first attempt).
+            DisposeWhenDone(untaken);
+        }
+
         var result = state.Finish(outcome, _time.GetElapsedTime(state.Started) >= state.Deadline && !cancellationToken.IsCancellationRequested);
         if (state.Hedges > 0 && result.ServedBy is { } served)
         {
@@ -149,10 +155,10 @@ public sealed class ReadForwarder
     /// <summary>The attempt on <paramref name="upstream"/>: this item's share of an upstream batch when it joined one, else a send of its own.</summary>
     private ValueTask<AttemptOutcome> Send(Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken) =>
         state.TakeBatched(upstream) is { } batched
-            ? AwaitBatchedAsync(batched, upstream, state, timeout, cancellationToken)
+            ? AwaitBatchedAsync(batched, upstream, state, cancellationToken)
             : _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken);
 
-    private async ValueTask<AttemptOutcome> AwaitBatchedAsync(Task<AttemptOutcome?> batched, Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken)
+    private async ValueTask<AttemptOutcome> AwaitBatchedAsync(Task<AttemptOutcome?> batched, Upstream upstream, ForwardState state, CancellationToken cancellationToken)
     {
         AttemptOutcome? outcome;
         try
@@ -162,23 +168,33 @@ public sealed class ReadForwarder
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            _ = batched.ContinueWith(static late => late.Result?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            DisposeWhenDone(batched);
             return new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" };
         }
 
-        // Null: the item ended up alone, or the node refused the batch: sent on its own after all.
-        return outcome ?? await _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken).ConfigureAwait(false);
+        if (outcome is not null)
+        {
+            return outcome;
+        }
+
+        // Null: the item ended up alone, or the node refused the batch: sent on its own, in the time left now.
+        return TimeLeft(state) is { } timeout
+            ? await _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken).ConfigureAwait(false)
+            : new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = "deadline_exceeded" };
     }
+
+    /// <summary>A batched outcome nobody will read (a hedge won, the client left): its buffer goes back to the pool when it arrives.</summary>
+    private static void DisposeWhenDone(Task<AttemptOutcome?> batched) =>
+        batched.ContinueWith(static late => late.Result?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
 
     /// <summary>A coalescer for one client batch's reads (null while chaos is armed: items go one by one to meet method-aware faults).</summary>
     public BatchCoalescer? CoalesceBatch(CancellationToken cancellationToken) =>
-        _sender.IsPlain ? new BatchCoalescer(_sender, cancellationToken) : null;
+        _sender.IsPlain ? new BatchCoalescer(_sender, _time, cancellationToken) : null;
 
     /// <summary>The attempt's timeout: min(per attempt, time left); false (with a local outcome) when no time is left.</summary>
     private bool TryBegin(Upstream upstream, ForwardState state, out TimeSpan timeout, out Outcome<AttemptOutcome> expired)
     {
-        var left = state.Deadline - _time.GetElapsedTime(state.Started);
-        if (left <= TimeSpan.Zero)
+        if (TimeLeft(state) is not { } left)
         {
             // Out of time: not the upstream's fault, so nothing is recorded against it.
             var late = new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = "deadline_exceeded" };
@@ -187,8 +203,15 @@ public sealed class ReadForwarder
             return false;
         }
 
-        (timeout, expired) = (left < state.AttemptTimeout ? left : state.AttemptTimeout, default);
+        (timeout, expired) = (left, default);
         return true;
+    }
+
+    /// <summary>min(per attempt, time left of the request's deadline); null when no time is left.</summary>
+    private TimeSpan? TimeLeft(ForwardState state)
+    {
+        var left = state.Deadline - _time.GetElapsedTime(state.Started);
+        return left <= TimeSpan.Zero ? null : left < state.AttemptTimeout ? left : state.AttemptTimeout;
     }
 
     private Outcome<AttemptOutcome> Attempted(ForwardState state, AttemptOutcome attempt)
@@ -236,6 +259,8 @@ public sealed class ReadForwarder
         /// <summary>The batched first attempt, once, for the upstream it was batched to.</summary>
         public Task<AttemptOutcome?>? TakeBatched(Upstream upstream) =>
             upstream == candidates[0] ? Interlocked.Exchange(ref _batchedFirst, null) : null;
+
+        public Upstream FirstCandidate => candidates[0];
 
         public Upstream? Next()
         {

@@ -12,7 +12,4 @@ public interface IAttemptGuard
 
     /// <summary>The admitted attempt ended (<paramref name="outcome"/> null when it ended by an exception).</summary>
     void Completed(Upstream upstream, AttemptOutcome? outcome);
-
-    /// <summary>An answer inside an attempt that was not itself throttled said the upstream throttles us (an item of an upstream batch).</summary>
-    void Throttled(Upstream upstream);
 }

@@ -13,6 +13,7 @@ public sealed class Upstream : IDisposable
 {
     private int _inFlight;
     private int _circuitState;
+    private long _takesBatchesAgainAt;
     private volatile bool _throttled;
 
     public Upstream(string chain, UpstreamOptions options, RoutingOptions routing, IUpstreamTransport transport, TimeProvider time, RpcShieldMetrics metrics)
@@ -80,10 +81,14 @@ public sealed class Upstream : IDisposable
     }
 
     /// <summary>
-    /// True once the upstream refused a batch (an error or non-array answer, or HTTP 4xx): client
-    /// batches are then sent to it item by item (until a reload replaces the upstream).
+    /// Timestamp (TimeProvider) before which client batches reach this upstream item by item: set
+    /// when it refused a batch (an error or non-array answer, or HTTP 4xx). 0: takes batches.
     /// </summary>
-    public bool RefusesBatches { get; set; }
+    public long TakesBatchesAgainAt
+    {
+        get => Volatile.Read(ref _takesBatchesAgainAt);
+        set => Volatile.Write(ref _takesBatchesAgainAt, value);
+    }
 
     /// <summary>Last published routing score in (0,1].</summary>
     public double Score { get; set; }

@@ -155,13 +155,15 @@ public sealed class UpstreamSender
             var reply = UpstreamReply.NotJsonRpc;
             // A client's item is always an object; only a BatchCoalescer sends an array.
             var batch = IsBatch(body.Span);
+            // HTTP 4xx other than 408/429 to a batch: too large, not supported, … (the items may still go alone).
+            var refused = batch && response.StatusCode is >= 400 and < 500 and not 408 and not 429;
             if (kind == AttemptKind.Answered)
             {
-                reply = batch ? UpstreamReply.InspectBatch(buffer.Span) : UpstreamReply.Inspect(buffer.Span, response.Framed);
+                reply = batch ? BatchAnswer.Summarize(buffer.Span, out refused) : UpstreamReply.Inspect(buffer.Span, response.Framed);
                 kind = FailureClassifier.ClassifyReply(reply);
             }
 
-            if (batch && IsBatchRefusal(kind, response.StatusCode, reply))
+            if (refused)
             {
                 // A node that takes no batches (or not this one) is not failing: health-neutral, its items go alone.
                 return Outcome.FromResult(Finish(upstream, AttemptKind.Unsupported, BatchRefused, start, reply, null, recordLatency: false));
@@ -194,19 +196,6 @@ public sealed class UpstreamSender
         {
             buffer?.Dispose();
             upstream.Exit();
-        }
-    }
-
-    /// <summary>
-    /// An item of an answered upstream batch said the upstream throttles us (-32005): counted as a
-    /// throttled answer and the upstream's backoff starts, as if a request of its own had been.
-    /// </summary>
-    public void ReportThrottled(Upstream upstream, string reason, TimeSpan latency)
-    {
-        Record(upstream, AttemptKind.Throttled, reason, latency);
-        foreach (var guard in _guards)
-        {
-            guard.Throttled(upstream);
         }
     }
 
@@ -252,7 +241,7 @@ public sealed class UpstreamSender
     }
 
     /// <summary>The secret-free reason of a classified answer (`ok`, `invalid_response`, `http_503`, `-32000 header not found`).</summary>
-    internal static string ReasonFor(AttemptKind kind, UpstreamReply reply, int statusCode = 200) => kind switch
+    internal static string ReasonFor(AttemptKind kind, UpstreamReply reply, int statusCode) => kind switch
     {
         AttemptKind.Answered => "ok",
         AttemptKind.HttpError when statusCode is >= 200 and < 300 => "invalid_response",
@@ -264,19 +253,6 @@ public sealed class UpstreamSender
     public const string BatchRefused = "batch_refused";
 
     private static bool IsBatch(ReadOnlySpan<byte> body) => !body.IsEmpty && body[0] == (byte)'[';
-
-    /// <summary>
-    /// The node answered, but not with an array of answers: an error object or something else with
-    /// HTTP 2xx, or an HTTP 4xx other than 408/429 (batch too large, body too large, not supported).
-    /// </summary>
-    private static bool IsBatchRefusal(AttemptKind kind, int statusCode, UpstreamReply reply) => statusCode switch
-    {
-        // InspectBatch: an array is a JSON-RPC answer without error; a single error object or anything else is not.
-        >= 200 and < 300 => (reply.HasError || !reply.IsJsonRpc) && kind != AttemptKind.Throttled,
-        408 or 429 => false,
-        >= 400 and < 500 => true,
-        _ => false,
-    };
 
     private static string Truncate(string? message) =>
         message is null ? "" : message.Length <= 120 ? message : message[..120];

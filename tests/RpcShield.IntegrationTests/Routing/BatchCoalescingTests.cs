@@ -97,6 +97,24 @@ public sealed class BatchCoalescingTests
     }
 
     [Fact]
+    public async Task A_node_failing_every_item_of_its_batches_is_marked_unhealthy_like_one_failing_requests()
+    {
+        await using var first = await ScriptedNode.StartAsync(batch => new JsonArray(batch.Select(i => ScriptedNode.Error(i!, -32000, "header not found")).ToArray()));
+        await using var second = await ScriptedNode.StartAsync();
+        // Probes every 5 s: none lands between the two batches to clear the failure streak (fail_after: 2).
+        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second).Replace("interval: 200ms", "interval: 5s"));
+        await WaitForRankingAsync(proxy, "first");
+
+        var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2")));
+        await PostAsync(proxy, Batch(("eth_chainId", "3"), ("eth_getCode", "4")));
+        var status = await proxy.Client.GetFromJsonAsync<JsonElement>("/status");
+
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice"], answers.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal("unhealthy", FailoverTests.Upstream(status, "first").GetProperty("health").GetString());
+        Assert.Equal(2, await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "error")));
+    }
+
+    [Fact]
     public async Task An_item_throttled_inside_a_batch_fails_over_and_the_node_backs_off()
     {
         await using var first = await ScriptedNode.StartAsync(batch => new JsonArray(batch
@@ -116,6 +134,7 @@ public sealed class BatchCoalescingTests
         Assert.Equal(["eth_chainId", "eth_getCode"], later.Select(a => a.GetProperty("result").GetString()));
         Assert.Equal(["[2]"], first.Batches);
         Assert.Equal(["[2]"], second.Batches);
+        Assert.Equal(1, await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "throttled")));
     }
 
     [Theory]

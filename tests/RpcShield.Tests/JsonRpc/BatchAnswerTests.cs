@@ -53,13 +53,23 @@ public sealed class BatchAnswerTests
     public void Only_ids_a_node_echoes_exactly_are_matchable(string id, bool matchable) =>
         Assert.Equal(matchable, BatchAnswer.IsMatchableId(Encoding.UTF8.GetBytes(id)));
 
-    [Fact]
-    public void A_batch_answer_is_an_array_a_single_error_refuses_it_and_a_single_result_is_no_answer()
+    [Theory]
+    [InlineData("""[{"id":1,"error":{"code":-32000,"message":"header not found"}},{"id":2,"result":"0x1"}]""", true, false, 0, false)]
+    [InlineData("""[{"id":1,"error":{"code":-32000,"message":"header not found"}},{"id":2,"error":{"code":-32000,"message":"missing trie node"}}]""", true, true, -32000, false)]
+    [InlineData("""[{"id":1,"result":"0x1"},{"id":2,"error":{"code":-32005,"message":"rate limit exceeded"}}]""", true, true, -32005, false)]
+    [InlineData("""[{"id":1,"error":{"code":3,"message":"execution reverted"}}]""", true, false, 0, false)]
+    [InlineData("""[]""", false, false, 0, false)]
+    [InlineData("""[{"id":1,"result":"0x1"}""", false, false, 0, false)]
+    [InlineData("""{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}""", true, true, -32600, true)]
+    [InlineData("""{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"rate limit exceeded"}}""", true, true, -32005, false)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":"0x1"}""", true, false, 0, true)]
+    [InlineData("""<html>bad gateway</html>""", false, false, 0, true)]
+    public void A_batch_answer_is_summarised_as_one_attempt(string json, bool isJsonRpc, bool hasError, int code, bool refused)
     {
-        Assert.Equal(new UpstreamReply(true, false, 0, null), UpstreamReply.InspectBatch(" [{\"id\":1}]"u8));
-        Assert.Equal(new UpstreamReply(true, true, -32600, "batch too large"),
-            UpstreamReply.InspectBatch("""{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}"""u8));
-        Assert.Equal(UpstreamReply.NotJsonRpc, UpstreamReply.InspectBatch("""{"jsonrpc":"2.0","id":1,"result":"0x1"}"""u8));
+        // Answered when any item was; a node failing every item fails; -32005 anywhere throttles; not an array: refused (unless throttling).
+        var reply = BatchAnswer.Summarize(Encoding.UTF8.GetBytes(json), out var wasRefused);
+
+        Assert.Equal((isJsonRpc, hasError, code, refused), (reply.IsJsonRpc, reply.HasError, reply.ErrorCode, wasRefused));
     }
 
     private static string[] Split(string json, out bool ok)
