@@ -59,7 +59,7 @@ public sealed class BatchCoalescer
                 }
             }
 
-            var joined = new Member(upstream, item.Raw, item.Id, item.Method, timeout);
+            var joined = new Member(upstream, item.Raw, item.Id, timeout);
             _members.Add(joined);
             attempt = joined.Outcome.Task;
             return true;
@@ -232,12 +232,11 @@ public sealed class BatchCoalescer
     private static AttemptOutcome Failed(Upstream upstream, AttemptKind kind, string reason, TimeSpan latency, AttemptOutcome? answer) =>
         new() { Upstream = upstream, Kind = kind, Reason = reason, Latency = latency, RetryAfter = answer?.RetryAfter, Injected = answer?.Injected ?? false, Batched = true };
 
-    private sealed class Member(Upstream upstream, ReadOnlyMemory<byte> raw, ReadOnlyMemory<byte> id, string method, TimeSpan timeout)
+    private sealed class Member(Upstream upstream, ReadOnlyMemory<byte> raw, ReadOnlyMemory<byte> id, TimeSpan timeout)
     {
         public Upstream Upstream { get; } = upstream;
         public ReadOnlyMemory<byte> Raw { get; } = raw;
         public ReadOnlyMemory<byte> Id { get; } = id;
-        public string Method { get; } = method;
         public TimeSpan Timeout { get; } = timeout;
 
         // Continuations run on the pool: one item's failover never delays the other items' answers.

@@ -90,6 +90,7 @@ public sealed class ReadForwarder
             Deadline = deadline,
         };
 
+        // The attempt timeout from configuration alone (not the clock): items of one method share it exactly, so they can share a batch.
         if (call?.Batch is { } batch && batch.TryJoin(candidates[0], item, deadline < state.AttemptTimeout ? deadline : state.AttemptTimeout, out var batched))
         {
             state.JoinedBatch(batched!);
