@@ -4,9 +4,9 @@ using RpcShield.Upstreams;
 namespace RpcShield.JsonRpc;
 
 /// <summary>
-/// Finds each request's answer in a node's batch answer by its id (nodes may answer in any
-/// order). Only ids a node echoes byte for byte are sent in a batch (<see cref="IsMatchableId"/>),
-/// so the raw id bytes are compared, never parsed.
+/// Reads a node's answer to a batch and finds each request's answer in it by its id (nodes may
+/// answer in any order). Only ids a node echoes byte for byte are sent in a batch
+/// (<see cref="IsMatchableId"/>), so the raw id bytes are compared, never parsed.
 /// </summary>
 public static class BatchAnswer
 {
@@ -18,35 +18,16 @@ public static class BatchAnswer
         !id.IsEmpty && !id.SequenceEqual("null"u8) && !id.SequenceEqual("-0"u8) && !RpcIdRewriter.NeedsRewrite(id);
 
     /// <summary>
-    /// Fills <paramref name="answers"/> (parallel to <paramref name="ids"/>) with the range of each
-    /// request's answer object; an unanswered request keeps a default (empty) range. False when
-    /// <paramref name="json"/> is not an array of objects.
+    /// Reads a node's answer to a batch once: its <paramref name="items"/> (each answer object, its
+    /// raw id and what it says), and what it says as one attempt (for health, the breaker, the
+    /// budget): throttled when any item is (-32005), answered when any item was answered, else the
+    /// first item's error (a node failing every item is failing), else not a JSON-RPC answer (empty
+    /// or malformed: <paramref name="items"/> null). <paramref name="refused"/>: not an array at all
+    /// (an error object, HTML, …) and not throttling, so the node does not take this batch.
     /// </summary>
-    public static bool Split(ReadOnlySpan<byte> json, ReadOnlySpan<ReadOnlyMemory<byte>> ids, Span<Range> answers)
+    public static UpstreamReply Summarize(ReadOnlySpan<byte> json, out bool refused, out List<BatchItem>? items)
     {
-        answers.Clear();
-        var elements = new Elements(json);
-        while (elements.MoveNext(out var element, out var id))
-        {
-            var index = IndexOf(ids, id);
-            if (index >= 0 && answers[index].Equals(default(Range)))
-            {
-                answers[index] = element;
-            }
-        }
-
-        return !elements.Failed;
-    }
-
-    /// <summary>
-    /// What a node's answer to a batch says as one attempt (for health, the breaker, the budget):
-    /// throttled when any item is (-32005), answered when any item was answered, else the first
-    /// item's error (a node failing every item is failing), else not a JSON-RPC answer (empty or
-    /// malformed). <paramref name="refused"/>: not an array at all (an error object, HTML, …),
-    /// so the node does not take this batch; a -32005 object is throttling, not a refusal.
-    /// </summary>
-    public static UpstreamReply Summarize(ReadOnlySpan<byte> json, out bool refused)
-    {
+        items = null;
         var start = json.TrimStart(" \t\r\n"u8);
         if (start.IsEmpty || start[0] != (byte)'[')
         {
@@ -57,15 +38,20 @@ public static class BatchAnswer
 
         refused = false;
         var elements = new Elements(json);
+        var read = new List<BatchItem>();
+        UpstreamReply? throttled = null;
         UpstreamReply? firstError = null;
         var answered = false;
-        while (elements.MoveNext(out var element, out _))
+        while (elements.MoveNext(out var element, out var id))
         {
             var reply = UpstreamReply.Inspect(json[element], framedComplete: true);
-            switch (FailureClassifier.ClassifyReply(reply))
+            var kind = FailureClassifier.ClassifyReply(reply);
+            read.Add(new BatchItem(element, id, reply, kind));
+            switch (kind)
             {
                 case AttemptKind.Throttled:
-                    return reply;
+                    throttled ??= reply;
+                    break;
                 case AttemptKind.Answered or AttemptKind.Unsupported:
                     answered = true;
                     break;
@@ -75,12 +61,31 @@ public static class BatchAnswer
             }
         }
 
-        return elements.Failed ? UpstreamReply.NotJsonRpc
-            : answered ? new UpstreamReply(true, false, 0, null)
-            : firstError ?? UpstreamReply.NotJsonRpc;
+        if (elements.Failed || read.Count == 0)
+        {
+            return UpstreamReply.NotJsonRpc;
+        }
+
+        items = read;
+        return throttled ?? (answered ? new UpstreamReply(true, false, 0, null) : firstError!.Value);
     }
 
-    /// <summary>Walks the objects of a batch answer: each one's range and raw id (empty when absent or not a string/number).</summary>
+    /// <summary>The first item not yet <paramref name="taken"/> whose raw id is <paramref name="id"/>; -1 when the node left it unanswered.</summary>
+    public static int Find(ReadOnlySpan<byte> json, IReadOnlyList<BatchItem> items, ReadOnlySpan<byte> id, Span<bool> taken)
+    {
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (!taken[i] && !items[i].Id.Equals(default(Range)) && json[items[i].Id].SequenceEqual(id))
+            {
+                taken[i] = true;
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Walks the objects of a batch answer: each one's range and its raw id's (default when absent or not a string/number).</summary>
     private ref struct Elements
     {
         private readonly ReadOnlySpan<byte> _json;
@@ -96,12 +101,19 @@ public static class BatchAnswer
         /// <summary>True when the answer is not an array of objects (or not well-formed JSON).</summary>
         public bool Failed { get; private set; }
 
-        public bool MoveNext(out Range element, out ReadOnlySpan<byte> id)
+        public bool MoveNext(out Range element, out Range id)
         {
             element = default;
             id = default;
-            if (Failed || !Read() || _reader.TokenType == JsonTokenType.EndArray)
+            if (Failed || !Read())
             {
+                return false;
+            }
+
+            if (_reader.TokenType == JsonTokenType.EndArray)
+            {
+                // Nothing but whitespace may follow the array.
+                Failed = !_json[(int)_reader.BytesConsumed..].Trim(" \t\r\n"u8).IsEmpty;
                 return false;
             }
 
@@ -124,7 +136,8 @@ public static class BatchAnswer
                 {
                     // Strings: ValueSpan is the raw (still escaped) text between the quotes.
                     var quotes = _reader.TokenType == JsonTokenType.String ? 2 : 0;
-                    id = _json.Slice((int)_reader.TokenStartIndex, _reader.ValueSpan.Length + quotes);
+                    var idStart = (int)_reader.TokenStartIndex;
+                    id = idStart..(idStart + _reader.ValueSpan.Length + quotes);
                 }
                 else if (!Skip())
                 {
@@ -167,22 +180,7 @@ public static class BatchAnswer
             return false;
         }
     }
-
-    private static int IndexOf(ReadOnlySpan<ReadOnlyMemory<byte>> ids, ReadOnlySpan<byte> id)
-    {
-        if (id.IsEmpty)
-        {
-            return -1;
-        }
-
-        for (var i = 0; i < ids.Length; i++)
-        {
-            if (ids[i].Span.SequenceEqual(id))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
 }
+
+/// <summary>One answer object of a batch answer: its range, its raw id's range, what it says and how that classifies.</summary>
+public readonly record struct BatchItem(Range Answer, Range Id, UpstreamReply Reply, AttemptKind Kind);

@@ -191,16 +191,9 @@ public sealed class BatchCoalescer
             return;
         }
 
-        var ids = new ReadOnlyMemory<byte>[chunk.Count];
-        for (var i = 0; i < chunk.Count; i++)
+        if (answer.Body is not { } batch || answer.BatchItems is not { } items)
         {
-            ids[i] = chunk[i].Id;
-        }
-
-        var ranges = new Range[chunk.Count];
-        if (answer.Body is not { } batch || !BatchAnswer.Split(batch.Span, ids, ranges))
-        {
-            // No answers to hand out (timeout, transport, HTTP 5xx, malformed): every item had the batch's failure.
+            // No answers to hand out (timeout, transport, HTTP 5xx/429, malformed): every item had the batch's failure.
             foreach (var member in chunk)
             {
                 member.Outcome.TrySetResult(Failed(upstream, answer.Kind, answer.Reason, answer.Latency, answer));
@@ -209,24 +202,30 @@ public sealed class BatchCoalescer
             return;
         }
 
-        for (var i = 0; i < chunk.Count; i++)
+        var taken = new bool[items.Count];
+        foreach (var member in chunk)
         {
-            chunk[i].Outcome.TrySetResult(ItemOutcome(upstream, batch.Span[ranges[i]], answer));
+            var index = BatchAnswer.Find(batch.Span, items, member.Id.Span, taken);
+            member.Outcome.TrySetResult(index < 0
+                ? Failed(upstream, AttemptKind.HttpError, "batch_item_missing", answer.Latency, answer)
+                : ItemOutcome(upstream, batch.Span[items[index].Answer], items[index], answer));
         }
     }
 
-    private static AttemptOutcome ItemOutcome(Upstream upstream, ReadOnlySpan<byte> json, AttemptOutcome answer)
+    private static AttemptOutcome ItemOutcome(Upstream upstream, ReadOnlySpan<byte> json, BatchItem item, AttemptOutcome answer)
     {
-        if (json.IsEmpty)
-        {
-            return Failed(upstream, AttemptKind.HttpError, "batch_item_missing", answer.Latency, answer);
-        }
-
-        var reply = UpstreamReply.Inspect(json, framedComplete: true);
-        var kind = FailureClassifier.ClassifyReply(reply);
         var body = new PooledBuffer(json.Length);
         body.Write(json);
-        return new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = UpstreamSender.ReasonFor(kind, reply, 200), Reply = reply, Latency = answer.Latency, Body = body, Batched = true };
+        return new AttemptOutcome
+        {
+            Upstream = upstream,
+            Kind = item.Kind,
+            Reason = UpstreamSender.ReasonFor(item.Kind, item.Reply, 200),
+            Reply = item.Reply,
+            Latency = answer.Latency,
+            Body = body,
+            Batched = true,
+        };
     }
 
     private static AttemptOutcome Failed(Upstream upstream, AttemptKind kind, string reason, TimeSpan latency, AttemptOutcome? answer) =>

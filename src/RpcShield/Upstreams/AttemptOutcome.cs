@@ -36,6 +36,9 @@ public sealed class AttemptOutcome : IDisposable
 
     public PooledBuffer? Body { get; set; }
 
+    /// <summary>For an upstream batch answered with an array: its items, read once (ranges into <see cref="Body"/>).</summary>
+    public IReadOnlyList<JsonRpc.BatchItem>? BatchItems { get; set; }
+
     public UpstreamReply Reply { get; init; }
 
     public TimeSpan Latency { get; init; }

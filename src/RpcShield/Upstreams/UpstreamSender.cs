@@ -157,21 +157,23 @@ public sealed class UpstreamSender
             var batch = IsBatch(body.Span);
             // HTTP 4xx other than 408/429 to a batch: too large, not supported, … (the items may still go alone).
             var refused = batch && response.StatusCode is >= 400 and < 500 and not 408 and not 429;
+            List<BatchItem>? items = null;
             if (kind == AttemptKind.Answered)
             {
-                reply = batch ? BatchAnswer.Summarize(buffer.Span, out refused) : UpstreamReply.Inspect(buffer.Span, response.Framed);
+                reply = batch ? BatchAnswer.Summarize(buffer.Span, out refused, out items) : UpstreamReply.Inspect(buffer.Span, response.Framed);
                 kind = FailureClassifier.ClassifyReply(reply);
             }
 
             if (refused)
             {
-                // A node that takes no batches (or not this one) is not failing: health-neutral, its items go alone.
-                return Outcome.FromResult(Finish(upstream, AttemptKind.Unsupported, BatchRefused, start, reply, null, recordLatency: false));
+                // A node that takes no batches (or not this one) is neither failing nor answering: nothing is recorded, its items go alone.
+                return Outcome.FromResult(new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Unsupported, Reason = BatchRefused, Latency = _time.GetElapsedTime(start) });
             }
 
             // A batch's latency is not a request's: it never feeds the latency ranking or the duration histogram.
             var outcome = Finish(upstream, kind, ReasonFor(kind, reply, response.StatusCode), start, reply, response.RetryAfter, recordLatency: !batch);
             outcome.Body = buffer;
+            outcome.BatchItems = items;
             buffer = null;
             return Outcome.FromResult(outcome);
         }

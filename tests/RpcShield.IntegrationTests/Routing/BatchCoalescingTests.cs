@@ -96,6 +96,24 @@ public sealed class BatchCoalescingTests
         Assert.Empty(second.Singles);
     }
 
+    [Theory]
+    [InlineData(500)]
+    [InlineData(503)]
+    public async Task A_batch_answered_with_a_server_error_fails_every_item_over_even_with_answers_in_it(int status)
+    {
+        await using var first = await ScriptedNode.StartAsync(batchStatus: status);
+        await using var second = await ScriptedNode.StartAsync();
+        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        await WaitForRankingAsync(proxy, "first");
+
+        using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"))));
+        var answers = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToArray();
+
+        Assert.Equal(["eth_blockNumber", "eth_gasPrice"], answers.Select(a => a.GetProperty("result").GetString()));
+        Assert.Equal("second", string.Join(',', response.Headers.GetValues("X-RpcShield-Upstream")));
+        Assert.Equal(1, await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "error")));
+    }
+
     [Fact]
     public async Task A_node_failing_every_item_of_its_batches_is_marked_unhealthy_like_one_failing_requests()
     {

@@ -35,6 +35,8 @@ public sealed class BatchAnswerTests
     [InlineData("""{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}""")]
     [InlineData("""[{"jsonrpc":"2.0","id":1,"result":"a"},"oops"]""")]
     [InlineData("""[{"jsonrpc":"2.0","id":1,"result":"a"}""")]
+    [InlineData("""[{"jsonrpc":"2.0","id":1,"result":"a"}] trailing""")]
+    [InlineData("""[]""")]
     [InlineData("not json")]
     public void Anything_but_an_array_of_objects_is_no_batch_answer(string json)
     {
@@ -59,6 +61,7 @@ public sealed class BatchAnswerTests
     [InlineData("""[{"id":1,"result":"0x1"},{"id":2,"error":{"code":-32005,"message":"rate limit exceeded"}}]""", true, true, -32005, false)]
     [InlineData("""[{"id":1,"error":{"code":3,"message":"execution reverted"}}]""", true, false, 0, false)]
     [InlineData("""[]""", false, false, 0, false)]
+    [InlineData("""[{"id":1,"result":"0x1"},{"id":2,"error":{"code":-32005,"message":"rate limit exceeded"}},""", false, false, 0, false)]
     [InlineData("""[{"id":1,"result":"0x1"}""", false, false, 0, false)]
     [InlineData("""{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}""", true, true, -32600, true)]
     [InlineData("""{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"rate limit exceeded"}}""", true, true, -32005, false)]
@@ -67,17 +70,24 @@ public sealed class BatchAnswerTests
     public void A_batch_answer_is_summarised_as_one_attempt(string json, bool isJsonRpc, bool hasError, int code, bool refused)
     {
         // Answered when any item was; a node failing every item fails; -32005 anywhere throttles; not an array: refused (unless throttling).
-        var reply = BatchAnswer.Summarize(Encoding.UTF8.GetBytes(json), out var wasRefused);
+        var reply = BatchAnswer.Summarize(Encoding.UTF8.GetBytes(json), out var wasRefused, out _);
 
         Assert.Equal((isJsonRpc, hasError, code, refused), (reply.IsJsonRpc, reply.HasError, reply.ErrorCode, wasRefused));
     }
 
+    /// <summary>Each of <see cref="Ids"/>' answer as text ("" when unanswered); <paramref name="ok"/>: the answer was an array of objects.</summary>
     private static string[] Split(string json, out bool ok)
     {
         var bytes = Encoding.UTF8.GetBytes(json);
-        var ranges = new Range[Ids.Length];
-        ok = BatchAnswer.Split(bytes, Ids, ranges);
-        return ranges.Select(r => Encoding.UTF8.GetString(bytes.AsSpan()[r])).ToArray();
+        BatchAnswer.Summarize(bytes, out _, out var items);
+        ok = items is not null;
+        if (items is null)
+        {
+            return [];
+        }
+
+        var taken = new bool[items.Count];
+        return Ids.Select(id => BatchAnswer.Find(bytes, items, id.Span, taken) is >= 0 and var i ? Encoding.UTF8.GetString(bytes.AsSpan()[items[i].Answer]) : "").ToArray();
     }
 
     private static ReadOnlyMemory<byte> Bytes(string text) => Encoding.UTF8.GetBytes(text);

@@ -7,7 +7,7 @@ using RpcShield.Upstreams;
 
 namespace RpcShield.Tests.Routing;
 
-/// <summary>Which items may join an upstream batch (nothing is sent: the upstreams are unreachable and never flushed).</summary>
+/// <summary>Which items may join an upstream batch (nothing is sent: the upstreams are unreachable, and what is flushed is handed back).</summary>
 public sealed class BatchCoalescerTests
 {
     private readonly FakeTimeProvider _time = new();
