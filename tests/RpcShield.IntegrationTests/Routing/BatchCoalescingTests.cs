@@ -4,7 +4,15 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using RpcShield.Chains;
+using RpcShield.Configuration;
 using RpcShield.IntegrationTests.Infrastructure;
+using RpcShield.JsonRpc;
+using RpcShield.Routing;
+using RpcShield.Telemetry;
+using RpcShield.Upstreams;
 
 namespace RpcShield.IntegrationTests.Routing;
 
@@ -176,6 +184,34 @@ public sealed class BatchCoalescingTests
         Assert.Equal(["eth_blockNumber", "eth_chainId", "eth_gasPrice", "eth_getCode"], first.Singles.Order());
         Assert.Empty(second.Singles);
         Assert.Equal(0, await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "error")));
+    }
+
+    [Fact]
+    public async Task A_refusing_node_is_offered_batches_again_after_the_cooldown()
+    {
+        // The coalescer and sender on their own, on a fake clock, against a real (scripted) node.
+        await using var node = await ScriptedNode.StartAsync(batchStatus: 413);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new ProxyOptions { Chains = [new ChainOptions { Name = "test", ChainId = 31337, Upstreams = [new UpstreamOptions { Name = "a", Url = node.Url }] }] };
+        var registry = new ChainRegistry(new ConfigStore(options, null, NullLogger<ConfigStore>.Instance), time, new RpcShieldMetrics(Prometheus.Metrics.NewCustomRegistry()), NullLogger<ChainRegistry>.Instance);
+        var upstream = registry.Chains[0].Upstreams[0];
+        var sender = new UpstreamSender(time, [], []);
+
+        var coalescer = new BatchCoalescer(sender, time, CancellationToken.None);
+        Assert.True(coalescer.TryJoin(upstream, Item("1"), TimeSpan.FromSeconds(5), out var first));
+        Assert.True(coalescer.TryJoin(upstream, Item("2"), TimeSpan.FromSeconds(5), out var second));
+        coalescer.Flush();
+        Assert.Null(await first!);
+        Assert.Null(await second!);
+        Assert.Equal(["[2]"], node.Batches);
+
+        time.Advance(BatchCoalescer.RefusalCooldown - TimeSpan.FromSeconds(1));
+        Assert.False(new BatchCoalescer(sender, time, CancellationToken.None).TryJoin(upstream, Item("3"), TimeSpan.FromSeconds(5), out _));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(new BatchCoalescer(sender, time, CancellationToken.None).TryJoin(upstream, Item("3"), TimeSpan.FromSeconds(5), out _));
+
+        static RpcRequestItem Item(string id) =>
+            new(System.Text.Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":{{id}},"method":"eth_gasPrice","params":[]}"""), System.Text.Encoding.UTF8.GetBytes(id), "eth_gasPrice", default);
     }
 
     [Fact]
