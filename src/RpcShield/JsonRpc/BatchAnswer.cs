@@ -29,7 +29,14 @@ public static class BatchAnswer
     {
         items = null;
         var start = json.TrimStart(" \t\r\n"u8);
-        if (start.IsEmpty || start[0] != (byte)'[')
+        if (start.IsEmpty)
+        {
+            // Nothing at all is a broken answer, not a node declining batches.
+            refused = false;
+            return UpstreamReply.NotJsonRpc;
+        }
+
+        if (start[0] != (byte)'[')
         {
             var single = UpstreamReply.Inspect(json);
             refused = FailureClassifier.ClassifyReply(single) != AttemptKind.Throttled;
@@ -130,6 +137,12 @@ public static class BatchAnswer
                 if (!Read())
                 {
                     return false;
+                }
+
+                if (isId)
+                {
+                    // The last `id` member counts (as for any JSON reader); a null/object one matches nothing.
+                    id = default;
                 }
 
                 if (isId && _reader.TokenType is JsonTokenType.String or JsonTokenType.Number)

@@ -113,10 +113,13 @@ public sealed class BatchCoalescer
 
     /// <summary>
     /// Upstreams with a rate budget are never sent batches (providers count a batch's items, the
-    /// budget counts requests), nor one that refused a batch within <see cref="RefusalCooldown"/>.
+    /// budget counts requests), nor one that refused a batch within <see cref="RefusalCooldown"/>,
+    /// nor one whose breaker is not closed (its half-open trial must be a request of its own).
     /// </summary>
     private bool TakesBatches(Upstream upstream) =>
-        upstream.Options is { MaxBatch: >= 2, MaxRps: <= 0, MaxConcurrency: <= 0 } && _time.GetTimestamp() >= upstream.TakesBatchesAgainAt;
+        upstream.Options is { MaxBatch: >= 2, MaxRps: <= 0, MaxConcurrency: <= 0 }
+        && upstream.CircuitState == 0
+        && _time.GetTimestamp() >= upstream.TakesBatchesAgainAt;
 
     private void Send(Upstream upstream, List<Member> chunk)
     {

@@ -166,8 +166,9 @@ public sealed class UpstreamSender
 
             if (refused)
             {
-                // A node that takes no batches (or not this one) is neither failing nor answering: nothing is recorded, its items go alone.
-                return Outcome.FromResult(new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Unsupported, Reason = BatchRefused, Latency = _time.GetElapsedTime(start) });
+                // A node that takes no batches (or not this one) is neither failing nor answering: nothing is
+                // recorded (a local-refusal kind, so the budget ignores it too), its items go alone.
+                return Outcome.FromResult(new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = BatchRefused, Latency = _time.GetElapsedTime(start) });
             }
 
             // A batch's latency is not a request's: it never feeds the latency ranking or the duration histogram.

@@ -171,11 +171,14 @@ public sealed class BatchCoalescingTests
         var refusal = """{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch too large"}}""";
         await using var first = await ScriptedNode.StartAsync(_ => JsonNode.Parse(refusal), batchStatus: status);
         await using var second = await ScriptedNode.StartAsync();
-        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        // Probes every 5 s: the node's request counters move only with this test's requests.
+        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second).Replace("interval: 200ms", "interval: 5s"));
         await WaitForRankingAsync(proxy, "first");
+        var okBefore = await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "ok"));
 
         var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "\"b\"")));
         var again = await PostAsync(proxy, Batch(("eth_chainId", "3"), ("eth_getCode", "4")));
+        var okAfter = await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "ok"));
 
         Assert.Equal(["eth_blockNumber", "eth_gasPrice"], answers.Select(a => a.GetProperty("result").GetString()));
         Assert.Equal(["eth_chainId", "eth_getCode"], again.Select(a => a.GetProperty("result").GetString()));
@@ -183,7 +186,9 @@ public sealed class BatchCoalescingTests
         Assert.Equal(["[2]"], first.Batches);
         Assert.Equal(["eth_blockNumber", "eth_chainId", "eth_gasPrice", "eth_getCode"], first.Singles.Order());
         Assert.Empty(second.Singles);
+        // The refused batch counts neither as an error nor as an answer: only the four single requests do.
         Assert.Equal(0, await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "error")));
+        Assert.Equal(4, okAfter - okBefore);
     }
 
     [Fact]
@@ -193,7 +198,7 @@ public sealed class BatchCoalescingTests
         await using var node = await ScriptedNode.StartAsync(batchStatus: 413);
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var options = new ProxyOptions { Chains = [new ChainOptions { Name = "test", ChainId = 31337, Upstreams = [new UpstreamOptions { Name = "a", Url = node.Url }] }] };
-        var registry = new ChainRegistry(new ConfigStore(options, null, NullLogger<ConfigStore>.Instance), time, new RpcShieldMetrics(Prometheus.Metrics.NewCustomRegistry()), NullLogger<ChainRegistry>.Instance);
+        using var registry = new ChainRegistry(new ConfigStore(options, null, NullLogger<ConfigStore>.Instance), time, new RpcShieldMetrics(Prometheus.Metrics.NewCustomRegistry()), NullLogger<ChainRegistry>.Instance);
         var upstream = registry.Chains[0].Upstreams[0];
         var sender = new UpstreamSender(time, [], []);
 

@@ -22,7 +22,8 @@ public sealed class BatchAnswerTests
     [Fact]
     public void A_missing_unknown_or_repeated_answer_leaves_its_request_unanswered_or_first_come()
     {
-        var json = """[{"jsonrpc":"2.0","id":1,"result":"first"},{"jsonrpc":"2.0","id":1,"result":"again"},{"jsonrpc":"2.0","id":99,"result":"stranger"},{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"bad"}}]""";
+        // The last answer's `id` is overridden by a null one: it answers nothing.
+        var json = """[{"jsonrpc":"2.0","id":1,"result":"first"},{"jsonrpc":"2.0","id":1,"result":"again"},{"jsonrpc":"2.0","id":99,"result":"stranger"},{"jsonrpc":"2.0","id":"two","error":{"code":-32600,"message":"bad"},"id":null}]""";
         var answers = Split(json, out var ok);
 
         Assert.True(ok);
@@ -67,6 +68,7 @@ public sealed class BatchAnswerTests
     [InlineData("""{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"rate limit exceeded"}}""", true, true, -32005, false)]
     [InlineData("""{"jsonrpc":"2.0","id":1,"result":"0x1"}""", true, false, 0, true)]
     [InlineData("""<html>bad gateway</html>""", false, false, 0, true)]
+    [InlineData("", false, false, 0, false)]
     public void A_batch_answer_is_summarised_as_one_attempt(string json, bool isJsonRpc, bool hasError, int code, bool refused)
     {
         // Answered when any item was; a node failing every item fails; -32005 anywhere throttles; not an array: refused (unless throttling).
