@@ -107,6 +107,7 @@ public sealed class UpstreamMetrics
         Error = metrics.UpstreamRequests.WithLabels(chain, upstream, "error");
         Timeout = metrics.UpstreamRequests.WithLabels(chain, upstream, "timeout");
         Throttled = metrics.UpstreamRequests.WithLabels(chain, upstream, "throttled");
+        BatchRefused = metrics.UpstreamRequests.WithLabels(chain, upstream, "batch_refused");
         Duration = metrics.UpstreamDuration.WithLabels(chain, upstream);
         Up = metrics.UpstreamUp.WithLabels(chain, upstream);
         Score = metrics.UpstreamScore.WithLabels(chain, upstream);
@@ -122,6 +123,8 @@ public sealed class UpstreamMetrics
     public Prometheus.Counter.Child Error { get; }
     public Prometheus.Counter.Child Timeout { get; }
     public Prometheus.Counter.Child Throttled { get; }
+    /// <summary>Upstream batches the node would not take (its items then went alone).</summary>
+    public Prometheus.Counter.Child BatchRefused { get; }
     public Prometheus.Histogram.Child Duration { get; }
     public Prometheus.Gauge.Child Up { get; }
     public Prometheus.Gauge.Child Score { get; }

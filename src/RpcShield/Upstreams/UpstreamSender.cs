@@ -166,8 +166,9 @@ public sealed class UpstreamSender
 
             if (refused)
             {
-                // A node that takes no batches (or not this one) is neither failing nor answering: nothing is
-                // recorded (a local-refusal kind, so the budget ignores it too), its items go alone.
+                // A node that takes no batches (or not this one) is neither failing nor answering: only counted
+                // as `batch_refused` (a local-refusal kind, so health and the budget ignore it), its items go alone.
+                upstream.Metrics.BatchRefused.Inc();
                 return Outcome.FromResult(new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = BatchRefused, Latency = _time.GetElapsedTime(start) });
             }
 

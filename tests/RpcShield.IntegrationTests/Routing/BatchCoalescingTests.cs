@@ -189,6 +189,7 @@ public sealed class BatchCoalescingTests
         // The refused batch counts neither as an error nor as an answer: only the four single requests do.
         Assert.Equal(0, await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "error")));
         Assert.Equal(4, okAfter - okBefore);
+        Assert.Equal(1, await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "batch_refused")));
     }
 
     [Fact]
