@@ -203,10 +203,6 @@ public sealed class UpstreamSender
         }
     }
 
-    /// <summary>Records an outcome produced without an HTTP exchange (chaos, budget) like a real one.</summary>
-    public AttemptOutcome Record(Upstream upstream, AttemptKind kind, string reason, TimeSpan latency) =>
-        Finish(upstream, kind, reason, _time.GetTimestamp() - (long)(latency.TotalSeconds * _time.TimestampFrequency), default, null);
-
     private AttemptOutcome Finish(Upstream upstream, AttemptKind kind, string reason, long start, UpstreamReply reply, TimeSpan? retryAfter, bool hard = false, bool recordLatency = true)
     {
         var latency = _time.GetElapsedTime(start);
