@@ -181,7 +181,7 @@ public sealed class ReadForwarder
         // Null: the item ended up alone, or the node refused the batch: sent on its own, in the time left now.
         return TimeLeft(state) is { } timeout
             ? await _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken).ConfigureAwait(false)
-            : new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = "deadline_exceeded" };
+            : DeadlineExceeded(upstream);
     }
 
     /// <summary>A batched outcome nobody will read (a hedge won, the client left): its buffer goes back to the pool when it arrives.</summary>
@@ -198,7 +198,7 @@ public sealed class ReadForwarder
         if (TimeLeft(state) is not { } left)
         {
             // Out of time: not the upstream's fault, so nothing is recorded against it.
-            var late = new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Rejected, Reason = "deadline_exceeded" };
+            var late = DeadlineExceeded(upstream);
             state.Record(late);
             (timeout, expired) = (TimeSpan.Zero, Outcome.FromResult(late));
             return false;
@@ -207,6 +207,10 @@ public sealed class ReadForwarder
         (timeout, expired) = (left, default);
         return true;
     }
+
+    /// <summary>An attempt not made because the request's deadline passed: not the upstream's fault, nothing recorded against it.</summary>
+    private static AttemptOutcome DeadlineExceeded(Upstream upstream) =>
+        AttemptOutcome.Refused(upstream, "deadline_exceeded");
 
     /// <summary>min(per attempt, time left of the request's deadline); null when no time is left.</summary>
     private TimeSpan? TimeLeft(ForwardState state)
