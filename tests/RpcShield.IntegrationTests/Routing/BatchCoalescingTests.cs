@@ -245,7 +245,7 @@ public sealed class BatchCoalescingTests
     {
         await using var budgeted = await ScriptedNode.StartAsync();
         await using var plain = await ScriptedNode.StartAsync();
-        var yaml = Yaml.Chain([("budgeted", budgeted.Url)]).Replace($"url: \"{budgeted.Url}\" }}", $"url: \"{budgeted.Url}\", max_rps: 1000 }}");
+        var yaml = With(Yaml.Chain([("budgeted", budgeted.Url)]), budgeted, "max_rps: 1000");
         await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
         {
             Assert.Equal(3, (await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3")))).Length);
@@ -268,7 +268,7 @@ public sealed class BatchCoalescingTests
     {
         await using var split = await ScriptedNode.StartAsync();
         await using var alone = await ScriptedNode.StartAsync();
-        var yaml = Yaml.Chain([("split", split.Url)]).Replace($"url: \"{split.Url}\" }}", $"url: \"{split.Url}\", max_batch: 2 }}");
+        var yaml = With(Yaml.Chain([("split", split.Url)]), split, "max_batch: 2");
         await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
         {
             var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3"), ("eth_getCode", "4"), ("eth_call", "5")));
@@ -277,7 +277,7 @@ public sealed class BatchCoalescingTests
             Assert.Single(split.Singles);
         }
 
-        yaml = Yaml.Chain([("alone", alone.Url)]).Replace($"url: \"{alone.Url}\" }}", $"url: \"{alone.Url}\", max_batch: 0 }}");
+        yaml = With(Yaml.Chain([("alone", alone.Url)]), alone, "max_batch: 0");
         await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
         {
             var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3")));
@@ -311,7 +311,11 @@ public sealed class BatchCoalescingTests
 
     /// <summary>`second` is a fallback tier: it ranks after `first` whatever their latencies.</summary>
     private static string FirstThenSecond(ScriptedNode first, ScriptedNode second) =>
-        Yaml.Chain([("first", first.Url), ("second", second.Url)]).Replace($"url: \"{second.Url}\" }}", $"url: \"{second.Url}\", tier: fallback }}");
+        With(Yaml.Chain([("first", first.Url), ("second", second.Url)]), second, "tier: fallback");
+
+    /// <summary><paramref name="yaml"/> with one more setting on <paramref name="node"/>'s upstream entry.</summary>
+    private static string With(string yaml, ScriptedNode node, string setting) =>
+        yaml.Replace($"url: \"{node.Url}\" }}", $"url: \"{node.Url}\", {setting} }}");
 
     private static Task WaitForRankingAsync(ProxyUnderTest proxy, string first) =>
         Rpc.WaitUntilAsync(
