@@ -16,6 +16,9 @@ public sealed class ThrottleTests
         await using var limited = await FaultProxy.StartAsync(limitedNode.Url);
         await using var proxy = await ProxyUnderTest.StartAsync(ResilienceYaml.Chain(
             [("limited", limited.Url, "primary"), ("spare", spare.Url, "fallback")]));
+        // Under a loaded CI the start-up probe through the fault proxy can miss its 1 s timeout: wait for both to be in.
+        await FailoverTests.WaitForAsync(proxy, s => FailoverTests.Upstream(s, "limited").GetProperty("health").GetString() == "healthy"
+            && FailoverTests.Upstream(s, "spare").GetProperty("health").GetString() == "healthy");
 
         Assert.Equal("limited", (await Rpc.BalanceAsync(proxy)).Upstream);
         limited.RetryAfterSeconds = 3;
