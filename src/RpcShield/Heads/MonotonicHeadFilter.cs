@@ -22,7 +22,7 @@ public sealed class MonotonicHeadFilter : IRpcResultFilter
     /// <summary>Highest block number answered on <paramref name="chain"/> (-1 before any).</summary>
     public long HighestServed(string chain) => _served.TryGetValue(chain, out var mark) ? mark.Value : -1;
 
-    public ForwardResult Apply(RpcCall call, RpcRequestItem item, ForwardResult result)
+    public ForwardResult Apply(RpcCall call, ReadOnlyMemory<byte> id, ForwardResult result)
     {
         if (result is not { Body: { } body, Outcome: "ok", ServedBy: { } upstream } || !HexQuantity.TryReadResult(body.Span, out var answered))
         {
@@ -37,7 +37,7 @@ public sealed class MonotonicHeadFilter : IRpcResultFilter
         }
 
         var replacement = ForwardResult.Served(
-            LocalResult.StringResult(item.Id, "0x" + highest.ToString("x", CultureInfo.InvariantCulture)), upstream, nodeError: false, result.Attempts);
+            LocalResult.StringResult(id, "0x" + highest.ToString("x", CultureInfo.InvariantCulture)), upstream, nodeError: false, result.Attempts);
         result.Dispose();
         return replacement;
     }

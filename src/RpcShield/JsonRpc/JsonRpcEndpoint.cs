@@ -75,11 +75,24 @@ public sealed class JsonRpcEndpoint
         }
 
         var call = new RpcCall(chain, context.Request.Headers, RpcTransport.Http) { HttpContext = context };
-        // A single call is dispatched from here (no processor state machine per request); batches go through ProcessAsync.
         var envelope = RpcEnvelopeParser.Parse(body.Memory, server.MaxBatchItems);
-        using var reply = envelope.Kind == EnvelopeKind.Invalid ? RpcProcessor.InvalidEnvelope(envelope)
-            : envelope.Items.Length == 1 ? RpcProcessor.Assemble(envelope, await _processor.DispatchSingleAsync(call, envelope, aborted).ConfigureAwait(false))
-            : await _processor.ProcessBatchAsync(call, envelope, aborted).ConfigureAwait(false);
+        RpcReply reply;
+        if (envelope.Kind == EnvelopeKind.Invalid)
+        {
+            reply = RpcProcessor.InvalidEnvelope(envelope);
+        }
+        else if (envelope.Items.Length == 1)
+        {
+            // A single call is awaited here: no processor or dispatcher state machine per request.
+            var answer = _processor.BeginSingle(call, envelope, aborted, out var dispatch);
+            reply = RpcProcessor.Assemble(envelope, _processor.EndSingle(dispatch, call, await answer.ConfigureAwait(false)));
+        }
+        else
+        {
+            reply = await _processor.ProcessBatchAsync(call, envelope, aborted).ConfigureAwait(false);
+        }
+
+        using var _ = reply;
         call.WriteTo(context.Response.Headers);
 
         await WriteAsync(context, reply, chain).ConfigureAwait(false);

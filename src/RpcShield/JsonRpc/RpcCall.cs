@@ -148,8 +148,8 @@ public interface IRpcResultFilter
 {
     bool Applies(string method);
 
-    /// <summary>Returns <paramref name="result"/> or a replacement (disposing the one it replaces).</summary>
-    ForwardResult Apply(RpcCall call, RpcRequestItem item, ForwardResult result);
+    /// <summary>Returns <paramref name="result"/> or a replacement answering <paramref name="id"/> (disposing the one it replaces).</summary>
+    ForwardResult Apply(RpcCall call, ReadOnlyMemory<byte> id, ForwardResult result);
 }
 
 /// <summary>

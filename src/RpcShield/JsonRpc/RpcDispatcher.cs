@@ -31,37 +31,67 @@ public sealed class RpcDispatcher
 
     public async ValueTask<ForwardResult> DispatchAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
-        var start = _time.GetTimestamp();
-        using var published = _scope.Enter(call);
-        ForwardResult result;
+        var routed = Begin(call, item, cancellationToken, out var dispatch);
+        return End(dispatch, call, await routed.ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// <see cref="DispatchAsync"/> for a caller that awaits in its own state machine (the HTTP
+    /// endpoint): await the returned answer (it never throws for a client that left), then pass it
+    /// to <see cref="End"/> with <paramref name="dispatch"/>, once. Saves a state machine per request.
+    /// </summary>
+    public ValueTask<ForwardResult> Begin(RpcCall call, in RpcRequestItem item, CancellationToken cancellationToken, out RpcDispatch dispatch)
+    {
+        var started = _time.GetTimestamp();
+        var published = _scope.Enter(call);
+        var routed = false;
+        ValueTask<ForwardResult> answer;
         try
         {
             var admitted = AdmitAsync(call, item, cancellationToken);
-            // A gate's own answer (shed, rejected, injected fault) is final; only routed answers are filtered.
-            if ((admitted.IsCompletedSuccessfully ? admitted.Result : await admitted.ConfigureAwait(false)) is { } answered)
+            if (!admitted.IsCompletedSuccessfully)
             {
-                result = answered;
+                answer = RouteAfterGatesAsync(admitted, call, item, cancellationToken);
+            }
+            else if (admitted.Result is { } answered)
+            {
+                // A gate's own answer (shed, rejected, injected fault) is final; only routed answers are filtered.
+                answer = ValueTask.FromResult(answered);
             }
             else
             {
-                // Awaited on its own line: arguments evaluated before an await are copied into the state machine.
-                var routed = await Route(call, item, cancellationToken).ConfigureAwait(false);
-                result = Filter(call, item, routed);
+                answer = Route(call, item, cancellationToken);
+                routed = true;
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            result = ForwardResult.Error(RpcErrorCodes.NoUpstream, "Request cancelled by the client");
+            answer = ValueTask.FromResult(Cancelled());
         }
 
+        dispatch = new RpcDispatch(started, published, item.Method, item.Id, routed);
+        return answer;
+    }
+
+    /// <summary>Finishes a dispatch from <see cref="Begin"/>: result filters, the serving-upstream header, the per-request metric.</summary>
+    public ForwardResult End(in RpcDispatch dispatch, RpcCall call, ForwardResult result)
+    {
+        if (dispatch.Routed)
+        {
+            result = Filter(call, dispatch, result);
+        }
+
+        dispatch.Published?.Dispose();
         if (result.ServedBy is { } upstream)
         {
             call.Annotate("X-RpcShield-Upstream", upstream.Name);
         }
 
-        _metrics.RecordRequest(call.Chain.Name, item.Method, result.Outcome, _time.GetElapsedTime(start).TotalSeconds);
+        _metrics.RecordRequest(call.Chain.Name, dispatch.Method, result.Outcome, _time.GetElapsedTime(dispatch.Started).TotalSeconds);
         return result;
     }
+
+    private static ForwardResult Cancelled() => ForwardResult.Error(RpcErrorCodes.NoUpstream, "Request cancelled by the client");
 
     /// <summary>A coalescer for a batch's reads (see <see cref="ReadForwarder.CoalesceBatch"/>).</summary>
     public BatchCoalescer? CoalesceReads(CancellationToken cancellationToken) => _reads.CoalesceBatch(cancellationToken);
@@ -107,13 +137,32 @@ public sealed class RpcDispatcher
         return null;
     }
 
-    private ForwardResult Filter(RpcCall call, RpcRequestItem item, ForwardResult result)
+    /// <summary>A gate answered asynchronously: the rest of the dispatch (routing, filters) runs here.</summary>
+    private async ValueTask<ForwardResult> RouteAfterGatesAsync(ValueTask<ForwardResult?> admitted, RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await admitted.ConfigureAwait(false) is { } answered)
+            {
+                return answered;
+            }
+
+            var routed = await Route(call, item, cancellationToken).ConfigureAwait(false);
+            return Filter(call, new RpcDispatch(0, null, item.Method, item.Id, routed: true), routed);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Cancelled();
+        }
+    }
+
+    private ForwardResult Filter(RpcCall call, in RpcDispatch dispatch, ForwardResult result)
     {
         foreach (var filter in _filters)
         {
-            if (filter.Applies(item.Method))
+            if (filter.Applies(dispatch.Method))
             {
-                result = filter.Apply(call, item, result);
+                result = filter.Apply(call, dispatch.Id, result);
             }
         }
 
@@ -126,10 +175,25 @@ public sealed class RpcDispatcher
         {
             if (handler.Handles(call.Chain, item.Method))
             {
-                return handler.HandleAsync(call, item, cancellationToken);
+                var handled = handler.HandleAsync(call, item, cancellationToken);
+                return handled.IsCompletedSuccessfully ? handled : AnswerCancelledAsync(handled, cancellationToken);
             }
         }
 
+        // The forwarder never throws for a client that left (cancelled attempts are outcomes).
         return _reads.ForwardAsync(call.Chain, item, cancellationToken, call);
+    }
+
+    /// <summary>A handler's answer, or the cancelled answer when the client left while it worked.</summary>
+    private static async ValueTask<ForwardResult> AnswerCancelledAsync(ValueTask<ForwardResult> handled, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await handled.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Cancelled();
+        }
     }
 }

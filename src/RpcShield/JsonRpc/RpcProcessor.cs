@@ -23,7 +23,7 @@ public sealed class RpcProcessor
 
         if (envelope.Items.Length == 1)
         {
-            return Assemble(envelope, await DispatchSingleAsync(call, envelope, cancellationToken).ConfigureAwait(false));
+            return Assemble(envelope, await DispatchOneAsync(call, envelope, 0, cancellationToken).ConfigureAwait(false));
         }
 
         return await ProcessBatchAsync(call, envelope, cancellationToken).ConfigureAwait(false);
@@ -67,11 +67,23 @@ public sealed class RpcProcessor
     }
 
     /// <summary>
-    /// The dispatch of a one-item envelope, without a state machine of its own: the HTTP endpoint
-    /// awaits it directly (Parse ► DispatchSingleAsync ► Assemble is ProcessAsync's one-item path).
+    /// Begins the dispatch of a one-item envelope for a caller that awaits it in its own state
+    /// machine (the HTTP endpoint): await the returned answer, then hand it to <see cref="EndSingle"/>.
     /// </summary>
-    public ValueTask<ForwardResult?> DispatchSingleAsync(RpcCall call, RpcEnvelope envelope, CancellationToken cancellationToken) =>
-        DispatchOneAsync(call, envelope, 0, cancellationToken);
+    public ValueTask<ForwardResult?> BeginSingle(RpcCall call, RpcEnvelope envelope, CancellationToken cancellationToken, out RpcDispatch dispatch)
+    {
+        if (envelope.Invalid?[0] is not null)
+        {
+            dispatch = default;
+            return ValueTask.FromResult<ForwardResult?>(null);
+        }
+
+        return _dispatcher.Begin(call, DispatchedItem(envelope, 0), cancellationToken, out dispatch)!;
+    }
+
+    /// <summary>The answer of a <see cref="BeginSingle"/> (null for an invalid item, answered by its error).</summary>
+    public ForwardResult? EndSingle(in RpcDispatch dispatch, RpcCall call, ForwardResult? answer) =>
+        answer is null ? null : _dispatcher.End(dispatch, call, answer);
 
     public static RpcReply Assemble(RpcEnvelope envelope, ForwardResult? single) =>
         new(envelope.Kind == EnvelopeKind.Batch, StatusCodes.Status200OK, PartOf(envelope, 0, single), single);
@@ -118,14 +130,16 @@ public sealed class RpcProcessor
             return ValueTask.FromResult<ForwardResult?>(null);
         }
 
-        var item = envelope.Items[index];
-        // Ids a node might not echo exactly (and notifications, which a node leaves unanswered) go
-        // upstream with a synthetic id; the client's own id is restored when the reply is assembled.
-        if (RpcIdRewriter.NeedsRewrite(item))
-        {
-            item = RpcIdRewriter.WithSyntheticId(item, index);
-        }
+        return _dispatcher.DispatchAsync(call, DispatchedItem(envelope, index), cancellationToken)!;
+    }
 
-        return _dispatcher.DispatchAsync(call, item, cancellationToken)!;
+    /// <summary>
+    /// The item as it goes upstream: ids a node might not echo exactly (and notifications, which a
+    /// node leaves unanswered) get a synthetic id; the client's own is restored when the reply is assembled.
+    /// </summary>
+    private static RpcRequestItem DispatchedItem(RpcEnvelope envelope, int index)
+    {
+        var item = envelope.Items[index];
+        return RpcIdRewriter.NeedsRewrite(item) ? RpcIdRewriter.WithSyntheticId(item, index) : item;
     }
 }

@@ -108,9 +108,9 @@ public sealed class ReadForwarder
             : ValueTask.FromResult(Finish(state, expired, cancellationToken));
     }
 
-    private async ValueTask<ForwardResult> ForwardOneAsync(ForwardState state, ValueTask<AttemptOutcome> attempt, CancellationToken cancellationToken)
+    private async ValueTask<ForwardResult> ForwardOneAsync(ForwardState state, AttemptInFlight attempt, CancellationToken cancellationToken)
     {
-        var outcome = await attempt.ConfigureAwait(false);
+        var outcome = _sender.Settle(attempt, await attempt.Outcome.ConfigureAwait(false));
         return Finish(state, Attempted(state, outcome), cancellationToken);
     }
 
@@ -148,18 +148,27 @@ public sealed class ReadForwarder
         return result;
     }
 
-    private async ValueTask<Outcome<AttemptOutcome>> AttemptAsync(Upstream upstream, ForwardState state, CancellationToken cancellationToken) =>
-        TryBegin(upstream, state, out var timeout, out var expired)
-            ? Attempted(state, await Send(upstream, state, timeout, cancellationToken).ConfigureAwait(false))
-            : expired;
+    private async ValueTask<Outcome<AttemptOutcome>> AttemptAsync(Upstream upstream, ForwardState state, CancellationToken cancellationToken)
+    {
+        if (!TryBegin(upstream, state, out var timeout, out var expired))
+        {
+            return expired;
+        }
 
-    /// <summary>The attempt on <paramref name="upstream"/>: this item's share of an upstream batch when it joined one, else a send of its own.</summary>
-    private ValueTask<AttemptOutcome> Send(Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken) =>
+        var attempt = Send(upstream, state, timeout, cancellationToken);
+        return Attempted(state, _sender.Settle(attempt, await attempt.Outcome.ConfigureAwait(false)));
+    }
+
+    /// <summary>
+    /// The attempt on <paramref name="upstream"/>: this item's share of an upstream batch when it
+    /// joined one, else a send of its own, awaited (and settled) by the caller's state machine.
+    /// </summary>
+    private AttemptInFlight Send(Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken) =>
         state.TakeBatched(upstream) is { } batched
-            ? AwaitBatchedAsync(batched, upstream, state, cancellationToken)
-            : _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken);
+            ? AttemptInFlight.Settled(AwaitBatchedAsync(batched, upstream, state, cancellationToken))
+            : _sender.Start(upstream, state.Body, state.Method, timeout, cancellationToken);
 
-    private async ValueTask<AttemptOutcome> AwaitBatchedAsync(Task<AttemptOutcome?> batched, Upstream upstream, ForwardState state, CancellationToken cancellationToken)
+    private async ValueTask<Outcome<AttemptOutcome>> AwaitBatchedAsync(Task<AttemptOutcome?> batched, Upstream upstream, ForwardState state, CancellationToken cancellationToken)
     {
         AttemptOutcome? outcome;
         try
@@ -170,18 +179,14 @@ public sealed class ReadForwarder
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             DisposeWhenDone(batched);
-            return new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" };
-        }
-
-        if (outcome is not null)
-        {
-            return outcome;
+            return Outcome.FromResult(new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" });
         }
 
         // Null: the item ended up alone, or the node refused the batch: sent on its own, in the time left now.
-        return TimeLeft(state) is { } timeout
-            ? await _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken).ConfigureAwait(false)
-            : DeadlineExceeded(upstream);
+        return Outcome.FromResult(outcome
+            ?? (TimeLeft(state) is { } timeout
+                ? await _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken).ConfigureAwait(false)
+                : DeadlineExceeded(upstream)));
     }
 
     /// <summary>A batched outcome nobody will read (a hedge won, the client left): its buffer goes back to the pool when it arrives.</summary>

@@ -35,7 +35,18 @@ public sealed class UpstreamSender
     /// chaos contributors) and records the outcome. Never throws except for cancellation of
     /// <paramref name="cancellationToken"/>.
     /// </summary>
-    public ValueTask<AttemptOutcome> SendAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
+    public async ValueTask<AttemptOutcome> SendAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
+    {
+        var attempt = Start(upstream, body, method, attemptTimeout, cancellationToken);
+        return Settle(attempt, await attempt.Outcome.ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// <see cref="SendAsync"/> for a caller that awaits in its own state machine (the read path):
+    /// await <see cref="AttemptInFlight.Outcome"/>, then hand it to <see cref="Settle"/> exactly once.
+    /// Saves the sender's own state machine, about 0.2 KB per attempt.
+    /// </summary>
+    public AttemptInFlight Start(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
     {
         for (var i = 0; i < _guards.Length; i++)
         {
@@ -46,41 +57,50 @@ public sealed class UpstreamSender
                     _guards[admitted].Completed(upstream, refusal);
                 }
 
-                return ValueTask.FromResult(refusal);
+                return AttemptInFlight.Settled(refusal);
             }
         }
 
-        return SendAdmittedAsync(upstream, body, method, attemptTimeout, cancellationToken);
+        if (_contributors.Length == 0)
+        {
+            return new AttemptInFlight(upstream, SendCoreAsync(upstream, body, attemptTimeout, cancellationToken), null);
+        }
+
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        var outcome = (upstream.AttemptPipeline ??= BuildPipeline(upstream, optional: false)).ExecuteOutcomeAsync(
+            static (ctx, s) => s.Sender.SendInnermostAsync(ctx, s), context, new SendState(this, upstream, body, method, attemptTimeout));
+        return new AttemptInFlight(upstream, outcome, context);
     }
 
-    private async ValueTask<AttemptOutcome> SendAdmittedAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
+    /// <summary>The attempt's outcome once its pipeline finished: the context goes back to Polly's pool, the guards learn the result.</summary>
+    public AttemptOutcome Settle(in AttemptInFlight attempt, Outcome<AttemptOutcome> outcome)
     {
-        AttemptOutcome? attempt = null;
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        try
+        if (attempt.Upstream is not { } upstream)
         {
-            var outcome = _contributors.Length == 0
-                ? await SendCoreAsync(upstream, body, attemptTimeout, cancellationToken).ConfigureAwait(false)
-                : await (upstream.AttemptPipeline ??= BuildPipeline(upstream, optional: false)).ExecuteOutcomeAsync(
-                    static (ctx, s) => s.Sender.SendInnermostAsync(ctx, s), context, new SendState(this, upstream, body, method, attemptTimeout)).ConfigureAwait(false);
-            attempt = outcome.Exception switch
-            {
-                null => outcome.Result!,
-                OperationCanceledException when cancellationToken.IsCancellationRequested => new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" },
-                // The breaker refuses by throwing; mapped here rather than by one more strategy layer per attempt.
-                Polly.CircuitBreaker.BrokenCircuitException => AttemptOutcome.Refused(upstream, "circuit_open"),
-                _ => Finish(upstream, AttemptKind.Transport, "pipeline_error", _time.GetTimestamp(), default, null),
-            };
-            return attempt;
+            // Refused before it was sent (a guard), or settled elsewhere (an upstream batch's share).
+            return outcome.Result!;
         }
-        finally
+
+        var settled = outcome.Exception switch
+        {
+            null => outcome.Result!,
+            OperationCanceledException when attempt.Context?.CancellationToken.IsCancellationRequested == true => new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" },
+            // The breaker refuses by throwing; mapped here rather than by one more strategy layer per attempt.
+            Polly.CircuitBreaker.BrokenCircuitException => AttemptOutcome.Refused(upstream, "circuit_open"),
+            _ => Finish(upstream, AttemptKind.Transport, "pipeline_error", _time.GetTimestamp(), default, null),
+        };
+
+        if (attempt.Context is { } context)
         {
             ResilienceContextPool.Shared.Return(context);
-            foreach (var guard in _guards)
-            {
-                guard.Completed(upstream, attempt);
-            }
         }
+
+        foreach (var guard in _guards)
+        {
+            guard.Completed(upstream, settled);
+        }
+
+        return settled;
     }
 
     /// <summary>
@@ -195,6 +215,11 @@ public sealed class UpstreamSender
         {
             var (reason, hard) = FailureClassifier.Describe(ex);
             return Outcome.FromResult(Finish(upstream, AttemptKind.Transport, reason, start, default, null, hard));
+        }
+        catch (Exception ex)
+        {
+            // As Polly hands on a callback's exception: an outcome, never a throw (Settle always runs).
+            return Outcome.FromException<AttemptOutcome>(ex);
         }
         finally
         {

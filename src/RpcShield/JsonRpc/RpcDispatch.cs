@@ -1,0 +1,31 @@
+namespace RpcShield.JsonRpc;
+
+/// <summary>
+/// What <see cref="RpcDispatcher.End"/> needs of a dispatch begun by <see cref="RpcDispatcher.Begin"/>:
+/// kept by the caller across its await, so the dispatcher needs no state machine of its own.
+/// </summary>
+public readonly struct RpcDispatch
+{
+    internal RpcDispatch(long started, RpcCallScope.Holder? published, string method, ReadOnlyMemory<byte> id, bool routed)
+    {
+        Started = started;
+        Published = published;
+        Method = method;
+        Id = id;
+        Routed = routed;
+    }
+
+    /// <summary>TimeProvider timestamp when the dispatch began (the request metric's duration).</summary>
+    internal long Started { get; }
+
+    /// <summary>The call as published to chaos while it is armed; emptied when the dispatch ends.</summary>
+    internal RpcCallScope.Holder? Published { get; }
+
+    internal string Method { get; }
+
+    /// <summary>The id the item went upstream with (a result filter's replacement answers it).</summary>
+    internal ReadOnlyMemory<byte> Id { get; }
+
+    /// <summary>True when the answer still has to pass the result filters (not a gate's own answer).</summary>
+    internal bool Routed { get; }
+}

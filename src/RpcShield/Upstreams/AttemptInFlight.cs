@@ -1,0 +1,33 @@
+using Polly;
+
+namespace RpcShield.Upstreams;
+
+/// <summary>
+/// An attempt started by <see cref="UpstreamSender.Start"/>. Await <see cref="Outcome"/> (it never
+/// throws) and pass the result to <see cref="UpstreamSender.Settle"/> exactly once, like a
+/// <see cref="ValueTask{TResult}"/> is awaited once: that returns Polly's context and releases the
+/// budget guards.
+/// </summary>
+public readonly struct AttemptInFlight
+{
+    internal AttemptInFlight(Upstream? upstream, ValueTask<Outcome<AttemptOutcome>> outcome, ResilienceContext? context)
+    {
+        Upstream = upstream;
+        Outcome = outcome;
+        Context = context;
+    }
+
+    public ValueTask<Outcome<AttemptOutcome>> Outcome { get; }
+
+    /// <summary>Null when there is nothing to settle (refused by a guard, or settled by whoever produced it).</summary>
+    internal Upstream? Upstream { get; }
+
+    /// <summary>Polly's context (null when the upstream has no strategies): its token is the attempt's cancellation.</summary>
+    internal ResilienceContext? Context { get; }
+
+    /// <summary>An attempt that needs no settling: a guard's refusal.</summary>
+    public static AttemptInFlight Settled(AttemptOutcome outcome) => Settled(ValueTask.FromResult(Polly.Outcome.FromResult(outcome)));
+
+    /// <summary>An attempt whose producer settles it itself (an upstream batch's share, a send of its own after a refusal).</summary>
+    public static AttemptInFlight Settled(ValueTask<Outcome<AttemptOutcome>> outcome) => new(null, outcome, null);
+}
