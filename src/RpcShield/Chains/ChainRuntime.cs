@@ -102,7 +102,8 @@ public sealed class ChainRuntime
 
     /// <summary>
     /// Candidates for a method, best first, at most <paramref name="max"/>. Returns an empty array
-    /// when the method is servable but nothing is routable right now.
+    /// when the method is servable but nothing is routable right now. The array may be the ranking
+    /// itself (when every ranked upstream is a candidate: no copy per request), so it is never modified.
     /// </summary>
     public Upstream[] Candidates(string method, int max)
     {
@@ -121,6 +122,11 @@ public sealed class ChainRuntime
         if (count == 0)
         {
             return [];
+        }
+
+        if (count == ranking.Length)
+        {
+            return ranking;
         }
 
         var result = new Upstream[count];

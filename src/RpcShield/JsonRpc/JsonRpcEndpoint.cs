@@ -85,7 +85,9 @@ public sealed class JsonRpcEndpoint
         {
             // A single call is awaited here: no processor or dispatcher state machine per request.
             var answer = _processor.BeginSingle(call, envelope, aborted, out var dispatch);
-            reply = RpcProcessor.Assemble(envelope, _processor.EndSingle(dispatch, call, await answer.ConfigureAwait(false)));
+            // Awaited on its own line: what an expression reads before an await is copied into the state machine.
+            var routed = await answer.ConfigureAwait(false);
+            reply = RpcProcessor.Assemble(envelope, _processor.EndSingle(dispatch, call, routed));
         }
         else
         {

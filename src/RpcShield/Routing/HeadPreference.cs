@@ -10,18 +10,21 @@ namespace RpcShield.Routing;
 /// </summary>
 public static class HeadPreference
 {
-    /// <summary>Stable in-place reorder of <paramref name="candidates"/>: upstreams at the best head first.</summary>
-    public static void PreferBestHead(ChainRuntime chain, RpcRequestItem item, Upstream[] candidates)
+    /// <summary>
+    /// <paramref name="candidates"/> with upstreams at the best head first (a stable reorder, in a new
+    /// array: the candidates may be the chain's ranking itself and are never modified).
+    /// </summary>
+    public static Upstream[] PreferBestHead(ChainRuntime chain, RpcRequestItem item, Upstream[] candidates)
     {
         if (candidates.Length < 2 || !TargetsLatest(item))
         {
-            return;
+            return candidates;
         }
 
         var best = chain.BestHead;
         if (best < 0 || candidates[0].Health.Head >= best)
         {
-            return;
+            return candidates;
         }
 
         Span<bool> atHead = stackalloc bool[Math.Min(candidates.Length, 64)];
@@ -34,7 +37,7 @@ public static class HeadPreference
 
         if (!any)
         {
-            return;
+            return candidates;
         }
 
         var reordered = new Upstream[atHead.Length];
@@ -50,7 +53,7 @@ public static class HeadPreference
             }
         }
 
-        reordered.CopyTo(candidates, 0);
+        return reordered;
     }
 
     /// <summary>True for eth_blockNumber and for reads whose params name the `latest` or `pending` tag.</summary>

@@ -64,15 +64,14 @@ public sealed class ReadForwarder
     /// <summary>Forwards <paramref name="item"/>; never throws for upstream failures. <paramref name="call"/> (optional) labels journal entries with the bot's strategy.</summary>
     /// <remarks>
     /// Not an async method: the request is prepared synchronously and only the awaiting part
-    /// (<see cref="ForwardOneAsync"/> or <see cref="ForwardRankedAsync"/>) keeps a state machine,
+    /// (<see cref="ForwardAloneAsync"/>, <see cref="ForwardOneAsync"/> or <see cref="ForwardRankedAsync"/>) keeps a state machine,
     /// which then holds the request's state rather than every local of the preparation.
     /// </remarks>
     public ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken, RpcCall? call = null)
     {
         var routing = chain.Options.Routing;
         var maxExtra = Math.Max(0, _hedgeDelay.MaxExtra(chain));
-        var candidates = chain.Candidates(item.Method, routing.Retries + 1 + maxExtra);
-        HeadPreference.PreferBestHead(chain, item, candidates);
+        var candidates = HeadPreference.PreferBestHead(chain, item, chain.Candidates(item.Method, routing.Retries + 1 + maxExtra));
         if (candidates.Length == 0)
         {
             return ValueTask.FromResult(chain.Router.IsServable(item.Method)
@@ -83,15 +82,19 @@ public sealed class ReadForwarder
         // The overall deadline is enforced per attempt (each gets min(per_attempt, time left)), so
         // no extra timer or linked token source is allocated per request.
         var deadline = routing.Timeouts.Methods.TryGetValue(item.Method, out var perMethod) ? perMethod : routing.Timeouts.Default;
-        var state = new ForwardState(this, chain, item, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(item.Method, routing), routing.Retries, maxExtra)
+        var started = _time.GetTimestamp();
+        // The first attempt's timeout, from configuration alone (not the clock): items of one method share it exactly, so they can share a batch.
+        var firstTimeout = deadline < routing.Timeouts.PerAttempt ? deadline : routing.Timeouts.PerAttempt;
+        if (candidates.Length == 1 && call?.Batch is null && firstTimeout > TimeSpan.Zero)
         {
-            Call = call,
-            Started = _time.GetTimestamp(),
-            Deadline = deadline,
-        };
+            // One candidate, nothing batched: the attempt runs inline, and the request's bookkeeping
+            // (ForwardState) is only built if the attempt fails: a first answer needs none.
+            var request = new LoneRequest(chain, item.Raw, item.Method, candidates, call, started, deadline);
+            return ForwardAloneAsync(request, _sender.Start(candidates[0], item.Raw, item.Method, firstTimeout, cancellationToken), cancellationToken);
+        }
 
-        // The attempt timeout from configuration alone (not the clock): items of one method share it exactly, so they can share a batch.
-        if (call?.Batch is { } batch && batch.TryJoin(candidates[0], item, deadline < state.AttemptTimeout ? deadline : state.AttemptTimeout, out var batched))
+        var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline);
+        if (call?.Batch is { } batch && batch.TryJoin(candidates[0], item, firstTimeout, out var batched))
         {
             state.JoinedBatch(batched!);
         }
@@ -101,16 +104,48 @@ public sealed class ReadForwarder
             return ForwardRankedAsync(state, cancellationToken);
         }
 
-        // One candidate: the attempt runs inline (one state machine fewer than through AttemptAsync).
+        // One candidate, batched: the attempt runs inline (one state machine fewer than through AttemptAsync).
         var only = state.Next()!;
         return TryBegin(only, state, out var timeout, out var expired)
             ? ForwardOneAsync(state, Send(only, state, timeout, cancellationToken), cancellationToken)
             : ValueTask.FromResult(Finish(state, expired, cancellationToken));
     }
 
+    private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline)
+    {
+        var routing = chain.Options.Routing;
+        return new ForwardState(this, chain, body, method, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(method, routing), routing.Retries, Math.Max(0, _hedgeDelay.MaxExtra(chain)))
+        {
+            Call = call,
+            Started = started,
+            Deadline = deadline,
+        };
+    }
+
+    /// <summary>What a request sent to its only candidate needs kept while the attempt is out.</summary>
+    private readonly record struct LoneRequest(ChainRuntime Chain, ReadOnlyMemory<byte> Body, string Method, Upstream[] Candidates, RpcCall? Call, long Started, TimeSpan Deadline);
+
+    private async ValueTask<ForwardResult> ForwardAloneAsync(LoneRequest request, AttemptInFlight attempt, CancellationToken cancellationToken)
+    {
+        // Awaited on its own line: what an expression reads before an await is copied into the state machine.
+        var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
+        var outcome = _sender.Settle(attempt, pipelineOutcome);
+        if (outcome is { Kind: AttemptKind.Answered, Body: not null })
+        {
+            _hedgeDelay.Observe(request.Chain, request.Method, outcome);
+            return ForwardResult.Served(outcome.TakeBody()!, outcome.Upstream, outcome.Reply.HasError, []);
+        }
+
+        // It failed: from here on exactly as any failed attempt (journal, the node's own error, the deadline).
+        var state = NewState(request.Chain, request.Body, request.Method, request.Candidates, request.Call, request.Started, request.Deadline);
+        state.Next();
+        return Finish(state, Attempted(state, outcome), cancellationToken);
+    }
+
     private async ValueTask<ForwardResult> ForwardOneAsync(ForwardState state, AttemptInFlight attempt, CancellationToken cancellationToken)
     {
-        var outcome = _sender.Settle(attempt, await attempt.Outcome.ConfigureAwait(false));
+        var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
+        var outcome = _sender.Settle(attempt, pipelineOutcome);
         return Finish(state, Attempted(state, outcome), cancellationToken);
     }
 
@@ -156,7 +191,8 @@ public sealed class ReadForwarder
         }
 
         var attempt = Send(upstream, state, timeout, cancellationToken);
-        return Attempted(state, _sender.Settle(attempt, await attempt.Outcome.ConfigureAwait(false)));
+        var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
+        return Attempted(state, _sender.Settle(attempt, pipelineOutcome));
     }
 
     /// <summary>
@@ -237,7 +273,7 @@ public sealed class ReadForwarder
     }
 
     /// <summary>Per-request bookkeeping shared by the attempts of one request (hedges run in parallel).</summary>
-    private sealed class ForwardState(ReadForwarder forwarder, ChainRuntime chain, RpcRequestItem item, Upstream[] candidates, TimeSpan attemptTimeout, bool hedgeable, int retries, int maxExtra)
+    private sealed class ForwardState(ReadForwarder forwarder, ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, TimeSpan attemptTimeout, bool hedgeable, int retries, int maxExtra)
     {
         // Failures only: a request its first upstream answers allocates no list (and no lock: `this` is private).
         private List<AttemptRecord>? _attempts;
@@ -252,8 +288,8 @@ public sealed class ReadForwarder
         public ReadForwarder Forwarder { get; } = forwarder;
         public ChainRuntime Chain { get; } = chain;
         // The item's bytes and method only: the whole item is a 56-byte struct kept per request.
-        public ReadOnlyMemory<byte> Body { get; } = item.Raw;
-        public string Method { get; } = item.Method;
+        public ReadOnlyMemory<byte> Body { get; } = body;
+        public string Method { get; } = method;
         public TimeSpan AttemptTimeout { get; } = attemptTimeout;
         public bool Hedgeable { get; } = hedgeable;
         public RpcCall? Call { get; init; }

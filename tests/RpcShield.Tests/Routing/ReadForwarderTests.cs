@@ -1,0 +1,124 @@
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using RpcShield.Chains;
+using RpcShield.Configuration;
+using RpcShield.Journal;
+using RpcShield.JsonRpc;
+using RpcShield.Routing;
+using RpcShield.Telemetry;
+using RpcShield.Tests.Chaos;
+using RpcShield.Upstreams;
+using RpcShield.Upstreams.Transport;
+
+namespace RpcShield.Tests.Routing;
+
+/// <summary>
+/// A read sent to a chain's only upstream keeps no per-request bookkeeping unless its attempt
+/// fails; then it must be answered and journaled exactly like any failed request.
+/// </summary>
+public sealed class ReadForwarderTests
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly RecordingJournal _journal = new();
+
+    [Fact]
+    public async Task A_lone_upstreams_answer_is_served_with_no_attempt_recorded_or_journaled()
+    {
+        var chain = Chain(new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"result":"0x10"}"""));
+
+        using var result = await Forward(chain);
+
+        Assert.Equal("ok", result.Outcome);
+        Assert.Same(chain.Upstreams[0], result.ServedBy);
+        Assert.Equal("""{"jsonrpc":"2.0","id":1,"result":"0x10"}""", Encoding.UTF8.GetString(result.Body!.Span));
+        Assert.Empty(result.Attempts);
+        Assert.Empty(_journal.Entries);
+    }
+
+    [Fact]
+    public async Task A_lone_upstreams_failure_is_answered_with_its_attempt_and_journaled()
+    {
+        var chain = Chain(new ScriptedTransport(503, "busy"));
+
+        using var result = await Forward(chain);
+
+        Assert.Equal(RpcErrorCodes.NoUpstream, result.ErrorCode);
+        var attempt = Assert.Single(result.Attempts);
+        Assert.Equal(("u0", "http_503"), (attempt.Upstream, attempt.Reason));
+        Assert.Equal([JournalKinds.FailedAttempt, JournalKinds.Failover], _journal.Entries.Select(e => e.Kind));
+        Assert.Equal("exhausted", _journal.Entries[1].Reason);
+    }
+
+    [Fact]
+    public async Task A_lone_upstreams_own_json_rpc_error_is_passed_on()
+    {
+        const string NodeError = """{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"header not found"}}""";
+        var chain = Chain(new ScriptedTransport(200, NodeError));
+
+        using var result = await Forward(chain);
+
+        Assert.Equal(NodeError, Encoding.UTF8.GetString(result.Body!.Span));
+        Assert.Same(chain.Upstreams[0], result.ServedBy);
+        Assert.Contains(_journal.Entries, e => e.Kind == JournalKinds.FailedAttempt && e.Reason!.StartsWith("-32000", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Candidates_are_never_reordered_in_place()
+    {
+        var chain = Chain(new ScriptedTransport(200, "{}"), new ScriptedTransport(200, "{}"));
+        chain.Upstreams[1].Health.ProbeSucceeded(101, chainIdVerified: true);
+        chain.Upstreams[1].Latency.Record(TimeSpan.FromSeconds(1)); // slow enough to rank second despite the lag penalty
+        chain.Rerank();
+        var ranking = chain.Ranking.ToArray();
+        Assert.Same(chain.Upstreams[0], ranking[0]); // ranked first though a block behind: the head preference reorders
+
+        var candidates = chain.Candidates("eth_blockNumber", 8);
+        var preferred = HeadPreference.PreferBestHead(chain, Item(), candidates);
+
+        Assert.Same(chain.Upstreams[1], preferred[0]);
+        Assert.Equal(ranking, chain.Ranking);
+        Assert.Equal(ranking, candidates);
+    }
+
+    private ValueTask<ForwardResult> Forward(ChainRuntime chain) =>
+        new ReadForwarder(new UpstreamSender(_time, [], []), _time, new NoHedging(), _journal).ForwardAsync(chain, Item(), CancellationToken.None);
+
+    private static RpcRequestItem Item()
+    {
+        var raw = """{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}"""u8.ToArray();
+        return new RpcRequestItem(raw, "1"u8.ToArray(), "eth_blockNumber", default);
+    }
+
+    private ChainRuntime Chain(params IUpstreamTransport[] transports)
+    {
+        var options = new ChainOptions { Name = "test", ChainId = 31337 };
+        for (var i = 0; i < transports.Length; i++)
+        {
+            options.Upstreams.Add(new UpstreamOptions { Name = $"u{i}", Url = $"http://127.0.0.1:{9 + i}" });
+        }
+
+        var metrics = new RpcShieldMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var upstreams = options.Upstreams.Select((u, i) => new Upstream("test", u, options.Routing, transports[i], _time, metrics)).ToArray();
+        foreach (var upstream in upstreams)
+        {
+            // Probed healthy at one head: routable, as after the health monitor's first round.
+            upstream.Health.ProbeSucceeded(100, chainIdVerified: true);
+        }
+
+        return new ChainRuntime(options, upstreams);
+    }
+
+    /// <summary>Answers every post with one status and body (the forwarder's logic, not the wire, is under test here).</summary>
+    private sealed class ScriptedTransport(int status, string body) : IUpstreamTransport
+    {
+        public ValueTask<UpstreamResponse> PostAsync(ReadOnlyMemory<byte> request, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
+        {
+            into.Write(Encoding.UTF8.GetBytes(body));
+            return ValueTask.FromResult(new UpstreamResponse(status, null, framed: true));
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
