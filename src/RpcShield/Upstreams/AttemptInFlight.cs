@@ -10,11 +10,12 @@ namespace RpcShield.Upstreams;
 /// </summary>
 public readonly struct AttemptInFlight
 {
-    internal AttemptInFlight(Upstream? upstream, ValueTask<Outcome<AttemptOutcome>> outcome, ResilienceContext? context)
+    internal AttemptInFlight(Upstream? upstream, ValueTask<Outcome<AttemptOutcome>> outcome, ResilienceContext? context, CancellationToken cancellation)
     {
         Upstream = upstream;
         Outcome = outcome;
         Context = context;
+        Cancellation = cancellation;
     }
 
     public ValueTask<Outcome<AttemptOutcome>> Outcome { get; }
@@ -22,12 +23,15 @@ public readonly struct AttemptInFlight
     /// <summary>Null when there is nothing to settle (refused by a guard, or settled by whoever produced it).</summary>
     internal Upstream? Upstream { get; }
 
-    /// <summary>Polly's context (null when the upstream has no strategies): its token is the attempt's cancellation.</summary>
+    /// <summary>Polly's context (null when the upstream has no strategies).</summary>
     internal ResilienceContext? Context { get; }
+
+    /// <summary>The attempt's cancellation (the client's): the context carries it only while chaos is armed.</summary>
+    internal CancellationToken Cancellation { get; }
 
     /// <summary>An attempt that needs no settling: a guard's refusal.</summary>
     public static AttemptInFlight Settled(AttemptOutcome outcome) => Settled(ValueTask.FromResult(Polly.Outcome.FromResult(outcome)));
 
     /// <summary>An attempt whose producer settles it itself (an upstream batch's share, a send of its own after a refusal).</summary>
-    public static AttemptInFlight Settled(ValueTask<Outcome<AttemptOutcome>> outcome) => new(null, outcome, null);
+    public static AttemptInFlight Settled(ValueTask<Outcome<AttemptOutcome>> outcome) => new(null, outcome, null, default);
 }

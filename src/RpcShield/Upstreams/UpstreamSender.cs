@@ -38,7 +38,8 @@ public sealed class UpstreamSender
     public async ValueTask<AttemptOutcome> SendAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
     {
         var attempt = Start(upstream, body, method, attemptTimeout, cancellationToken);
-        return Settle(attempt, await attempt.Outcome.ConfigureAwait(false));
+        var outcome = await attempt.Outcome.ConfigureAwait(false);
+        return Settle(attempt, outcome);
     }
 
     /// <summary>
@@ -63,13 +64,14 @@ public sealed class UpstreamSender
 
         if (_contributors.Length == 0)
         {
-            return new AttemptInFlight(upstream, SendCoreAsync(upstream, body, attemptTimeout, cancellationToken), null);
+            return new AttemptInFlight(upstream, SendCoreAsync(upstream, body, attemptTimeout, cancellationToken), null, cancellationToken);
         }
 
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        // Chaos (when armed) waits on the context's token; the breaker alone needs none.
+        var context = IsPlain ? AttemptContextPool.Shared.Get() : ResilienceContextPool.Shared.Get(cancellationToken);
         var outcome = (upstream.AttemptPipeline ??= BuildPipeline(upstream, optional: false)).ExecuteOutcomeAsync(
-            static (ctx, s) => s.Sender.SendInnermostAsync(ctx, s), context, new SendState(this, upstream, body, method, attemptTimeout));
-        return new AttemptInFlight(upstream, outcome, context);
+            static (ctx, s) => s.Sender.SendInnermostAsync(ctx, s), context, new SendState(this, upstream, body, method, attemptTimeout, cancellationToken));
+        return new AttemptInFlight(upstream, outcome, context, cancellationToken);
     }
 
     /// <summary>The attempt's outcome once its pipeline finished: the context goes back to Polly's pool, the guards learn the result.</summary>
@@ -84,7 +86,7 @@ public sealed class UpstreamSender
         var settled = outcome.Exception switch
         {
             null => outcome.Result!,
-            OperationCanceledException when attempt.Context?.CancellationToken.IsCancellationRequested == true => new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" },
+            OperationCanceledException when attempt.Cancellation.IsCancellationRequested => new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" },
             // The breaker refuses by throwing; mapped here rather than by one more strategy layer per attempt.
             Polly.CircuitBreaker.BrokenCircuitException => AttemptOutcome.Refused(upstream, "circuit_open"),
             _ => Finish(upstream, AttemptKind.Transport, "pipeline_error", _time.GetTimestamp(), default, null),
@@ -92,7 +94,7 @@ public sealed class UpstreamSender
 
         if (attempt.Context is { } context)
         {
-            ResilienceContextPool.Shared.Return(context);
+            AttemptContextPool.Shared.Return(context);
         }
 
         foreach (var guard in _guards)
@@ -111,14 +113,14 @@ public sealed class UpstreamSender
     {
         if (_optional.Length == 0 || AllOptionalDormant())
         {
-            return SendCoreAsync(state.Upstream, state.Body, state.Timeout, context.CancellationToken);
+            return SendCoreAsync(state.Upstream, state.Body, state.Timeout, state.Cancellation);
         }
 
         // Only chaos reads what is being sent: boxing the body into the context is paid only while it is armed.
         context.Properties.Set(AttemptKeys.Body, state.Body);
         context.Properties.Set(AttemptKeys.Method, state.Method);
         var optional = state.Upstream.OptionalAttemptPipeline ??= BuildPipeline(state.Upstream, optional: true);
-        return optional.ExecuteOutcomeAsync(static (ctx, s) => s.Sender.SendCoreAsync(s.Upstream, s.Body, s.Timeout, ctx.CancellationToken), context, state);
+        return optional.ExecuteOutcomeAsync(static (ctx, s) => s.Sender.SendCoreAsync(s.Upstream, s.Body, s.Timeout, s.Cancellation), context, state);
     }
 
     /// <summary>True while no dormant-capable strategy (chaos) is active: attempts are sent as they are.</summary>
@@ -153,7 +155,7 @@ public sealed class UpstreamSender
     }
 
     /// <summary>Polly's callback state: a struct, so passing it allocates nothing.</summary>
-    private readonly record struct SendState(UpstreamSender Sender, Upstream Upstream, ReadOnlyMemory<byte> Body, string Method, TimeSpan Timeout);
+    private readonly record struct SendState(UpstreamSender Sender, Upstream Upstream, ReadOnlyMemory<byte> Body, string Method, TimeSpan Timeout, CancellationToken Cancellation);
 
     /// <summary>The raw attempt: one HTTP exchange, classified and recorded (as Polly's outcome: no wrapping frame).</summary>
     internal async ValueTask<Outcome<AttemptOutcome>> SendCoreAsync(Upstream upstream, ReadOnlyMemory<byte> body, TimeSpan attemptTimeout, CancellationToken cancellationToken)
