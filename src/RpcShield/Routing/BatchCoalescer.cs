@@ -241,7 +241,10 @@ public sealed class BatchCoalescer
         public ReadOnlyMemory<byte> Id { get; } = id;
         public TimeSpan Timeout { get; } = timeout;
 
-        // Continuations run on the pool: one item's failover never delays the other items' answers.
-        public TaskCompletionSource<AttemptOutcome?> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run inline where the batch's answer is handed out: an answered item's
+        // continuation only finishes its reply, a failed one only starts its failover's send (it
+        // returns at the send's first wait), so no item waits long for another, and a batch costs
+        // no thread-pool hop per item.
+        public TaskCompletionSource<AttemptOutcome?> Outcome { get; } = new();
     }
 }

@@ -210,7 +210,11 @@ public sealed class ReadForwarder
         try
         {
             // The attempt's own token: a hedge that won (or a client that left) stops waiting for the batch.
-            outcome = await batched.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Without a possible hedge only a client that left could: it lets the batch finish (the attempt
+            // timeout bounds it) rather than register a wait per item.
+            outcome = state.MayHedge
+                ? await batched.WaitAsync(cancellationToken).ConfigureAwait(false)
+                : await batched.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -315,6 +319,9 @@ public sealed class ReadForwarder
         }
 
         public int Hedges => Volatile.Read(ref _hedges);
+
+        /// <summary>True when a hedge (a parallel attempt because the previous one is slow) can ever start for this request.</summary>
+        public bool MayHedge => maxExtra > 0 && candidates.Length > 1;
 
         /// <summary>True while another hedge (a parallel attempt because the previous one is slow) may start.</summary>
         public bool HedgesLeft => Volatile.Read(ref _hedges) < maxExtra;
