@@ -29,18 +29,29 @@ public sealed class RpcProcessor
         return await ProcessBatchAsync(call, envelope, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A batch's items are dispatched concurrently, each routed on its own (reads to one upstream share its requests).</summary>
+    /// <summary>
+    /// A batch's items are dispatched concurrently, each routed on its own (reads to one upstream
+    /// share its requests), then collected in order in this one state machine (none per item). An
+    /// item's request duration is taken when it is collected: at most its batch's slowest answer before it.
+    /// </summary>
     public async ValueTask<RpcReply> ProcessBatchAsync(RpcCall call, RpcEnvelope envelope, CancellationToken cancellationToken)
     {
         var items = envelope.Items;
-        var tasks = new Task<ForwardResult?>[items.Length];
+        var answers = new ValueTask<ForwardResult>[items.Length];
+        var dispatches = new RpcDispatch[items.Length];
         // Items whose gates and routing complete at once join the batch now; Flush sends it.
         call.Batch = _dispatcher.CoalesceReads(cancellationToken);
         try
         {
             for (var i = 0; i < items.Length; i++)
             {
-                tasks[i] = DispatchOneAsync(call, envelope, i, cancellationToken).AsTask();
+                if (envelope.Invalid?[i] is null)
+                {
+                    // Kept to be awaited exactly once, below: all items are in flight before the first is awaited.
+#pragma warning disable CA2012
+                    answers[i] = _dispatcher.Begin(call, DispatchedItem(envelope, i), cancellationToken, out dispatches[i]);
+#pragma warning restore CA2012
+                }
             }
         }
         finally
@@ -49,11 +60,14 @@ public sealed class RpcProcessor
             call.Batch?.Flush();
         }
 
-        await Task.WhenAll(tasks).ConfigureAwait(false);
         var results = new ForwardResult?[items.Length];
         for (var i = 0; i < items.Length; i++)
         {
-            results[i] = tasks[i].Result;
+            if (envelope.Invalid?[i] is null)
+            {
+                var answer = await answers[i].ConfigureAwait(false);
+                results[i] = _dispatcher.End(dispatches[i], call, answer);
+            }
         }
 
         return Assemble(envelope, results);

@@ -104,11 +104,16 @@ public sealed class ReadForwarder
             return ForwardRankedAsync(state, cancellationToken);
         }
 
-        // One candidate, batched: the attempt runs inline (one state machine fewer than through AttemptAsync).
+        // One candidate in a client batch: the attempt runs inline (one state machine fewer than through AttemptAsync).
         var only = state.Next()!;
-        return TryBegin(only, state, out var timeout, out var expired)
-            ? ForwardOneAsync(state, Send(only, state, timeout, cancellationToken), cancellationToken)
-            : ValueTask.FromResult(Finish(state, expired, cancellationToken));
+        if (!TryBegin(only, state, out var timeout, out var expired))
+        {
+            return ValueTask.FromResult(Finish(state, expired, cancellationToken));
+        }
+
+        return state.TakeBatched(only) is { } share
+            ? ForwardBatchedAsync(state, only, share, cancellationToken)
+            : ForwardOneAsync(state, _sender.Start(only, state.Body, state.Method, timeout, cancellationToken), cancellationToken);
     }
 
     private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline)
@@ -139,6 +144,13 @@ public sealed class ReadForwarder
         // It failed: from here on exactly as any failed attempt (journal, the node's own error, the deadline).
         var state = NewState(request.Chain, request.Body, request.Method, request.Candidates, request.Call, request.Started, request.Deadline);
         state.Next();
+        return Finish(state, Attempted(state, outcome), cancellationToken);
+    }
+
+    /// <summary>The only candidate, first tried in an upstream batch: no hedge can start, so the batch is awaited as it is.</summary>
+    private async ValueTask<ForwardResult> ForwardBatchedAsync(ForwardState state, Upstream only, Task<AttemptOutcome?> batched, CancellationToken cancellationToken)
+    {
+        var outcome = await batched.ConfigureAwait(false) ?? await SendAfterBatch(state, only, cancellationToken).ConfigureAwait(false);
         return Finish(state, Attempted(state, outcome), cancellationToken);
     }
 
@@ -222,12 +234,14 @@ public sealed class ReadForwarder
             return Outcome.FromResult(new AttemptOutcome { Upstream = upstream, Kind = AttemptKind.Cancelled, Reason = "cancelled" });
         }
 
-        // Null: the item ended up alone, or the node refused the batch: sent on its own, in the time left now.
-        return Outcome.FromResult(outcome
-            ?? (TimeLeft(state) is { } timeout
-                ? await _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken).ConfigureAwait(false)
-                : DeadlineExceeded(upstream)));
+        return Outcome.FromResult(outcome ?? await SendAfterBatch(state, upstream, cancellationToken).ConfigureAwait(false));
     }
+
+    /// <summary>A batched item handed back (it ended up alone, or the node refused the batch): sent on its own, in the time left now.</summary>
+    private ValueTask<AttemptOutcome> SendAfterBatch(ForwardState state, Upstream upstream, CancellationToken cancellationToken) =>
+        TimeLeft(state) is { } timeout
+            ? _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken)
+            : ValueTask.FromResult(DeadlineExceeded(upstream));
 
     /// <summary>A batched outcome nobody will read (a hedge won, the client left): its buffer goes back to the pool when it arrives.</summary>
     private static void DisposeWhenDone(Task<AttemptOutcome?> batched) =>
