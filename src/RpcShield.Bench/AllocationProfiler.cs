@@ -18,6 +18,9 @@ internal sealed class AllocationProfiler : EventListener
         _recording = true;
     }
 
+    /// <summary>Every sampled byte of the last recording (each tick reports what was allocated since the previous one).</summary>
+    public long SampledTotal => _bytesByType.Values.Sum();
+
     public IReadOnlyList<KeyValuePair<string, long>> Stop(int top)
     {
         _recording = false;

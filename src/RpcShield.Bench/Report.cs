@@ -31,11 +31,11 @@ internal static class Report
         {
             var ratio = r.Nginx is { } n ? N(r.Through.RequestsPerSecond / n.RequestsPerSecond, "0.00") + "×" : "–";
             var floor = r.Floor is { } f
-                ? $"{N(r.FloorCpuMicrosPerRequest!.Value, "0.0")}, {N(r.FloorBytesPerRequest!.Value, "0")}, {(r.Nginx is { } n2 ? N(f.RequestsPerSecond / n2.RequestsPerSecond, "0.00") + "×" : "–")}"
+                ? $"{N(r.FloorCpuMicrosPerRequest!.Value, "0.0")}, {Bytes(r.FloorBytesPerRequest)}, {(r.Nginx is { } n2 ? N(f.RequestsPerSecond / n2.RequestsPerSecond, "0.00") + "×" : "–")}"
                 : "–";
             output.WriteLine(
                 $"| {r.Scenario} | {Us(r.Through.P50Ms - r.Direct.P50Ms)} | {Us(r.Through.P90Ms - r.Direct.P90Ms)} | {Us(r.Through.P99Ms - r.Direct.P99Ms)} | {Us(r.Through.P999Ms - r.Direct.P999Ms)} " +
-                $"| {N(r.ProxyBytesPerRequest, "0")} | {N(r.ProxyCpuMicrosPerRequest, "0.0")} | {r.ThroughCost.Gen0}/{r.ThroughCost.Gen1}/{r.ThroughCost.Gen2} " +
+                $"| {Bytes(r.ProxyBytesPerRequest)} | {N(r.ProxyCpuMicrosPerRequest, "0.0")} | {r.ThroughCost.Gen0}/{r.ThroughCost.Gen1}/{r.ThroughCost.Gen2} " +
                 $"| {N((r.ThroughCost.PeakHeapBytes - r.ThroughCost.StartHeapBytes) / 1048576.0, "0.0")} MB | {ratio} | {floor} |");
         }
     }
@@ -60,4 +60,7 @@ internal static class Report
         output.WriteLine($"| {scenario} | {path} | {N(r.RequestsPerSecond, "0")} | {N(r.P50Ms)} | {N(r.P90Ms)} | {N(r.P99Ms)} | {N(r.P999Ms)} | {r.Errors} |");
 
     private static string Us(double ms) => $"{N(ms * 1000, "0")} µs";
+
+    /// <summary>Bytes per request, or n/a when the runtime's allocation counter went backwards (see <see cref="ProcessCost.BytesPer"/>).</summary>
+    private static string Bytes(double? perRequest) => perRequest is { } bytes ? N(bytes, "0") : "n/a";
 }

@@ -20,6 +20,14 @@ internal sealed record Scenario(string Name, string Body, int Upstreams, int Fai
 /// <summary>Server-side cost sampled around a load run (this process hosts RpcShield; upstreams run in their own processes).</summary>
 internal sealed record ProcessCost(double CpuSeconds, long AllocatedBytes, int Gen0, int Gen1, int Gen2, long PeakHeapBytes, long StartHeapBytes)
 {
+    /// <summary>
+    /// Allocated bytes per request; null when the runtime's counter went backwards. .NET 10's
+    /// `GC.GetTotalAllocatedBytes` sums only the heaps active now, so when Server GC's dynamic
+    /// heap count (DATAS) retires a heap mid-run the total drops (dotnet/runtime#131069); the
+    /// sampled total of `--alloc-profile` is the cross-check.
+    /// </summary>
+    public double? BytesPer(long requests) => AllocatedBytes < 0 ? null : AllocatedBytes / (double)Math.Max(1, requests);
+
     public static async Task<(T Result, ProcessCost Cost)> MeasureAsync<T>(Func<Task<T>> run)
     {
         GC.Collect();
@@ -69,10 +77,10 @@ internal sealed record ScenarioResult(
 
     public double? FloorCpuMicrosPerRequest => Floor is { } f && FloorCost is { } c ? c.CpuSeconds / Math.Max(1, f.Requests) * 1e6 : null;
 
-    public double? FloorBytesPerRequest => Floor is { } f && FloorCost is { } c ? c.AllocatedBytes / (double)Math.Max(1, f.Requests) : null;
+    public double? FloorBytesPerRequest => Floor is { } f && FloorCost is { } c ? c.BytesPer(f.Requests) : null;
 
     /// <summary>Proxy's allocations per request (the upstreams run in other processes, so this process's are RpcShield's).</summary>
-    public double ProxyBytesPerRequest => ThroughCost.AllocatedBytes / (double)Math.Max(1, Through.Requests);
+    public double? ProxyBytesPerRequest => ThroughCost.BytesPer(Through.Requests);
 
     public double ProxyCpuMicrosPerRequest => ThroughCost.CpuSeconds / Math.Max(1, Through.Requests) * 1e6;
 }
@@ -109,6 +117,8 @@ internal static class ScenarioRunner
                 {
                     log.WriteLine($"    {bytes / Math.Max(1, through.Requests),8} B/req  {type}");
                 }
+
+                log.WriteLine($"    {profiler.SampledTotal / Math.Max(1, through.Requests),8} B/req  sampled total (all types; cross-checks the counter in the table)");
             }
 
             LoadResult? floor = null;

@@ -26,15 +26,23 @@ public sealed class RpcCallScope
             return null;
         }
 
-        var holder = new Holder(call);
+        var holder = new Holder(call, _current.Value);
         _current.Value = holder;
         return holder;
     }
 
+    /// <summary>
+    /// Unpublishes <paramref name="holder"/> from the current flow (the one <see cref="Enter"/> ran
+    /// in, when that is not an async method of its own); flows started since keep it until it is disposed.
+    /// </summary>
+    public void Leave(Holder holder) => _current.Value = holder.Previous;
+
     /// <summary>Shared by every flow forked from the dispatch; emptied when the dispatch ends.</summary>
-    public sealed class Holder(RpcCall call) : IDisposable
+    public sealed class Holder(RpcCall call, Holder? previous) : IDisposable
     {
         public RpcCall? Call { get; private set; } = call;
+
+        internal Holder? Previous { get; } = previous;
 
         public void Dispose() => Call = null;
     }

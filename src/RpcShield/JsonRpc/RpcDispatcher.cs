@@ -43,6 +43,7 @@ public sealed class RpcDispatcher
     public ValueTask<ForwardResult> Begin(RpcCall call, in RpcRequestItem item, CancellationToken cancellationToken, out RpcDispatch dispatch)
     {
         var started = _time.GetTimestamp();
+        // Published (while chaos wants it) for the flows routing starts here, not for the caller's.
         var published = _scope.Enter(call);
         var routed = false;
         ValueTask<ForwardResult> answer;
@@ -68,6 +69,18 @@ public sealed class RpcDispatcher
         {
             answer = ValueTask.FromResult(Cancelled());
         }
+        catch
+        {
+            published?.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (published is not null)
+            {
+                _scope.Leave(published);
+            }
+        }
 
         dispatch = new RpcDispatch(started, published, item.Method, item.Id, routed);
         return answer;
@@ -78,7 +91,7 @@ public sealed class RpcDispatcher
     {
         if (dispatch.Routed)
         {
-            result = Filter(call, dispatch, result);
+            result = Filter(call, dispatch.Method, dispatch.Id, result);
         }
 
         dispatch.Published?.Dispose();
@@ -148,7 +161,7 @@ public sealed class RpcDispatcher
             }
 
             var routed = await Route(call, item, cancellationToken).ConfigureAwait(false);
-            return Filter(call, new RpcDispatch(0, null, item.Method, item.Id, routed: true), routed);
+            return Filter(call, item.Method, item.Id, routed);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -156,13 +169,13 @@ public sealed class RpcDispatcher
         }
     }
 
-    private ForwardResult Filter(RpcCall call, in RpcDispatch dispatch, ForwardResult result)
+    private ForwardResult Filter(RpcCall call, string method, ReadOnlyMemory<byte> id, ForwardResult result)
     {
         foreach (var filter in _filters)
         {
-            if (filter.Applies(dispatch.Method))
+            if (filter.Applies(method))
             {
-                result = filter.Apply(call, dispatch.Id, result);
+                result = filter.Apply(call, id, result);
             }
         }
 

@@ -31,27 +31,23 @@ public sealed class RpcProcessor
 
     /// <summary>
     /// A batch's items are dispatched concurrently, each routed on its own (reads to one upstream
-    /// share its requests), then collected in order in this one state machine (none per item). An
-    /// item's request duration is taken when it is collected: at most its batch's slowest answer before it.
+    /// share its requests) and finished by its own dispatch (its request duration is its own), then
+    /// collected in order.
     /// </summary>
     public async ValueTask<RpcReply> ProcessBatchAsync(RpcCall call, RpcEnvelope envelope, CancellationToken cancellationToken)
     {
         var items = envelope.Items;
-        var answers = new ValueTask<ForwardResult>[items.Length];
-        var dispatches = new RpcDispatch[items.Length];
+        var answers = new ValueTask<ForwardResult?>[items.Length];
         // Items whose gates and routing complete at once join the batch now; Flush sends it.
         call.Batch = _dispatcher.CoalesceReads(cancellationToken);
         try
         {
             for (var i = 0; i < items.Length; i++)
             {
-                if (envelope.Invalid?[i] is null)
-                {
-                    // Kept to be awaited exactly once, below: all items are in flight before the first is awaited.
+                // Kept to be awaited exactly once, below (no Task per item): all are in flight before the first is awaited.
 #pragma warning disable CA2012
-                    answers[i] = _dispatcher.Begin(call, DispatchedItem(envelope, i), cancellationToken, out dispatches[i]);
+                answers[i] = DispatchOneAsync(call, envelope, i, cancellationToken);
 #pragma warning restore CA2012
-                }
             }
         }
         finally
@@ -63,11 +59,7 @@ public sealed class RpcProcessor
         var results = new ForwardResult?[items.Length];
         for (var i = 0; i < items.Length; i++)
         {
-            if (envelope.Invalid?[i] is null)
-            {
-                var answer = await answers[i].ConfigureAwait(false);
-                results[i] = _dispatcher.End(dispatches[i], call, answer);
-            }
+            results[i] = await answers[i].ConfigureAwait(false);
         }
 
         return Assemble(envelope, results);

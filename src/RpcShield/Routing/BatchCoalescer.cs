@@ -205,13 +205,22 @@ public sealed class BatchCoalescer
             return;
         }
 
+        // Every item's answer is matched first, then handed out: a continuation handed its answer
+        // (which may finish and answer a whole client request) runs before the next is matched, and
+        // by then the item ids of that client's request are no longer to be read.
         var taken = new bool[items.Count];
-        foreach (var member in chunk)
+        var outcomes = new AttemptOutcome[chunk.Count];
+        for (var i = 0; i < chunk.Count; i++)
         {
-            var index = BatchAnswer.Find(batch.Span, items, member.Id.Span, taken);
-            member.Outcome.TrySetResult(index < 0
+            var index = BatchAnswer.Find(batch.Span, items, chunk[i].Id.Span, taken);
+            outcomes[i] = index < 0
                 ? Failed(upstream, AttemptKind.HttpError, "batch_item_missing", answer.Latency, answer)
-                : ItemOutcome(upstream, batch.Span[items[index].Answer], items[index], answer));
+                : ItemOutcome(upstream, batch.Span[items[index].Answer], items[index], answer);
+        }
+
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            chunk[i].Outcome.TrySetResult(outcomes[i]);
         }
     }
 
@@ -241,10 +250,10 @@ public sealed class BatchCoalescer
         public ReadOnlyMemory<byte> Id { get; } = id;
         public TimeSpan Timeout { get; } = timeout;
 
-        // Continuations run inline where the batch's answer is handed out: an answered item's
-        // continuation only finishes its reply, a failed one only starts its failover's send (it
-        // returns at the send's first wait), so no item waits long for another, and a batch costs
-        // no thread-pool hop per item.
+        // Continuations run inline where the batch's answer is handed out (no thread-pool hop per
+        // item): an answered item finishes its dispatch (and, the last of its client request, writes
+        // that reply), a failed one starts its failover (up to the send's first wait). Outcomes are
+        // all built before the first is handed out (see Distribute).
         public TaskCompletionSource<AttemptOutcome?> Outcome { get; } = new();
     }
 }

@@ -40,7 +40,9 @@ public static class HeadPreference
             return candidates;
         }
 
-        var reordered = new Upstream[atHead.Length];
+        // Candidates beyond the first 64 (never, in practice) keep their place after them.
+        var reordered = new Upstream[candidates.Length];
+        candidates.AsSpan(atHead.Length).CopyTo(reordered.AsSpan(atHead.Length));
         var n = 0;
         for (var pass = 0; pass < 2; pass++)
         {

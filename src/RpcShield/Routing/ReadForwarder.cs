@@ -64,7 +64,7 @@ public sealed class ReadForwarder
     /// <summary>Forwards <paramref name="item"/>; never throws for upstream failures. <paramref name="call"/> (optional) labels journal entries with the bot's strategy.</summary>
     /// <remarks>
     /// Not an async method: the request is prepared synchronously and only the awaiting part
-    /// (<see cref="ForwardAloneAsync"/>, <see cref="ForwardOneAsync"/> or <see cref="ForwardRankedAsync"/>) keeps a state machine,
+    /// (<see cref="ForwardAloneAsync"/>, <see cref="ForwardBatchedAsync"/> or <see cref="ForwardRankedAsync"/>) keeps a state machine,
     /// which then holds the request's state rather than every local of the preparation.
     /// </remarks>
     public ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken, RpcCall? call = null)
@@ -85,35 +85,30 @@ public sealed class ReadForwarder
         var started = _time.GetTimestamp();
         // The first attempt's timeout, from configuration alone (not the clock): items of one method share it exactly, so they can share a batch.
         var firstTimeout = deadline < routing.Timeouts.PerAttempt ? deadline : routing.Timeouts.PerAttempt;
-        if (candidates.Length == 1 && call?.Batch is null && firstTimeout > TimeSpan.Zero)
+        Task<AttemptOutcome?>? batched = null;
+        var joined = call?.Batch is { } batch && batch.TryJoin(candidates[0], item, firstTimeout, out batched);
+        if (candidates.Length == 1 && !joined)
         {
-            // One candidate, nothing batched: the attempt runs inline, and the request's bookkeeping
+            // One candidate, not batched: the attempt runs inline, and the request's bookkeeping
             // (ForwardState) is only built if the attempt fails: a first answer needs none.
             var request = new LoneRequest(chain, item.Raw, item.Method, candidates, call, started, deadline);
             return ForwardAloneAsync(request, _sender.Start(candidates[0], item.Raw, item.Method, firstTimeout, cancellationToken), cancellationToken);
         }
 
         var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline);
-        if (call?.Batch is { } batch && batch.TryJoin(candidates[0], item, firstTimeout, out var batched))
+        if (candidates.Length == 1)
+        {
+            // One candidate, joined to an upstream batch: its share is awaited inline.
+            var only = state.Next()!;
+            return ForwardBatchedAsync(state, only, batched!, cancellationToken);
+        }
+
+        if (joined)
         {
             state.JoinedBatch(batched!);
         }
 
-        if (candidates.Length > 1)
-        {
-            return ForwardRankedAsync(state, cancellationToken);
-        }
-
-        // One candidate in a client batch: the attempt runs inline (one state machine fewer than through AttemptAsync).
-        var only = state.Next()!;
-        if (!TryBegin(only, state, out var timeout, out var expired))
-        {
-            return ValueTask.FromResult(Finish(state, expired, cancellationToken));
-        }
-
-        return state.TakeBatched(only) is { } share
-            ? ForwardBatchedAsync(state, only, share, cancellationToken)
-            : ForwardOneAsync(state, _sender.Start(only, state.Body, state.Method, timeout, cancellationToken), cancellationToken);
+        return ForwardRankedAsync(state, cancellationToken);
     }
 
     private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline)
@@ -151,13 +146,6 @@ public sealed class ReadForwarder
     private async ValueTask<ForwardResult> ForwardBatchedAsync(ForwardState state, Upstream only, Task<AttemptOutcome?> batched, CancellationToken cancellationToken)
     {
         var outcome = await batched.ConfigureAwait(false) ?? await SendAfterBatch(state, only, cancellationToken).ConfigureAwait(false);
-        return Finish(state, Attempted(state, outcome), cancellationToken);
-    }
-
-    private async ValueTask<ForwardResult> ForwardOneAsync(ForwardState state, AttemptInFlight attempt, CancellationToken cancellationToken)
-    {
-        var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
-        var outcome = _sender.Settle(attempt, pipelineOutcome);
         return Finish(state, Attempted(state, outcome), cancellationToken);
     }
 
@@ -213,7 +201,7 @@ public sealed class ReadForwarder
     /// </summary>
     private AttemptInFlight Send(Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken) =>
         state.TakeBatched(upstream) is { } batched
-            ? AttemptInFlight.Settled(AwaitBatchedAsync(batched, upstream, state, cancellationToken))
+            ? AttemptInFlight.NothingToSettle(AwaitBatchedAsync(batched, upstream, state, cancellationToken))
             : _sender.Start(upstream, state.Body, state.Method, timeout, cancellationToken);
 
     private async ValueTask<Outcome<AttemptOutcome>> AwaitBatchedAsync(Task<AttemptOutcome?> batched, Upstream upstream, ForwardState state, CancellationToken cancellationToken)
@@ -335,7 +323,7 @@ public sealed class ReadForwarder
         public int Hedges => Volatile.Read(ref _hedges);
 
         /// <summary>True when a hedge (a parallel attempt because the previous one is slow) can ever start for this request.</summary>
-        public bool MayHedge => maxExtra > 0 && candidates.Length > 1;
+        public bool MayHedge => Hedgeable && maxExtra > 0 && candidates.Length > 1;
 
         /// <summary>True while another hedge (a parallel attempt because the previous one is slow) may start.</summary>
         public bool HedgesLeft => Volatile.Read(ref _hedges) < maxExtra;

@@ -10,28 +10,32 @@ namespace RpcShield.Upstreams;
 /// </summary>
 public readonly struct AttemptInFlight
 {
-    internal AttemptInFlight(Upstream? upstream, ValueTask<Outcome<AttemptOutcome>> outcome, ResilienceContext? context, CancellationToken cancellation)
+    internal AttemptInFlight(Upstream? upstream, ValueTask<Outcome<AttemptOutcome>> outcome, ResilienceContext? context, bool plain, CancellationToken cancellation)
     {
         Upstream = upstream;
         Outcome = outcome;
         Context = context;
+        Plain = plain;
         Cancellation = cancellation;
     }
 
     public ValueTask<Outcome<AttemptOutcome>> Outcome { get; }
 
-    /// <summary>Null when there is nothing to settle (refused by a guard, or settled by whoever produced it).</summary>
+    /// <summary>Null when there is nothing to settle (see <see cref="NothingToSettle(AttemptOutcome)"/>).</summary>
     internal Upstream? Upstream { get; }
 
     /// <summary>Polly's context (null when the upstream has no strategies).</summary>
     internal ResilienceContext? Context { get; }
 
+    /// <summary>Sent with chaos disarmed: the context came from <see cref="AttemptContextPool"/> and carries no token.</summary>
+    internal bool Plain { get; }
+
     /// <summary>The attempt's cancellation (the client's): the context carries it only while chaos is armed.</summary>
     internal CancellationToken Cancellation { get; }
 
-    /// <summary>An attempt that needs no settling: a guard's refusal.</summary>
-    public static AttemptInFlight Settled(AttemptOutcome outcome) => Settled(ValueTask.FromResult(Polly.Outcome.FromResult(outcome)));
+    /// <summary>A guard's refusal: nothing was admitted, so nothing is settled.</summary>
+    public static AttemptInFlight NothingToSettle(AttemptOutcome refusal) => NothingToSettle(ValueTask.FromResult(Polly.Outcome.FromResult(refusal)));
 
     /// <summary>An attempt whose producer settles it itself (an upstream batch's share, a send of its own after a refusal).</summary>
-    public static AttemptInFlight Settled(ValueTask<Outcome<AttemptOutcome>> outcome) => new(null, outcome, null, default);
+    public static AttemptInFlight NothingToSettle(ValueTask<Outcome<AttemptOutcome>> outcome) => new(null, outcome, null, plain: false, default);
 }

@@ -7,7 +7,9 @@ namespace RpcShield.Upstreams;
 /// budgets are synchronous <see cref="IAttemptGuard"/>s in front of it). Contributors are applied in ascending <see cref="Order"/>: the last one added is the
 /// innermost, so chaos (highest order) is seen by breakers and failover as a real failure.
 /// A strategy that rejects an attempt without sending should return
-/// <see cref="AttemptOutcome.Refused"/> rather than throw.
+/// <see cref="AttemptOutcome.Refused"/> rather than throw. The context's cancellation token is set
+/// only while a dormant-capable contributor is active (the attempt's own token and timeout apply
+/// inside the sender): an always-on strategy must not wait on it.
 /// </summary>
 public interface IUpstreamStrategyContributor
 {

@@ -32,8 +32,8 @@ public sealed class UpstreamSender
 
     /// <summary>
     /// Admits the attempt (budget guards), sends it through the upstream's attempt pipeline (breaker,
-    /// chaos contributors) and records the outcome. Never throws except for cancellation of
-    /// <paramref name="cancellationToken"/>.
+    /// chaos contributors) and records the outcome. Never throws for upstream failures or
+    /// cancellation of <paramref name="cancellationToken"/> (those are outcomes).
     /// </summary>
     public async ValueTask<AttemptOutcome> SendAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
     {
@@ -58,28 +58,37 @@ public sealed class UpstreamSender
                     _guards[admitted].Completed(upstream, refusal);
                 }
 
-                return AttemptInFlight.Settled(refusal);
+                return AttemptInFlight.NothingToSettle(refusal);
             }
         }
 
         if (_contributors.Length == 0)
         {
-            return new AttemptInFlight(upstream, SendCoreAsync(upstream, body, attemptTimeout, cancellationToken), null, cancellationToken);
+            return new AttemptInFlight(upstream, SendCoreAsync(upstream, body, attemptTimeout, cancellationToken), null, plain: true, cancellationToken);
         }
 
-        // Chaos (when armed) waits on the context's token; the breaker alone needs none.
-        var context = IsPlain ? AttemptContextPool.Shared.Get() : ResilienceContextPool.Shared.Get(cancellationToken);
-        var outcome = (upstream.AttemptPipeline ??= BuildPipeline(upstream, optional: false)).ExecuteOutcomeAsync(
-            static (ctx, s) => s.Sender.SendInnermostAsync(ctx, s), context, new SendState(this, upstream, body, method, attemptTimeout, cancellationToken));
-        return new AttemptInFlight(upstream, outcome, context, cancellationToken);
+        // Decided once per attempt: chaos (when armed) waits on the context's token, the breaker alone needs none.
+        var plain = IsPlain;
+        var context = plain ? AttemptContextPool.Shared.Get() : ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            var outcome = (upstream.AttemptPipeline ??= BuildPipeline(upstream, optional: false)).ExecuteOutcomeAsync(
+                static (ctx, s) => s.Sender.SendInnermostAsync(ctx, s), context, new SendState(this, upstream, body, method, attemptTimeout, plain, cancellationToken));
+            return new AttemptInFlight(upstream, outcome, context, plain, cancellationToken);
+        }
+        catch
+        {
+            // Nothing was sent (the pipeline could not be built): the guards get their slot back.
+            Release(upstream, context, plain, null);
+            throw;
+        }
     }
 
-    /// <summary>The attempt's outcome once its pipeline finished: the context goes back to Polly's pool, the guards learn the result.</summary>
+    /// <summary>The attempt's outcome once its pipeline finished: the context goes back to its pool, the guards learn the result.</summary>
     public AttemptOutcome Settle(in AttemptInFlight attempt, Outcome<AttemptOutcome> outcome)
     {
         if (attempt.Upstream is not { } upstream)
         {
-            // Refused before it was sent (a guard), or settled elsewhere (an upstream batch's share).
             return outcome.Result!;
         }
 
@@ -92,17 +101,28 @@ public sealed class UpstreamSender
             _ => Finish(upstream, AttemptKind.Transport, "pipeline_error", _time.GetTimestamp(), default, null),
         };
 
-        if (attempt.Context is { } context)
+        Release(upstream, attempt.Context, attempt.Plain, settled);
+        return settled;
+    }
+
+    private void Release(Upstream upstream, ResilienceContext? context, bool plain, AttemptOutcome? outcome)
+    {
+        if (context is not null)
         {
-            AttemptContextPool.Shared.Return(context);
+            if (plain)
+            {
+                AttemptContextPool.Shared.Return(context);
+            }
+            else
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
         }
 
         foreach (var guard in _guards)
         {
-            guard.Completed(upstream, settled);
+            guard.Completed(upstream, outcome);
         }
-
-        return settled;
     }
 
     /// <summary>
@@ -111,7 +131,8 @@ public sealed class UpstreamSender
     /// </summary>
     private ValueTask<Outcome<AttemptOutcome>> SendInnermostAsync(ResilienceContext context, SendState state)
     {
-        if (_optional.Length == 0 || AllOptionalDormant())
+        // A plain attempt's context carries no token: chaos armed since it started does not see it.
+        if (state.Plain || _optional.Length == 0 || AllOptionalDormant())
         {
             return SendCoreAsync(state.Upstream, state.Body, state.Timeout, state.Cancellation);
         }
@@ -155,7 +176,7 @@ public sealed class UpstreamSender
     }
 
     /// <summary>Polly's callback state: a struct, so passing it allocates nothing.</summary>
-    private readonly record struct SendState(UpstreamSender Sender, Upstream Upstream, ReadOnlyMemory<byte> Body, string Method, TimeSpan Timeout, CancellationToken Cancellation);
+    private readonly record struct SendState(UpstreamSender Sender, Upstream Upstream, ReadOnlyMemory<byte> Body, string Method, TimeSpan Timeout, bool Plain, CancellationToken Cancellation);
 
     /// <summary>The raw attempt: one HTTP exchange, classified and recorded (as Polly's outcome: no wrapping frame).</summary>
     internal async ValueTask<Outcome<AttemptOutcome>> SendCoreAsync(Upstream upstream, ReadOnlyMemory<byte> body, TimeSpan attemptTimeout, CancellationToken cancellationToken)

@@ -53,6 +53,17 @@ public sealed class UpstreamSenderTests
         Assert.Empty(refusing.Completed);
     }
 
+    [Fact]
+    public void An_attempt_whose_pipeline_cannot_be_built_gives_its_guard_slot_back()
+    {
+        var guard = new RecordingGuard();
+        var sender = new UpstreamSender(_time, [new BrokenContributor()], [guard]);
+
+        Assert.Throws<InvalidOperationException>(() => sender.Start(Upstream(new ThrowingTransport()), Body, "eth_blockNumber", TimeSpan.FromSeconds(1), CancellationToken.None));
+
+        Assert.Null(Assert.Single(guard.Completed));
+    }
+
     private static async Task<AttemptOutcome> Send(UpstreamSender sender, Upstream upstream, bool startSettle)
     {
         if (!startSettle)
@@ -90,6 +101,14 @@ public sealed class UpstreamSenderTests
         public AttemptOutcome? Admit(Upstream upstream) => Refuses ? AttemptOutcome.Refused(upstream, "refused_by_test") : null;
 
         void IAttemptGuard.Completed(Upstream upstream, AttemptOutcome? outcome) => Completed.Add(outcome);
+    }
+
+    private sealed class BrokenContributor : IUpstreamStrategyContributor
+    {
+        public int Order => 0;
+
+        public void Contribute(ResiliencePipelineBuilder<AttemptOutcome> builder, Upstream upstream) =>
+            throw new InvalidOperationException("invalid options");
     }
 
     /// <summary>One always-on strategy, so the attempt runs through a Polly pipeline as in production.</summary>
