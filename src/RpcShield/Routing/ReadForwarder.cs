@@ -87,22 +87,17 @@ public sealed class ReadForwarder
         var firstTimeout = deadline < routing.Timeouts.PerAttempt ? deadline : routing.Timeouts.PerAttempt;
         Task<AttemptOutcome?>? batched = null;
         var joined = call?.Batch is { } batch && batch.TryJoin(candidates[0], item, firstTimeout, out batched);
-        if (candidates.Length == 1 && !joined)
+        if (candidates.Length == 1)
         {
-            // One candidate, not batched: the attempt runs inline, and the request's bookkeeping
-            // (ForwardState) is only built if the attempt fails: a first answer needs none.
+            // One candidate: its attempt (or its share of an upstream batch) is awaited inline, and the
+            // request's bookkeeping (ForwardState) is only built if it fails: a first answer needs none.
             var request = new LoneRequest(chain, item.Raw, item.Method, candidates, call, started, deadline);
-            return ForwardAloneAsync(request, _sender.Start(candidates[0], item.Raw, item.Method, firstTimeout, cancellationToken), cancellationToken);
+            return joined
+                ? ForwardBatchedAsync(request, batched!, cancellationToken)
+                : ForwardAloneAsync(request, _sender.Start(candidates[0], item.Raw, item.Method, firstTimeout, cancellationToken), cancellationToken);
         }
 
         var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline);
-        if (candidates.Length == 1)
-        {
-            // One candidate, joined to an upstream batch: its share is awaited inline.
-            var only = state.Next()!;
-            return ForwardBatchedAsync(state, only, batched!, cancellationToken);
-        }
-
         if (joined)
         {
             state.JoinedBatch(batched!);
@@ -130,23 +125,42 @@ public sealed class ReadForwarder
         // Awaited on its own line: what an expression reads before an await is copied into the state machine.
         var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
         var outcome = _sender.Settle(attempt, pipelineOutcome);
-        if (outcome is { Kind: AttemptKind.Answered, Body: not null })
+        if (IsFirstAnswer(outcome))
         {
             _hedgeDelay.Observe(request.Chain, request.Method, outcome);
-            return ForwardResult.Served(outcome.TakeBody()!, outcome.Upstream, outcome.Reply.HasError, []);
+            return ServedAlone(outcome);
         }
 
-        // It failed: from here on exactly as any failed attempt (journal, the node's own error, the deadline).
-        var state = NewState(request.Chain, request.Body, request.Method, request.Candidates, request.Call, request.Started, request.Deadline);
-        state.Next();
+        var state = FailedAlone(request);
         return Finish(state, Attempted(state, outcome), cancellationToken);
     }
 
     /// <summary>The only candidate, first tried in an upstream batch: no hedge can start, so the batch is awaited as it is.</summary>
-    private async ValueTask<ForwardResult> ForwardBatchedAsync(ForwardState state, Upstream only, Task<AttemptOutcome?> batched, CancellationToken cancellationToken)
+    private async ValueTask<ForwardResult> ForwardBatchedAsync(LoneRequest request, Task<AttemptOutcome?> batched, CancellationToken cancellationToken)
     {
-        var outcome = await batched.ConfigureAwait(false) ?? await SendAfterBatch(state, only, cancellationToken).ConfigureAwait(false);
+        var outcome = await batched.ConfigureAwait(false);
+        if (IsFirstAnswer(outcome))
+        {
+            return ServedAlone(outcome);
+        }
+
+        var state = FailedAlone(request);
+        outcome ??= await SendAfterBatch(state, request.Candidates[0], cancellationToken).ConfigureAwait(false);
         return Finish(state, Attempted(state, outcome), cancellationToken);
+    }
+
+    private static bool IsFirstAnswer([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] AttemptOutcome? outcome) => outcome is { Kind: AttemptKind.Answered, Body: not null };
+
+    /// <summary>A lone request's first answer, served with nothing to journal or report.</summary>
+    private static ForwardResult ServedAlone(AttemptOutcome answer) =>
+        ForwardResult.Served(answer.TakeBody()!, answer.Upstream, answer.Reply.HasError, []);
+
+    /// <summary>A lone request whose first attempt did not answer: from here on exactly as any (journal, the node's own error, the deadline).</summary>
+    private ForwardState FailedAlone(LoneRequest request)
+    {
+        var state = NewState(request.Chain, request.Body, request.Method, request.Candidates, request.Call, request.Started, request.Deadline);
+        state.Next();
+        return state;
     }
 
     /// <summary>Several candidates: Polly's hedging runs the attempts (failover on failure, a hedge when slow).</summary>
