@@ -18,7 +18,10 @@ public sealed class RpcCallScope
     /// <summary>Asks the dispatcher to publish the call while <paramref name="wanted"/> is true.</summary>
     public void PublishWhile(Func<bool> wanted) => _wanted = wanted;
 
-    /// <summary>Publishes the call for the current flow if wanted; dispose the result when the dispatch ends.</summary>
+    /// <summary>
+    /// Publishes the call for the current flow if wanted; dispose the result when the dispatch ends.
+    /// A caller that is not an async method of its own must also <see cref="Leave"/> before it returns.
+    /// </summary>
     public Holder? Enter(RpcCall call)
     {
         if (_wanted?.Invoke() != true)

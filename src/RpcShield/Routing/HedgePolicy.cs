@@ -6,6 +6,7 @@ namespace RpcShield.Routing;
 /// <summary>How long to wait before hedging a slow attempt (infinite: only fail over on failure).</summary>
 public interface IHedgeDelayPolicy
 {
+    /// <summary>The hedge delay for a request; <see cref="Timeout.InfiniteTimeSpan"/> (never hedge) when <paramref name="hedgeable"/> is false.</summary>
     TimeSpan DelayFor(ChainRuntime chain, string method, bool hedgeable);
 
     /// <summary>Extra parallel attempts one slow request may start (counted apart from failovers).</summary>

@@ -87,7 +87,7 @@ public sealed class ReadForwarder
         var firstTimeout = deadline < routing.Timeouts.PerAttempt ? deadline : routing.Timeouts.PerAttempt;
         Task<AttemptOutcome?>? batched = null;
         var joined = call?.Batch is { } batch && batch.TryJoin(candidates[0], item, firstTimeout, out batched);
-        if (candidates.Length == 1)
+        if (candidates.Length == 1 && firstTimeout > TimeSpan.Zero)
         {
             // One candidate: its attempt (or its share of an upstream batch) is awaited inline, and the
             // request's bookkeeping (ForwardState) is only built if it fails: a first answer needs none.

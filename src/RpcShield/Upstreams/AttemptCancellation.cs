@@ -19,13 +19,18 @@ internal readonly struct AttemptCancellation : IDisposable
     private readonly CancellationTokenRegistration _link;
     private readonly CancellationToken _outer;
 
-    /// <summary>The longest timeout a timer takes (CancelAfter throws beyond it): a configured one longer than ~24 days is cut to it.</summary>
-    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(int.MaxValue - 1);
+    /// <summary>The longest timeout a timer takes (CancelAfter throws beyond it, ~49.7 days).</summary>
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     public AttemptCancellation(TimeProvider time, TimeSpan timeout, CancellationToken outer)
     {
-        // Never throws: the attempt's sender counts on it to run its guards' and pipeline's bookkeeping.
-        timeout = timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout > MaxTimeout ? MaxTimeout : timeout;
+        // Never throws (the sender counts on it for its guards' bookkeeping): a timeout out of the
+        // timer's range is cut to it; Timeout.InfiniteTimeSpan still means none.
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            timeout = timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout > MaxTimeout ? MaxTimeout : timeout;
+        }
+
         _outer = outer;
         var system = ReferenceEquals(time, TimeProvider.System);
         _source = system ? Rent() : new CancellationTokenSource();

@@ -80,13 +80,73 @@ public sealed class ReadForwarderTests
         Assert.Equal(ranking, candidates);
     }
 
-    private ValueTask<ForwardResult> Forward(ChainRuntime chain) =>
-        new ReadForwarder(new UpstreamSender(_time, [], []), _time, new NoHedging(), _journal).ForwardAsync(chain, Item(), CancellationToken.None);
-
-    private static RpcRequestItem Item()
+    [Fact]
+    public async Task Reads_batched_to_a_lone_upstream_are_served_from_one_request_with_nothing_journaled()
     {
-        var raw = """{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}"""u8.ToArray();
-        return new RpcRequestItem(raw, "1"u8.ToArray(), "eth_blockNumber", default);
+        var node = new ScriptedTransport(200, """[{"jsonrpc":"2.0","id":2,"result":"0x2"},{"jsonrpc":"2.0","id":1,"result":"0x1"}]""");
+        var chain = Chain(node);
+
+        var (first, second) = await ForwardBatch(chain, Item(1), Item(2));
+
+        Assert.Equal(("""{"jsonrpc":"2.0","id":1,"result":"0x1"}""", """{"jsonrpc":"2.0","id":2,"result":"0x2"}"""), (Text(first), Text(second)));
+        Assert.Equal(1, node.Requests);
+        Assert.Empty(_journal.Entries);
+    }
+
+    [Fact]
+    public async Task A_failed_batch_fails_each_read_as_its_own_attempt_and_journals_it()
+    {
+        var chain = Chain(new ScriptedTransport(503, "busy"));
+
+        var (first, second) = await ForwardBatch(chain, Item(1), Item(2));
+
+        Assert.All([first, second], result =>
+        {
+            Assert.Equal(RpcErrorCodes.NoUpstream, result.ErrorCode);
+            Assert.Equal(("u0", "http_503"), (result.Attempts[0].Upstream, result.Attempts[0].Reason));
+        });
+        Assert.Equal(2, _journal.Entries.Count(e => e.Kind == JournalKinds.FailedAttempt));
+        Assert.Equal(2, _journal.Entries.Count(e => e.Kind == JournalKinds.Failover && e.Reason == "exhausted"));
+    }
+
+    [Fact]
+    public async Task A_read_left_alone_in_its_batch_is_sent_by_itself()
+    {
+        var node = new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"result":"0x1"}""");
+        var chain = Chain(node);
+        var forwarder = Forwarder();
+        var call = new RpcCall(chain, new Microsoft.AspNetCore.Http.HeaderDictionary(), RpcTransport.Http);
+        call.Batch = forwarder.CoalesceBatch(CancellationToken.None);
+
+        var pending = forwarder.ForwardAsync(chain, Item(1), CancellationToken.None, call);
+        call.Batch!.Flush();
+        using var result = await pending;
+
+        Assert.Equal("""{"jsonrpc":"2.0","id":1,"result":"0x1"}""", Text(result));
+        Assert.Equal(["""{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}"""], node.Bodies);
+    }
+
+    private async Task<(ForwardResult First, ForwardResult Second)> ForwardBatch(ChainRuntime chain, RpcRequestItem first, RpcRequestItem second)
+    {
+        var forwarder = Forwarder();
+        var call = new RpcCall(chain, new Microsoft.AspNetCore.Http.HeaderDictionary(), RpcTransport.Http);
+        call.Batch = forwarder.CoalesceBatch(CancellationToken.None);
+        var one = forwarder.ForwardAsync(chain, first, CancellationToken.None, call);
+        var two = forwarder.ForwardAsync(chain, second, CancellationToken.None, call);
+        call.Batch!.Flush();
+        return (await one, await two);
+    }
+
+    private static string Text(ForwardResult result) => Encoding.UTF8.GetString(result.Body!.Span);
+
+    private ReadForwarder Forwarder() => new(new UpstreamSender(_time, [], []), _time, new NoHedging(), _journal);
+
+    private ValueTask<ForwardResult> Forward(ChainRuntime chain) => Forwarder().ForwardAsync(chain, Item(), CancellationToken.None);
+
+    private static RpcRequestItem Item(int id = 1)
+    {
+        var raw = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":{{id}},"method":"eth_blockNumber"}""");
+        return new RpcRequestItem(raw, Encoding.UTF8.GetBytes(id.ToString(System.Globalization.CultureInfo.InvariantCulture)), "eth_blockNumber", default);
     }
 
     private ChainRuntime Chain(params IUpstreamTransport[] transports)
@@ -111,8 +171,17 @@ public sealed class ReadForwarderTests
     /// <summary>Answers every post with one status and body (the forwarder's logic, not the wire, is under test here).</summary>
     private sealed class ScriptedTransport(int status, string body) : IUpstreamTransport
     {
+        public List<string> Bodies { get; } = [];
+
+        public int Requests => Bodies.Count;
+
         public ValueTask<UpstreamResponse> PostAsync(ReadOnlyMemory<byte> request, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
         {
+            lock (Bodies)
+            {
+                Bodies.Add(Encoding.UTF8.GetString(request.Span));
+            }
+
             into.Write(Encoding.UTF8.GetBytes(body));
             return ValueTask.FromResult(new UpstreamResponse(status, null, framed: true));
         }
