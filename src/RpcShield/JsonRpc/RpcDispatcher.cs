@@ -32,7 +32,9 @@ public sealed class RpcDispatcher
     public async ValueTask<ForwardResult> DispatchAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
         var routed = Begin(call, item, cancellationToken, out var dispatch);
-        return End(dispatch, call, await routed.ConfigureAwait(false));
+        // Awaited on its own line: what an expression reads before an await is copied into the state machine.
+        var answer = await routed.ConfigureAwait(false);
+        return End(dispatch, call, answer);
     }
 
     /// <summary>
