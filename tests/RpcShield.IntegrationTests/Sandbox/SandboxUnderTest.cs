@@ -39,6 +39,31 @@ internal sealed class SandboxUnderTest : IAsyncDisposable
 
     public static HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    /// <summary>
+    /// On a loaded runner the start-up probe round can time out on every node (one anvil behind
+    /// them, still starting): the chain then starts minimal, as it should, and recovers after
+    /// `min_time_in_mode` (10 s). Tests of bundles and sends start from a chain in full mode.
+    /// </summary>
+    private static async Task WaitForFullModeAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var status = await client.GetFromJsonAsync<JsonElement>("/status");
+            if (status.GetProperty("chains")[0].GetProperty("mode").GetString() == "full")
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("the sandbox chain did not reach full mode: " + status);
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public static async Task<SandboxUnderTest> StartAsync(
         TimeSpan? slot = null, bool autoSeal = false, bool requireSignature = false, double[]? weights = null, bool withProxy = true, int seed = 7, string? signingKey = null)
     {
@@ -76,6 +101,7 @@ internal sealed class SandboxUnderTest : IAsyncDisposable
             var app = SandboxCommand.Build(result.Options!, null, network, new HostSettings { ListenOverride = "http://127.0.0.1:0", MinimumLogLevel = LogLevel.Warning, Environment = environment });
             await app.StartAsync();
             var client = new HttpClient { BaseAddress = app.BoundAddress(), Timeout = TimeSpan.FromSeconds(30) };
+            await WaitForFullModeAsync(client);
             return new SandboxUnderTest(network, app, client);
         }
         catch
