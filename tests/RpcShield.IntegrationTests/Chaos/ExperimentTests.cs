@@ -58,7 +58,7 @@ public sealed class ExperimentTests
         Assert.Equal(["baseline", "chaos", "recovery"], pass.Phases.Select(p => p.Phase));
         var chaosPhase = pass.Phases.Single(p => p.Phase == "chaos");
         Assert.Equal(0, chaosPhase.Failures);
-        Assert.False(chaosPhase.ServedBy.ContainsKey(top));
+        Assert.False(chaosPhase.ServedBy.ContainsKey(top), pass.ToText());
         Assert.NotNull(pass.TimeToRecoverSeconds);
         Assert.Empty(chaos.Rules);
         Assert.False(chaos.IsArmed);
