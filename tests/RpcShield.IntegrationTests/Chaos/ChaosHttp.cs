@@ -73,20 +73,5 @@ internal static class ChaosHttp
         return status.GetProperty("chains")[0].GetProperty("ranking")[0].GetString()!;
     }
 
-    public static async Task WaitHealthyAsync(ProxyUnderTest proxy, int count)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < deadline)
-        {
-            var status = await proxy.Client.GetFromJsonAsync<JsonElement>("/status");
-            if (status.GetProperty("chains")[0].GetProperty("ranking").GetArrayLength() >= count)
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException("upstreams did not become healthy");
-    }
+    public static Task WaitHealthyAsync(ProxyUnderTest proxy, int count) => proxy.WaitRoutableAsync(count);
 }

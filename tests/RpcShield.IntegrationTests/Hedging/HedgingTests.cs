@@ -38,6 +38,7 @@ public sealed class HedgingTests(ITestOutputHelper output)
         await using var proxy = await ProxyUnderTest.StartAsync(ResilienceYaml.Chain(
             [("slow", slow.Url, "primary"), ("fast", fastNode.Url, "fallback")],
             "hedge: { enabled: true, quantile: 0.9, min: 20ms, max: 100ms, max_extra: 1, cold_start: 20ms }"));
+        await proxy.WaitRoutableAsync(2);
 
         var reply = await Rpc.CallAsync(proxy, "eth_newBlockFilter");
         Assert.False(reply.IsError, reply.Body.ToString());
@@ -55,6 +56,7 @@ public sealed class HedgingTests(ITestOutputHelper output)
         await using var proxy = await ProxyUnderTest.StartAsync(ResilienceYaml.Chain(
             [("a", a.Url, "primary"), ("b", b.Url, "primary"), ("c", c.Url, "primary")],
             "hedge: { enabled: true, quantile: 0.9, min: 20ms, max: 20ms, max_extra: 1, cold_start: 20ms }"));
+        await proxy.WaitRoutableAsync(3);
 
         for (var i = 0; i < 3; i++)
         {
@@ -72,6 +74,7 @@ public sealed class HedgingTests(ITestOutputHelper output)
     private static async Task<Run> RunAsync((string, string, string)[] upstreams, int calls, string hedge)
     {
         await using var proxy = await ProxyUnderTest.StartAsync(ResilienceYaml.Chain(upstreams, hedge));
+        await proxy.WaitRoutableAsync(upstreams.Length);
         var latencies = new List<double>();
         var fast = 0;
         for (var i = 0; i < calls; i++)

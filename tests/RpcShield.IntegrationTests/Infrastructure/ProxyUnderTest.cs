@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -46,6 +47,28 @@ internal sealed class ProxyUnderTest : IAsyncDisposable
         });
         await app.StartAsync().ConfigureAwait(false);
         return new ProxyUnderTest(app, app.BoundAddress(), path);
+    }
+
+    /// <summary>
+    /// Waits until the first chain ranks at least <paramref name="count"/> upstreams (its probes
+    /// answered): on a loaded runner the start-up probe round can miss its timeout, and a test about
+    /// routing then starts from a chain that has not found its upstreams yet.
+    /// </summary>
+    public async Task WaitRoutableAsync(int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline)
+        {
+            var status = await Client.GetFromJsonAsync<System.Text.Json.JsonElement>("/status").ConfigureAwait(false);
+            if (status.GetProperty("chains")[0].GetProperty("ranking").GetArrayLength() >= count)
+            {
+                return;
+            }
+
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        throw new TimeoutException($"fewer than {count} upstreams became routable");
     }
 
     public async ValueTask DisposeAsync()
