@@ -12,7 +12,7 @@ public sealed class AdminApiTests
     {
         await using var node = await AnvilNode.StartAsync();
         await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)], extraTop: ChaosTop()));
-        await WaitHealthyAsync(proxy, 1);
+        await proxy.WaitRoutableAsync(1);
 
         using (var none = await AdminAsync(proxy, HttpMethod.Get, "/admin/chaos/rules", token: null))
         {

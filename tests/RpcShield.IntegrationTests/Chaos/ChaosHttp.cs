@@ -72,6 +72,4 @@ internal static class ChaosHttp
         var status = await proxy.Client.GetFromJsonAsync<JsonElement>("/status");
         return status.GetProperty("chains")[0].GetProperty("ranking")[0].GetString()!;
     }
-
-    public static Task WaitHealthyAsync(ProxyUnderTest proxy, int count) => proxy.WaitRoutableAsync(count);
 }

@@ -15,7 +15,7 @@ public sealed class ClientChaosTests
         await using var node = await AnvilNode.StartAsync();
         await node.MineAsync(10);
         await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)], extraTop: ChaosTop(rules: StaticRules)));
-        await WaitHealthyAsync(proxy, 1);
+        await proxy.WaitRoutableAsync(1);
 
         // Unaffected: no header, method not matched by the static rule.
         var (plain, plainBody, _) = await CallAsync(proxy, "eth_blockNumber");
@@ -79,7 +79,7 @@ public sealed class ClientChaosTests
     {
         await using var node = await AnvilNode.StartAsync();
         await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)], extraTop: ChaosTop(allowHeader: false)));
-        await WaitHealthyAsync(proxy, 1);
+        await proxy.WaitRoutableAsync(1);
 
         var (response, body, elapsed) = await CallAsync(proxy, "eth_blockNumber", chaosHeader: "fault=http_500");
         Assert.Equal(200, (int)response.StatusCode);
@@ -94,7 +94,7 @@ public sealed class ClientChaosTests
         await using var node = await AnvilNode.StartAsync();
         var top = ChaosTop().Replace("max_latency: 600ms", "max_latency: 600ms\n  max_rate: 0", StringComparison.Ordinal);
         await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)], extraTop: top));
-        await WaitHealthyAsync(proxy, 1);
+        await proxy.WaitRoutableAsync(1);
 
         for (var i = 0; i < 10; i++)
         {

@@ -47,7 +47,7 @@ public sealed class ExperimentTests
         await using var b = await AnvilNode.StartAsync();
         await using var c = await AnvilNode.StartAsync();
         await using var proxy = await ProxyUnderTest.StartAsync(PrimaryAndFallbacks(a.Url, b.Url, c.Url, ChaosTop(enabled: false, allowHeader: false)));
-        await WaitHealthyAsync(proxy, 3);
+        await proxy.WaitRoutableAsync(3);
         var chaos = proxy.Services.GetRequiredService<IChaosController>();
 
         // 1. Upstream-scope 500s on the primary (always tried first): failover absorbs them -> pass.
@@ -87,7 +87,7 @@ public sealed class ExperimentTests
     {
         await using var node = await AnvilNode.StartAsync();
         await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)], extraTop: ChaosTop(enabled: false, allowHeader: false)));
-        await WaitHealthyAsync(proxy, 1);
+        await proxy.WaitRoutableAsync(1);
 
         var options = Experiment(proxy, "- { name: never, scope: client, fault: http_500, rate: 1.0 }", hypothesis: "{ success_rate: 0.999, p99: 0.001ms }");
         options.Phases.Baseline = TimeSpan.FromMilliseconds(500);

@@ -20,7 +20,7 @@ public sealed class UpstreamChaosTests
         await using var proxy = await ProxyUnderTest.StartAsync(
             PrimaryAndFallbacks(a.Url, b.Url, c.Url, ChaosTop(enabled: false)),
             services: s => s.AddSingleton<RpcShield.Journal.IFailureJournal>(journal));
-        await WaitHealthyAsync(proxy, 3);
+        await proxy.WaitRoutableAsync(3);
 
         var top = await TopRankedAsync(proxy);
         Assert.Equal("a", top);

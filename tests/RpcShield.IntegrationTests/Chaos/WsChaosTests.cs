@@ -15,7 +15,7 @@ public sealed class WsChaosTests
     {
         await using var node = await AnvilNode.StartAsync(blockTimeSeconds: 1);
         await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)], extraTop: ChaosTop(enabled: false)));
-        await WaitHealthyAsync(proxy, 1);
+        await proxy.WaitRoutableAsync(1);
         var hub = proxy.Services.GetRequiredService<SubscriptionHub>();
         await using var client = await WsTestClient.ConnectAsync(proxy.BaseAddress);
         await client.SubscribeAsync("""["newHeads"]""");
