@@ -97,7 +97,7 @@ public sealed class ReadForwarder
                 : ForwardAloneAsync(request, _sender.Start(candidates[0], item.Raw, item.Method, firstTimeout, cancellationToken), cancellationToken);
         }
 
-        var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline);
+        var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline, maxExtra);
         if (joined)
         {
             state.JoinedBatch(batched!);
@@ -106,10 +106,10 @@ public sealed class ReadForwarder
         return ForwardRankedAsync(state, cancellationToken);
     }
 
-    private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline)
+    private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline, int maxExtra)
     {
         var routing = chain.Options.Routing;
-        return new ForwardState(this, chain, body, method, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(method, routing), routing.Retries, Math.Max(0, _hedgeDelay.MaxExtra(chain)))
+        return new ForwardState(this, chain, body, method, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(method, routing), routing.Retries, maxExtra)
         {
             Call = call,
             Started = started,
@@ -158,7 +158,8 @@ public sealed class ReadForwarder
     /// <summary>A lone request whose first attempt did not answer: from here on exactly as any (journal, the node's own error, the deadline).</summary>
     private ForwardState FailedAlone(LoneRequest request)
     {
-        var state = NewState(request.Chain, request.Body, request.Method, request.Candidates, request.Call, request.Started, request.Deadline);
+        // One candidate: there is nothing to hedge to.
+        var state = NewState(request.Chain, request.Body, request.Method, request.Candidates, request.Call, request.Started, request.Deadline, maxExtra: 0);
         state.Next();
         return state;
     }
