@@ -1,11 +1,11 @@
 namespace RpcShield.Tests;
 
-/// <summary>Locates `../shared` (vectors, conformance corpus) beside the repository at test time.</summary>
+/// <summary>Locates the repository root and its `tests/data` (vectors, conformance corpus); nothing outside the repository is read.</summary>
 internal static class SharedPaths
 {
     public static string RepositoryRoot { get; } = FindRoot();
 
-    public static string Shared => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"));
+    public static string TestData => Path.Combine(RepositoryRoot, "tests", "data");
 
     private static string FindRoot()
     {

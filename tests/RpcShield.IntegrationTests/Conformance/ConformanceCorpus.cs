@@ -8,12 +8,12 @@ namespace RpcShield.IntegrationTests.Conformance;
 internal sealed record Exchange(string File, string Request, string Response, string Method, string Key);
 
 /// <summary>
-/// Reads `../shared/conformance/execution-apis/**.io` at test time (never copied into the repo):
+/// Reads `tests/data/execution-apis/**.io` (copied into the repository, see tests/data/README.md):
 /// `>>` lines are requests, `<<` lines the node's answers, in order.
 /// </summary>
 internal static class ConformanceCorpus
 {
-    public static string Directory => Path.Combine(Tools.SharedDirectory, "conformance", "execution-apis");
+    public static string Directory => Path.Combine(Tools.TestDataDirectory, "execution-apis");
 
     public static IReadOnlyList<Exchange> Load()
     {

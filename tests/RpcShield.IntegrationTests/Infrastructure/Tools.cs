@@ -5,8 +5,8 @@ internal static class Tools
 {
     public static string RepositoryRoot { get; } = FindRoot();
 
-    /// <summary>`../shared` beside the repository (conformance corpus, vectors, reference).</summary>
-    public static string SharedDirectory => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"));
+    /// <summary>`tests/data` in the repository (conformance corpus, vectors); nothing outside the repository is read.</summary>
+    public static string TestDataDirectory => Path.Combine(RepositoryRoot, "tests", "data");
 
     public static string Anvil
     {

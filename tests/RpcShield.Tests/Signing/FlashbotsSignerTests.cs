@@ -54,7 +54,7 @@ public sealed class FlashbotsSignerTests
 
     internal static JsonElement Vectors()
     {
-        var path = Path.Combine(SharedPaths.Shared, "vectors", "flashbots-signature.json");
+        var path = Path.Combine(SharedPaths.TestData, "vectors", "flashbots-signature.json");
         using var document = JsonDocument.Parse(File.ReadAllText(path));
         return document.RootElement.GetProperty("vectors").Clone();
     }
