@@ -66,7 +66,7 @@ public sealed class AdaptiveHedgeDelay : IHedgeDelayPolicy
     public void Report(ChainRuntime chain, string method, HedgeResult result) =>
         _children.GetOrAdd((chain.Name, result), static (key, m) => m.Hedges.WithLabels(key.Item1, Label(key.Item2)), _metrics).Inc();
 
-    private static string Label(HedgeResult result) => result switch
+    internal static string Label(HedgeResult result) => result switch
     {
         HedgeResult.Sent => "sent",
         HedgeResult.Won => "won",

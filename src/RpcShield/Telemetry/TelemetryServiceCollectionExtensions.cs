@@ -13,7 +13,10 @@ public static class TelemetryServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var metrics = new RpcShieldMetrics(sp.GetRequiredService<CollectorRegistry>());
-            sp.GetRequiredService<ConfigStore>().ReloadAttempted += result => metrics.ConfigReloads.WithLabels(result).Inc();
+            var config = sp.GetRequiredService<ConfigStore>();
+            config.ReloadAttempted += result => metrics.ConfigReloads.WithLabels(result).Inc();
+            MetricSeeder.Seed(metrics, config.Current);
+            config.Changed += (_, next) => MetricSeeder.Seed(metrics, next);
             return metrics;
         });
         return services;
