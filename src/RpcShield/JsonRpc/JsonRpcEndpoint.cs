@@ -63,6 +63,7 @@ public sealed class JsonRpcEndpoint
             // The unread body stays on the wire: tell the client this connection cannot be reused.
             context.Response.Headers.Connection = "close";
             await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
+            await OversizeBodyDrain.DrainAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -71,6 +72,7 @@ public sealed class JsonRpcEndpoint
         {
             context.Response.Headers.Connection = "close";
             await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
+            await OversizeBodyDrain.DrainAsync(context).ConfigureAwait(false);
             return;
         }
 
