@@ -72,7 +72,7 @@ public sealed partial class BroadcastHandler : IRpcHandler
     private static Upstream[] Targets(ChainRuntime chain, string method)
     {
         var eligible = chain.Router.Eligible(method);
-        var healthy = chain.Ranking.Where(u => eligible[chain.IndexOf[u]] && u.Health.Status == HealthStatus.Healthy && u.CircuitState == 0).ToArray();
+        var healthy = chain.Ranking.Where(u => eligible[chain.IndexOf[u]] && u.Health.Status == HealthStatus.Healthy && u.CircuitState == Breakers.BreakerState.Closed).ToArray();
         return healthy.Length > 0 ? healthy : chain.Candidates(method, int.MaxValue);
     }
 

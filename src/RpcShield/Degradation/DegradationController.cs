@@ -106,7 +106,7 @@ public sealed partial class DegradationController : BackgroundService, IChainMod
                 failed += f;
             }
 
-            if (upstream.CircuitState != 2)
+            if (upstream.CircuitState != Breakers.BreakerState.Open)
             {
                 healthy++;
             }

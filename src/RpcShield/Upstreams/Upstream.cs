@@ -66,11 +66,11 @@ public sealed class Upstream : IDisposable
     /// <summary>Strategies of dormant-capable contributors (chaos), nested innermost only while active.</summary>
     internal Polly.ResiliencePipeline<AttemptOutcome>? OptionalAttemptPipeline { get; set; }
 
-    /// <summary>Circuit breaker state: 0 closed, 1 half-open, 2 open. Not closed = ranked last (the breaker refuses it anyway).</summary>
-    public int CircuitState
+    /// <summary>Circuit breaker state. Not closed = ranked last (the breaker refuses it anyway).</summary>
+    public Breakers.BreakerState CircuitState
     {
-        get => Volatile.Read(ref _circuitState);
-        set => Volatile.Write(ref _circuitState, value);
+        get => (Breakers.BreakerState)Volatile.Read(ref _circuitState);
+        set => Volatile.Write(ref _circuitState, (int)value);
     }
 
     /// <summary>True while the upstream asked us to back off (429 / -32005): ranked last until it expires.</summary>
