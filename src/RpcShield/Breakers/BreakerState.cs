@@ -5,7 +5,7 @@ namespace RpcShield.Breakers;
 /// gauge's. (Polly's own <c>CircuitState</c> numbers its members differently and has Isolated,
 /// which RpcShield never uses: it is reported as <see cref="Open"/>.)
 /// </summary>
-public enum BreakerState
+internal enum BreakerState
 {
     /// <summary>Attempts flow; failures are counted.</summary>
     Closed = 0,

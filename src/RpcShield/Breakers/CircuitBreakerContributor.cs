@@ -16,7 +16,7 @@ namespace RpcShield.Breakers;
 /// every attempt on it is refused locally: <see cref="UpstreamSender"/> turns the breaker's
 /// refusal into <see cref="AttemptOutcome.Refused"/> (reason `circuit_open`).
 /// </summary>
-public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContributor
+internal sealed partial class CircuitBreakerContributor : IUpstreamStrategyContributor
 {
     private readonly ChainRegistry _chains;
     private readonly TimeProvider _time;
@@ -106,7 +106,7 @@ public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContrib
 }
 
 /// <summary>What /status shows about one breaker.</summary>
-public sealed class BreakerInfo(CircuitBreakerStateProvider stateProvider)
+internal sealed class BreakerInfo(CircuitBreakerStateProvider stateProvider)
 {
     public CircuitBreakerStateProvider StateProvider { get; } = stateProvider;
 

@@ -19,7 +19,7 @@ namespace RpcShield.Broadcast;
 /// "nonce too low" when that node has this very hash. When every upstream rejects, the client gets
 /// the most informative node error verbatim. Every per-upstream outcome is counted and journaled.
 /// </summary>
-public sealed partial class BroadcastHandler : IRpcHandler
+internal sealed partial class BroadcastHandler : IRpcHandler
 {
     private readonly UpstreamSender _sender;
     private readonly RpcShieldMetrics _metrics;

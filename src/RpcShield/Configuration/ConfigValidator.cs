@@ -431,7 +431,7 @@ internal static partial class ConfigValidator
 }
 
 /// <summary>`100ms` (fixed) or `1ms..500ms` (uniform range).</summary>
-public readonly record struct LatencyRange(TimeSpan Min, TimeSpan Max)
+internal readonly record struct LatencyRange(TimeSpan Min, TimeSpan Max)
 {
     public static bool TryParse(string text, out LatencyRange range)
     {

@@ -14,7 +14,7 @@ namespace RpcShield.Hedging;
 /// exist. Infinite (failover only) when hedging is disabled, the method is not idempotent, or the
 /// chain is not in full mode (spare the survivors).
 /// </summary>
-public sealed class AdaptiveHedgeDelay : IHedgeDelayPolicy
+internal sealed class AdaptiveHedgeDelay : IHedgeDelayPolicy
 {
     /// <summary>Samples needed before the quantile replaces the cold-start delay.</summary>
     public const int MinSamples = 20;

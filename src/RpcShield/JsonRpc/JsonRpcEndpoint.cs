@@ -6,7 +6,7 @@ using RpcShield.Configuration;
 namespace RpcShield.JsonRpc;
 
 /// <summary>`POST /` and `POST /{chain}`: reads the bounded body, processes it, streams the reply.</summary>
-public sealed class JsonRpcEndpoint
+internal sealed class JsonRpcEndpoint
 {
     private readonly ChainRegistry _chains;
     private readonly ConfigStore _config;
@@ -161,7 +161,7 @@ public sealed class JsonRpcEndpoint
 }
 
 /// <summary>The chain's mode as shown in `X-RpcShield-Mode` (full, degraded, minimal).</summary>
-public interface IChainModeSource
+internal interface IChainModeSource
 {
     string ModeOf(string chain);
 }

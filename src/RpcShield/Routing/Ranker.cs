@@ -13,7 +13,7 @@ namespace RpcShield.Routing;
 /// </code>
 /// error_rate is the failure ratio over the breaker window, counted only from `min_requests` samples.
 /// </summary>
-public static class Ranker
+internal static class Ranker
 {
     public const double LagPenaltyMs = 50;
     public const double ErrorWeight = 4;

@@ -13,7 +13,7 @@ namespace RpcShield.Routing;
 /// Built on Polly's hedging strategy: in fallback mode a new attempt starts when the previous
 /// one fails; with a hedge delay it also starts when the previous one is merely slow.
 /// </summary>
-public sealed class ReadForwarder
+internal sealed class ReadForwarder
 {
     private static readonly ResiliencePropertyKey<ForwardState> StateKey = new("rpcshield.forward");
 

@@ -4,7 +4,7 @@ using RpcShield.Configuration;
 
 namespace RpcShield.Telemetry;
 
-public static class TelemetryServiceCollectionExtensions
+internal static class TelemetryServiceCollectionExtensions
 {
     /// <summary>A private prometheus-net registry per host (no static state) and the metric set.</summary>
     public static IServiceCollection AddTelemetry(this IServiceCollection services)

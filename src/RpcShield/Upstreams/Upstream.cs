@@ -9,7 +9,7 @@ namespace RpcShield.Upstreams;
 /// One upstream node: its client, its health and its learned statistics. An instance survives
 /// config reloads while its chain, name and URL stay the same, so learned state is kept.
 /// </summary>
-public sealed class Upstream : IDisposable
+internal sealed class Upstream : IDisposable
 {
     private int _inFlight;
     private int _circuitState;
@@ -99,7 +99,7 @@ public sealed class Upstream : IDisposable
 }
 
 /// <summary>Pre-resolved metric children of one upstream (no label lookups on the hot path).</summary>
-public sealed class UpstreamMetrics
+internal sealed class UpstreamMetrics
 {
     public UpstreamMetrics(RpcShieldMetrics metrics, string chain, string upstream)
     {

@@ -11,7 +11,7 @@ namespace RpcShield.Chaos.Experiments;
 /// time. The chaos phase arms the experiment's faults through the admin API (rules expire on
 /// their own if the runner dies); the abort condition halts injection the moment it is broken.
 /// </summary>
-public sealed class ExperimentRunner : IDisposable
+internal sealed class ExperimentRunner : IDisposable
 {
     private static readonly TimeSpan MonitorInterval = TimeSpan.FromMilliseconds(50);
 

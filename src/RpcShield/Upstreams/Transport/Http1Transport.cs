@@ -15,7 +15,7 @@ namespace RpcShield.Upstreams.Transport;
 /// provably never took it: the send on a reused connection failed. A connection that closes after
 /// the request went out is reported, never asked twice (reads then fail over to another node).
 /// </summary>
-public sealed class Http1Transport : IUpstreamTransport
+internal sealed class Http1Transport : IUpstreamTransport
 {
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(50);
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
