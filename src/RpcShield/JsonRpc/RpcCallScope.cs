@@ -41,7 +41,7 @@ internal sealed class RpcCallScope
     public void Leave(Holder holder) => _current.Value = holder.Previous;
 
     /// <summary>Shared by every flow forked from the dispatch; emptied when the dispatch ends.</summary>
-    public sealed class Holder(RpcCall call, Holder? previous) : IDisposable
+    internal sealed class Holder(RpcCall call, Holder? previous) : IDisposable
     {
         public RpcCall? Call { get; private set; } = call;
 
