@@ -12,11 +12,11 @@ internal sealed class SandboxExtension : ICommandExtension
 
     public Task<int> RunAsync(CommandLine args, TextWriter errors) => SandboxCommand.RunAsync(args, errors);
 
-    public void Validate(ProxyOptions options, Action<string, string> error)
+    public void Validate(ProxyOptions options, Action<string, string> report)
     {
         if (options.Sandbox is not null)
         {
-            SandboxOptionsValidator.Validate(options.Sandbox, options.Server.Listen, error);
+            SandboxOptionsValidator.Validate(options.Sandbox, options.Server.Listen, report);
         }
     }
 }

@@ -137,7 +137,7 @@ internal sealed class ClientChaosGate : IRpcGate
         _ => false,
     };
 
-    private Exception Reset(ResilienceContext context)
+    private static ChaosResetException Reset(ResilienceContext context)
     {
         // Abort the client connection (HTTP: TCP reset; WebSocket: the socket drops).
         State(context).Call.HttpContext?.Abort();

@@ -16,5 +16,5 @@ public interface ICommandExtension
     Task<int> RunAsync(CommandLine args, TextWriter errors);
 
     /// <summary>Semantic checks of the extension's own `proxy.yaml` section, by key path.</summary>
-    void Validate(ProxyOptions options, Action<string, string> error);
+    void Validate(ProxyOptions options, Action<string, string> report);
 }

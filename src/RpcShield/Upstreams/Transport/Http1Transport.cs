@@ -76,7 +76,7 @@ internal sealed class Http1Transport : IUpstreamTransport
     /// would cost a state-machine allocation per request (measured ~300 B each).
     /// </summary>
     public ValueTask<UpstreamResponse> PostAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken) =>
-        _slots.Wait(0) ? ExchangeAsync(body, into, maxResponseBytes, cancellationToken) : WaitForSlotAsync(body, into, maxResponseBytes, cancellationToken);
+        _slots.Wait(0, CancellationToken.None) ? ExchangeAsync(body, into, maxResponseBytes, cancellationToken) : WaitForSlotAsync(body, into, maxResponseBytes, cancellationToken);
 
     private async ValueTask<UpstreamResponse> WaitForSlotAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
     {
