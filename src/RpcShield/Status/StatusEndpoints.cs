@@ -122,11 +122,3 @@ internal static class StatusEndpoints
 
     private sealed record ReadyBody(string Status, string? Reason);
 }
-
-/// <summary>Adds a capability's fields to `/status` (breaker state, builders, mode detail…).</summary>
-internal interface IStatusContributor
-{
-    void WriteUpstream(Utf8JsonWriter writer, ChainRuntime chain, Upstreams.Upstream upstream);
-
-    void WriteChain(Utf8JsonWriter writer, ChainRuntime chain);
-}
