@@ -28,6 +28,8 @@ internal sealed partial class HealthMonitor : BackgroundService
         _sender = sender;
         _time = time;
         _logger = logger;
+        // A reload that adds upstreams probes them before traffic moves to them (make before break).
+        _chains.ProbeNewUpstreamsWith(ProbeAsync);
         _sender.HealthChanged += upstream =>
         {
             if (_chains.TryGet(upstream.Chain, out var chain))
