@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -32,39 +31,9 @@ public sealed class MakeBeforeBreakReloadTests
         await using var proxy = await ProxyUnderTest.StartAsync(Config(0, a.Url, b.Url));
         await proxy.WaitRoutableAsync(2);
 
-        var failures = new List<string>();
-        var sent = 0;
-        using var stop = new CancellationTokenSource();
-        var load = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
-        {
-            // Bounded: 20 reloads take a few seconds; the cap only guards against a hang.
-            for (var i = 0; i < 20_000 && !stop.IsCancellationRequested; i++)
-            {
-                var body = i % 2 == 0
-                    ? $$"""{"jsonrpc":"2.0","id":{{i}},"method":"eth_getBalance","params":["{{AnvilNode.DevAddress0}}","latest"]}"""
-                    : $$"""{"jsonrpc":"2.0","id":"w{{worker}}","method":"eth_blockNumber","params":[]}""";
-                try
-                {
-                    using var response = await proxy.Client.PostAsync("/", new StringContent(body, Encoding.UTF8, "application/json"));
-                    var text = await response.Content.ReadAsStringAsync();
-                    Interlocked.Increment(ref sent);
-                    if (!response.IsSuccessStatusCode || text.Contains("\"error\"", StringComparison.Ordinal))
-                    {
-                        lock (failures)
-                        {
-                            failures.Add(text);
-                        }
-                    }
-                }
-                catch (Exception ex)
-                {
-                    lock (failures)
-                    {
-                        failures.Add(ex.Message);
-                    }
-                }
-            }
-        })).ToArray();
+        var load = SteadyLoad.Start(proxy.Client, static (worker, i) => i % 2 == 0
+            ? $$"""{"jsonrpc":"2.0","id":{{i}},"method":"eth_getBalance","params":["{{AnvilNode.DevAddress0}}","latest"]}"""
+            : $$"""{"jsonrpc":"2.0","id":"w{{worker}}","method":"eth_blockNumber","params":[]}""", workers: 4);
 
         for (var generation = 1; generation <= 20; generation++)
         {
@@ -76,11 +45,10 @@ public sealed class MakeBeforeBreakReloadTests
         }
 
         await Task.Delay(300);
-        stop.Cancel();
-        await Task.WhenAll(load);
+        await load.StopAsync();
 
-        Assert.True(sent > 100, $"only {sent} requests were sent");
-        Assert.True(failures.Count == 0, $"{failures.Count} of {sent} failed, first: {failures.FirstOrDefault()}");
+        Assert.True(load.Sent > 100, $"only {load.Sent} requests were sent");
+        Assert.True(load.Failures.Count == 0, $"{load.Failures.Count} of {load.Sent} failed, first: {load.Failures.FirstOrDefault()}");
         var status = await proxy.Client.GetFromJsonAsync<JsonElement>("/status");
         Assert.Equal(["g20x", "g20y"], status.GetProperty("chains")[0].GetProperty("upstreams").EnumerateArray().Select(u => u.GetProperty("name").GetString()));
     }
