@@ -19,7 +19,8 @@ internal sealed partial class ChainRegistry : IDisposable
     private readonly RpcShieldMetrics _metrics;
     private readonly ILogger<ChainRegistry> _logger;
     private volatile Snapshot _snapshot;
-    // One reload at a time, in order: a later one builds on what the earlier one published.
+    // One reload at a time, in order: a later one builds on what the earlier one published. Never disposed:
+    // a reload still probing at shutdown releases it.
     private readonly SemaphoreSlim _applying = new(1, 1);
     private Func<ChainRuntime, Upstream, CancellationToken, Task>? _probe;
 
@@ -190,7 +191,6 @@ internal sealed partial class ChainRegistry : IDisposable
 
     public void Dispose()
     {
-        _applying.Dispose();
         foreach (var upstream in _snapshot.Ordered.SelectMany(c => c.Upstreams))
         {
             upstream.Dispose();
