@@ -20,7 +20,7 @@ public sealed class MakeBeforeBreakReloadTests
               - { name: g{{generation}}x, url: "{{first}}" }
         {{(second is null ? "" : $"      - {{ name: g{generation}y, url: \"{second}\" }}")}}
             routing:
-              health: { interval: 200ms, timeout: 1s, fail_after: 2, recover_after: 2 }
+              health: { interval: 200ms, timeout: 3s, fail_after: 2, recover_after: 2 }
               timeouts: { default: 10s, per_attempt: 2s }
         """;
 

@@ -27,7 +27,8 @@ public sealed class SharedErrorTests
         await using var c = await AnvilNode.StartAsync();
         var journal = new RecordingJournal();
         await using var proxy = await ProxyUnderTest.StartAsync(
-            ResilienceYaml.Chain([("a", a.Url, "primary"), ("b", b.Url, "primary"), ("c", c.Url, "primary")]),
+            // A generous probe timeout: on a loaded runner a late probe would count in the window checked below.
+            ResilienceYaml.Chain([("a", a.Url, "primary"), ("b", b.Url, "primary"), ("c", c.Url, "primary")], health: "{ interval: 200ms, timeout: 3s, fail_after: 3, recover_after: 2, max_block_lag: 2 }"),
             services: s => s.AddSingleton<IFailureJournal>(journal));
         await proxy.WaitRoutableAsync(3);
 
