@@ -45,7 +45,7 @@ internal static class BroadcastOutcome
 
         return attempt.Kind switch
         {
-            AttemptKind.Answered => 3,
+            AttemptKind.Answered or AttemptKind.Unconfirmed => 3,
             AttemptKind.NodeError => 2,
             _ => 1,
         };

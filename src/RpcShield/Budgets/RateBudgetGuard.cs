@@ -57,7 +57,7 @@ internal sealed partial class RateBudgetGuard : IAttemptGuard
                 case AttemptKind.Throttled:
                     OnThrottled(upstream, budget, outcome.RetryAfter);
                     break;
-                case AttemptKind.Answered or AttemptKind.NodeError or AttemptKind.Unsupported:
+                case AttemptKind.Answered or AttemptKind.NodeError or AttemptKind.Unsupported or AttemptKind.Unconfirmed:
                     budget.Answered();
                     break;
             }

@@ -119,6 +119,8 @@ public sealed class UpstreamOptions
     public string Transport { get; set; } = "auto";
     /// <summary>Most items of a client batch sent to this upstream as one upstream batch (reads that rank it first); 0 or 1 sends every item alone, as does a rate budget.</summary>
     public int MaxBatch { get; set; } = 100;
+    /// <summary>Confirmations, quorum reads, verification and simulations go only to trusted upstreams when any is marked.</summary>
+    public bool Trusted { get; set; }
 }
 
 public sealed class MethodFilterOptions

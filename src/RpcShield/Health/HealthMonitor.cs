@@ -28,6 +28,8 @@ internal sealed partial class HealthMonitor : BackgroundService
         _sender = sender;
         _time = time;
         _logger = logger;
+        // A reload that adds upstreams probes them before traffic moves to them (make before break).
+        _chains.ProbeNewUpstreamsWith(ProbeAsync);
         _sender.HealthChanged += upstream =>
         {
             if (_chains.TryGet(upstream.Chain, out var chain))
@@ -175,7 +177,7 @@ internal sealed partial class HealthMonitor : BackgroundService
 
         // A JSON-RPC answer that is not a number (error, garbage) is a failed probe too. Transport
         // and HTTP failures were already recorded (and logged) by the sender.
-        if (outcome.Kind is AttemptKind.Answered or AttemptKind.Unsupported or AttemptKind.Throttled
+        if (outcome.Kind is AttemptKind.Answered or AttemptKind.Unsupported or AttemptKind.Throttled or AttemptKind.Unconfirmed
             && upstream.Health.Failed(outcome.Kind == AttemptKind.Throttled ? "throttled" : "bad_probe_answer", hard: false))
         {
             ReportStatus(upstream.Chain, upstream.Name, upstream);

@@ -7,7 +7,7 @@ internal static class FailoverReason
 {
     public static string Label(AttemptKind kind) => kind switch
     {
-        AttemptKind.NodeError => "node_error",
+        AttemptKind.NodeError or AttemptKind.Unconfirmed => "node_error",
         AttemptKind.Unsupported => "unsupported",
         AttemptKind.Throttled => "throttled",
         AttemptKind.HttpError => "http_error",

@@ -243,8 +243,16 @@ internal sealed class ReadForwarder
     /// <summary>A batched item handed back (it ended up alone, or the node refused the batch): sent on its own, in the time left now.</summary>
     private ValueTask<AttemptOutcome> SendAfterBatch(ForwardState state, Upstream upstream, CancellationToken cancellationToken) =>
         TimeLeft(state) is { } timeout
-            ? _sender.SendAsync(upstream, state.Body, state.Method, timeout, cancellationToken)
+            ? SendAloneAsync(upstream, state.Body, state.Method, timeout, cancellationToken)
             : ValueTask.FromResult(DeadlineExceeded(upstream));
+
+    /// <summary>As <see cref="UpstreamSender.SendAsync"/>, but an unconfirmed error is left for the request to judge.</summary>
+    private async ValueTask<AttemptOutcome> SendAloneAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var attempt = _sender.Start(upstream, body, method, timeout, cancellationToken);
+        var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
+        return _sender.Settle(attempt, pipelineOutcome);
+    }
 
     /// <summary>A batched outcome nobody will read (a hedge won, the client left): its buffer goes back to the pool when it arrives.</summary>
     private static void DisposeWhenDone(Task<AttemptOutcome?> batched) =>
@@ -289,8 +297,7 @@ internal sealed class ReadForwarder
             _hedgeDelay.Observe(state.Chain, state.Method, attempt);
         }
 
-        state.Record(attempt);
-        return Outcome.FromResult(attempt);
+        return Outcome.FromResult(state.Record(attempt));
     }
 
     /// <summary>Per-request bookkeeping shared by the attempts of one request (hedges run in parallel).</summary>
@@ -299,6 +306,9 @@ internal sealed class ReadForwarder
         // Failures only: a request its first upstream answers allocates no list (and no lock: `this` is private).
         private List<AttemptRecord>? _attempts;
         private AttemptOutcome? _bestNodeError;
+        // Errors no second node has judged yet (AttemptKind.Unconfirmed), best-ranked first; they own their bodies.
+        private List<AttemptOutcome>? _unconfirmed;
+        private bool _finished;
         private int _next;
         private int _hedges;
         private int _failures;
@@ -358,6 +368,12 @@ internal sealed class ReadForwarder
                 }
 
                 var next = Next();
+                while (next is not null && _unconfirmed is not null && !next.Options.Trusted && AnyTrusted())
+                {
+                    // Every attempt while an error awaits a second opinion confirms it: trusted upstreams only, when any is marked.
+                    next = Next();
+                }
+
                 if (next is null)
                 {
                     return null;
@@ -385,31 +401,136 @@ internal sealed class ReadForwarder
             }
         }
 
-        public void Record(AttemptOutcome attempt)
+        /// <summary>
+        /// Records an attempt's outcome and returns what the request makes of it: an unconfirmed error
+        /// another node shares comes back as the request's answer.
+        /// </summary>
+        public AttemptOutcome Record(AttemptOutcome attempt)
         {
-            if (attempt.Kind is AttemptKind.Answered or AttemptKind.Cancelled)
+            switch (attempt.Kind)
             {
-                return;
+                case AttemptKind.Cancelled:
+                    return attempt;
+                case AttemptKind.Answered:
+                    if (Volatile.Read(ref _unconfirmed) is not null)
+                    {
+                        lock (this)
+                        {
+                            // An answer no unconfirmed error shared: those were their nodes' faults.
+                            JudgeUnconfirmed(shared: null);
+                        }
+                    }
+
+                    return attempt;
+                case AttemptKind.Unconfirmed when attempt.Body is not null:
+                    return Weigh(attempt);
             }
 
             lock (this)
             {
                 _failures++;
-                (_attempts ??= new(candidates.Length)).Add(new AttemptRecord(attempt.Upstream.Name, attempt.Reason));
-                attempt.Upstream.Metrics.Failover(FailoverReason.Label(attempt.Kind));
-                if (!attempt.Injected)
-                {
-                    // Injected failures are journaled as kind `chaos`, never as the upstream's own failures.
-                    Journal(JournalKinds.FailedAttempt, attempt.Upstream.Name, attempt.Reason, attempt.Latency.TotalMilliseconds, null);
-                }
+                Failed(attempt);
 
                 // Keep the most informative node answer (a JSON-RPC error beats a transport failure).
                 if (attempt.Reply.IsJsonRpc && attempt.Body is not null)
                 {
                     _bestNodeError?.Dispose();
-                    _bestNodeError = new AttemptOutcome { Upstream = attempt.Upstream, Kind = attempt.Kind, Reason = attempt.Reason, Reply = attempt.Reply, Body = attempt.TakeBody() };
+                    _bestNodeError = Kept(attempt);
                 }
             }
+
+            return attempt;
+        }
+
+        /// <summary>An unconfirmed error: the request's answer when an earlier one matches it (same code and data), else kept for a second opinion.</summary>
+        private AttemptOutcome Weigh(AttemptOutcome attempt)
+        {
+            lock (this)
+            {
+                if (_finished)
+                {
+                    return attempt;
+                }
+
+                if (_unconfirmed is { } earlier)
+                {
+                    foreach (var other in earlier)
+                    {
+                        if (ErrorAgreement.Same(other.Body!.Span, attempt.Body!.Span))
+                        {
+                            // Two nodes agree: the request's own answer, counted against no node.
+                            JudgeUnconfirmed(shared: other);
+                            Forwarder._sender.Judge(attempt, fault: false);
+                            return new AttemptOutcome
+                            {
+                                Upstream = attempt.Upstream, Kind = AttemptKind.Answered, Reason = attempt.Reason, Reply = attempt.Reply,
+                                Latency = attempt.Latency, Batched = attempt.Batched, Body = attempt.TakeBody(),
+                            };
+                        }
+                    }
+                }
+
+                // A failure for now (the next attempt is a failover, not a hedge), judged when the request ends.
+                _failures++;
+                (_unconfirmed ??= new(2)).Add(Kept(attempt));
+                return attempt;
+            }
+        }
+
+        /// <summary>
+        /// Judges the unconfirmed errors (under the lock) and disposes them: <paramref name="shared"/>
+        /// (every one with <paramref name="noneRefuted"/>) is booked as its node's answer, any other
+        /// as its node's fault (another node answered differently).
+        /// </summary>
+        private void JudgeUnconfirmed(AttemptOutcome? shared, bool noneRefuted = false)
+        {
+            if (_unconfirmed is not { } pending)
+            {
+                return;
+            }
+
+            _unconfirmed = null;
+            foreach (var error in pending)
+            {
+                var fault = !noneRefuted && error != shared;
+                Forwarder._sender.Judge(error, fault);
+                if (fault)
+                {
+                    Failed(error);
+                }
+
+                error.Dispose();
+            }
+        }
+
+        /// <summary>A failed attempt in the request's record: -32090's attempts, the failover metric, the journal.</summary>
+        private void Failed(AttemptOutcome attempt)
+        {
+            (_attempts ??= new(candidates.Length)).Add(new AttemptRecord(attempt.Upstream.Name, attempt.Reason));
+            attempt.Upstream.Metrics.Failover(FailoverReason.Label(attempt.Kind));
+            if (!attempt.Injected)
+            {
+                // Injected failures are journaled as kind `chaos`, never as the upstream's own failures.
+                Journal(JournalKinds.FailedAttempt, attempt.Upstream.Name, attempt.Reason, attempt.Latency.TotalMilliseconds, null);
+            }
+        }
+
+        /// <summary>A copy that owns the attempt's body (the original is disposed with the request's last outcome).</summary>
+        private static AttemptOutcome Kept(AttemptOutcome attempt) =>
+            new() { Upstream = attempt.Upstream, Kind = attempt.Kind, Reason = attempt.Reason, Reply = attempt.Reply, Latency = attempt.Latency, Batched = attempt.Batched, Body = attempt.TakeBody() };
+
+        /// <summary>True when any upstream of the chain is marked `trusted` (failure path only).</summary>
+        private bool AnyTrusted()
+        {
+            foreach (var upstream in Chain.Upstreams)
+            {
+                if (upstream.Options.Trusted)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         public ForwardResult Finish(Outcome<AttemptOutcome> outcome, bool deadlinePassed)
@@ -417,6 +538,7 @@ internal sealed class ReadForwarder
             var attempt = outcome.Result;
             lock (this)
             {
+                _finished = true;
                 if (attempt is { Kind: AttemptKind.Answered, Body: not null })
                 {
                     _bestNodeError?.Dispose();
@@ -429,6 +551,15 @@ internal sealed class ReadForwarder
                 }
 
                 attempt?.Dispose();
+                if (_unconfirmed is [var first, ..])
+                {
+                    // No second node answered (or none agreed): the best-ranked node's error is the answer, counted against no node.
+                    _bestNodeError?.Dispose();
+                    var body = first.TakeBody()!;
+                    JudgeUnconfirmed(shared: null, noneRefuted: true);
+                    return ForwardResult.Served(body, first.Upstream, nodeError: true, Attempts());
+                }
+
                 if (_bestNodeError?.Body is not null)
                 {
                     // Every node failed, at least one with a JSON-RPC error: pass the node's own words on.

@@ -22,6 +22,12 @@ internal enum AttemptKind
     Cancelled,
     /// <summary>Refused locally without sending (open circuit, exhausted rate budget, throttle backoff): try elsewhere, health unaffected.</summary>
     Rejected,
+    /// <summary>
+    /// A JSON-RPC error that is the request's answer if another node shares it and this node's fault
+    /// if not (-32603/-32000 with an unfamiliar message). Counted against nothing when it arrives: the
+    /// read path asks one more upstream and then books it (<see cref="UpstreamSender.Judge"/>).
+    /// </summary>
+    Unconfirmed,
 }
 
 /// <summary>Result of one attempt against one upstream. Owns <see cref="Body"/> until taken.</summary>

@@ -5,23 +5,26 @@ using RpcShield.JsonRpc;
 namespace RpcShield.Upstreams;
 
 /// <summary>
-/// Decides whether an upstream's answer is the node's fault (try another node) or the request's
-/// own answer (return it). Deterministic errors such as reverts and invalid params are never retried.
+/// Decides whether an upstream's answer is the request's own answer (return it), a clear node
+/// fault (try another node, count it against this one) or an error that only a second node can
+/// judge (<see cref="AttemptKind.Unconfirmed"/>: -32603/-32000 with an unfamiliar message). The
+/// rules are documented in docs/resilience.md ("Which errors are whose").
 /// </summary>
 internal static class FailureClassifier
 {
-    // Messages that mean "this node cannot answer now", not "the request is wrong".
+    // Messages that mean "this node cannot answer now" (its state, sync or capacity), never the request's fault.
     private static readonly string[] NodeFaultMessages =
     [
-        "header not found", "missing trie node", "unknown block", "block not found", "request timed out", "timeout",
-        "internal error", "rate limit", "too many requests", "capacity", "busy", "unavailable", "no backend",
-        "not synced", "syncing", "leveldb", "database", "pruned", "state is not available", "service temporarily",
+        "header not found", "missing trie node", "unknown block", "block not found", "capacity", "busy", "unavailable",
+        "no backend", "not synced", "syncing", "leveldb", "pruned", "state is not available", "service temporarily",
     ];
 
+    // Messages that are the request's own answer: reverts, bad arguments, nonce, funds and gas.
     private static readonly string[] DeterministicMessages =
     [
-        "execution reverted", "revert", "invalid argument", "invalid params", "nonce too low", "insufficient funds",
-        "already known", "intrinsic gas", "gas required exceeds", "invalid opcode", "out of gas",
+        "execution reverted", "revert", "invalid argument", "invalid params", "nonce too", "insufficient funds",
+        "already known", "intrinsic gas", "gas required exceeds", "invalid opcode", "out of gas", "fee per gas",
+        "underpriced", "exceeds block gas limit", "gas limit reached",
     ];
 
     public static AttemptKind ClassifyReply(UpstreamReply reply)
@@ -47,28 +50,21 @@ internal static class FailureClassifier
             return AttemptKind.Unsupported;
         }
 
-        foreach (var deterministic in DeterministicMessages)
+        // 3: reverted with data; -32602: invalid params; -32003: transaction rejected (EIP-1474).
+        if (reply.ErrorCode is 3 or -32602 or -32003 || ContainsAny(message, DeterministicMessages))
         {
-            if (Contains(message, deterministic))
-            {
-                return AttemptKind.Answered;
-            }
+            return AttemptKind.Answered;
         }
 
-        if (reply.ErrorCode is -32603 or -32002 or -32001)
+        // -32002 resource unavailable, -32001 resource not found (a block or state this node lacks).
+        if (reply.ErrorCode is -32002 or -32001 || ContainsAny(message, NodeFaultMessages))
         {
             return AttemptKind.NodeError;
         }
 
-        foreach (var fault in NodeFaultMessages)
-        {
-            if (Contains(message, fault))
-            {
-                return AttemptKind.NodeError;
-            }
-        }
-
-        return AttemptKind.Answered;
+        // -32603, -32000 and anything else unfamiliar ("internal error", "database", "timeout", an
+        // EVM error): the request's answer if another node agrees, this node's fault if not.
+        return AttemptKind.Unconfirmed;
     }
 
     public static AttemptKind ClassifyStatus(HttpStatusCode status) => (int)status switch
@@ -107,4 +103,17 @@ internal static class FailureClassifier
     }
 
     private static bool Contains(string message, string fragment) => message.Contains(fragment, StringComparison.OrdinalIgnoreCase);
+
+    private static bool ContainsAny(string message, string[] fragments)
+    {
+        foreach (var fragment in fragments)
+        {
+            if (Contains(message, fragment))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -33,13 +33,35 @@ internal sealed class UpstreamSender
     /// <summary>
     /// Admits the attempt (budget guards), sends it through the upstream's attempt pipeline (breaker,
     /// chaos contributors) and records the outcome. Never throws for upstream failures or
-    /// cancellation of <paramref name="cancellationToken"/> (those are outcomes).
+    /// cancellation of <paramref name="cancellationToken"/> (those are outcomes). An
+    /// <see cref="AttemptKind.Unconfirmed"/> error is booked as the node's answer: no second node judges it here.
     /// </summary>
     public async ValueTask<AttemptOutcome> SendAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
     {
         var attempt = Start(upstream, body, method, attemptTimeout, cancellationToken);
         var outcome = await attempt.Outcome.ConfigureAwait(false);
-        return Settle(attempt, outcome);
+        var settled = Settle(attempt, outcome);
+        if (settled.Kind == AttemptKind.Unconfirmed)
+        {
+            Judge(settled, fault: false);
+        }
+
+        return settled;
+    }
+
+    /// <summary>
+    /// Books an <see cref="AttemptKind.Unconfirmed"/> error (counted against nothing when it arrived)
+    /// once it is judged: as the node's answer, or as its fault when another node did not share it.
+    /// An item of an upstream batch is not booked on its own (the batch was, as one attempt).
+    /// </summary>
+    public void Judge(AttemptOutcome unconfirmed, bool fault)
+    {
+        if (unconfirmed.Batched || unconfirmed.Injected)
+        {
+            return;
+        }
+
+        Book(unconfirmed.Upstream, fault ? AttemptKind.NodeError : AttemptKind.Answered, unconfirmed.Reason, unconfirmed.Latency, hard: false, recordLatency: true);
     }
 
     /// <summary>
@@ -254,6 +276,13 @@ internal sealed class UpstreamSender
     private AttemptOutcome Finish(Upstream upstream, AttemptKind kind, string reason, long start, UpstreamReply reply, TimeSpan? retryAfter, bool hard = false, bool recordLatency = true)
     {
         var latency = _time.GetElapsedTime(start);
+        Book(upstream, kind, reason, latency, hard, recordLatency);
+        return new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = reason, Reply = reply, Latency = latency, RetryAfter = retryAfter };
+    }
+
+    /// <summary>Records an attempt's result on its upstream: metrics, latency, error window, passive health.</summary>
+    private void Book(Upstream upstream, AttemptKind kind, string reason, TimeSpan latency, bool hard, bool recordLatency)
+    {
         var metrics = upstream.Metrics;
         switch (kind)
         {
@@ -273,6 +302,8 @@ internal sealed class UpstreamSender
                 metrics.Throttled.Inc();
                 break;
             case AttemptKind.Cancelled:
+            case AttemptKind.Unconfirmed:
+                // Booked when judged (Judge): only a fault another node does not share counts against a node.
                 break;
             default:
                 (kind == AttemptKind.Timeout ? metrics.Timeout : metrics.Error).Inc();
@@ -284,8 +315,6 @@ internal sealed class UpstreamSender
 
                 break;
         }
-
-        return new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = reason, Reply = reply, Latency = latency, RetryAfter = retryAfter };
     }
 
     /// <summary>The secret-free reason of a classified answer (`ok`, `invalid_response`, `http_503`, `-32000 header not found`).</summary>

@@ -16,40 +16,9 @@ public sealed class FailoverTests
         await using var c = await AnvilNode.StartAsync();
         await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", a.Url), ("b", b.Url), ("c", c.Url)]));
 
-        var failures = new List<string>();
-        var sent = 0;
-        using var stop = new CancellationTokenSource();
-        var load = Task.Run(async () =>
-        {
-            var i = 0;
-            while (!stop.IsCancellationRequested && i < 2000)
-            {
-                i++;
-                var body = i % 3 == 0
-                    ? """[{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]},{"jsonrpc":"2.0","id":"two","method":"eth_chainId","params":[]}]"""
-                    : $$"""{"jsonrpc":"2.0","id":{{i}},"method":"eth_getBalance","params":["{{AnvilNode.DevAddress0}}","latest"]}""";
-                try
-                {
-                    using var response = await proxy.Client.PostAsync("/", new StringContent(body, Encoding.UTF8, "application/json"));
-                    var text = await response.Content.ReadAsStringAsync();
-                    Interlocked.Increment(ref sent);
-                    if (!response.IsSuccessStatusCode || text.Contains("\"error\"", StringComparison.Ordinal))
-                    {
-                        lock (failures)
-                        {
-                            failures.Add(text);
-                        }
-                    }
-                }
-                catch (Exception ex)
-                {
-                    lock (failures)
-                    {
-                        failures.Add(ex.Message);
-                    }
-                }
-            }
-        });
+        var load = SteadyLoad.Start(proxy.Client, static (_, i) => i % 3 == 0
+            ? """[{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]},{"jsonrpc":"2.0","id":"two","method":"eth_chainId","params":[]}]"""
+            : $$"""{"jsonrpc":"2.0","id":{{i}},"method":"eth_getBalance","params":["{{AnvilNode.DevAddress0}}","latest"]}""", maxPerWorker: 2000);
 
         await Task.Delay(700);
         var top = await TopRankedAsync(proxy);
@@ -59,11 +28,10 @@ public sealed class FailoverTests
         Assert.NotEqual(top, second);
         (second == "a" ? a : second == "b" ? b : c).Pause();
         await Task.Delay(2500);
-        stop.Cancel();
-        await load;
+        await load.StopAsync();
 
-        Assert.True(sent > 50, $"only {sent} requests were sent");
-        Assert.Empty(failures);
+        Assert.True(load.Sent > 50, $"only {load.Sent} requests were sent");
+        Assert.Empty(load.Failures);
     }
 
     [Fact]

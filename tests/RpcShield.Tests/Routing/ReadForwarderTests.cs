@@ -20,6 +20,7 @@ public sealed class ReadForwarderTests
 {
     private readonly FakeTimeProvider _time = new();
     private readonly RecordingJournal _journal = new();
+    private readonly RpcShieldMetrics _metrics = new(Prometheus.Metrics.NewCustomRegistry());
 
     [Fact]
     public async Task A_lone_upstreams_answer_is_served_with_no_attempt_recorded_or_journaled()
@@ -126,6 +127,108 @@ public sealed class ReadForwarderTests
         Assert.Equal(["""{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}"""], node.Bodies);
     }
 
+    private const string EvmError = """{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"EVM error InvalidFEOpcode"}}""";
+
+    [Fact]
+    public async Task An_error_a_second_node_shares_is_the_answer_and_counts_against_no_node()
+    {
+        // reth and geth word it differently; code and data decide.
+        var first = new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"err: odd","data":"0xAB"}}""");
+        var second = new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"internal error: odd","data":"0xab"}}""");
+        var third = new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"result":"0x1"}""");
+        var chain = Chain(first, second, third);
+
+        using var result = await Forward(chain);
+
+        Assert.Equal("upstream_error", result.Outcome);
+        Assert.Contains("\"code\":-32603", Text(result), StringComparison.Ordinal);
+        Assert.Empty(result.Attempts);
+        Assert.Equal((1, 1, 0), (first.Requests, second.Requests, third.Requests));
+        AssertNothingAgainst(chain.Upstreams[0], chain.Upstreams[1]);
+        Assert.Equal(1, chain.Upstreams[0].Errors.Totals().Ok);
+    }
+
+    [Fact]
+    public async Task An_error_another_node_answers_past_is_the_first_nodes_fault()
+    {
+        var chain = Chain(new ScriptedTransport(200, EvmError), new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"result":"0x1"}"""));
+
+        using var result = await Forward(chain);
+
+        Assert.Equal(("ok", "u1"), (result.Outcome, result.ServedBy!.Name));
+        Assert.Equal(("u0", "-32603 EVM error InvalidFEOpcode"), (result.Attempts[0].Upstream, result.Attempts[0].Reason));
+        Assert.Equal((0L, 1L), chain.Upstreams[0].Errors.Totals());
+        Assert.Equal(1, chain.Upstreams[0].Health.ConsecutiveFailures);
+        Assert.Equal(1, _metrics.Failovers.WithLabels("test", "u0", "node_error").Value);
+        Assert.Contains(_journal.Entries, e => e is { Kind: JournalKinds.FailedAttempt, Upstream: "u0" });
+    }
+
+    [Fact]
+    public async Task Errors_with_different_data_are_not_shared_and_the_best_nodes_error_is_answered_against_no_node()
+    {
+        var chain = Chain(
+            new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"x","data":"0x01"}}"""),
+            new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"x","data":"0x02"}}"""));
+
+        using var result = await Forward(chain);
+
+        Assert.Equal(("upstream_error", "u0"), (result.Outcome, result.ServedBy!.Name));
+        Assert.Contains("0x01", Text(result), StringComparison.Ordinal);
+        AssertNothingAgainst(chain.Upstreams[0], chain.Upstreams[1]);
+    }
+
+    [Fact]
+    public async Task A_lone_upstreams_unconfirmed_error_is_its_answer_with_no_second_opinion_to_ask()
+    {
+        var chain = Chain(new ScriptedTransport(200, EvmError));
+
+        using var result = await Forward(chain);
+
+        Assert.Equal(EvmError, Text(result));
+        Assert.Equal("upstream_error", result.Outcome);
+        AssertNothingAgainst(chain.Upstreams[0]);
+    }
+
+    [Fact]
+    public async Task The_confirming_attempt_goes_only_to_trusted_upstreams_when_any_is_marked()
+    {
+        var untrusted = new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"result":"0x1"}""");
+        var trusted = new ScriptedTransport(200, EvmError);
+        var chain = Chain(new ScriptedTransport(200, EvmError), untrusted, trusted);
+        chain.Upstreams[2].Options.Trusted = true;
+
+        using var result = await Forward(chain);
+
+        Assert.Equal(("upstream_error", "u2"), (result.Outcome, result.ServedBy!.Name));
+        Assert.Equal((0, 1), (untrusted.Requests, trusted.Requests));
+        AssertNothingAgainst(chain.Upstreams[0], chain.Upstreams[2]);
+    }
+
+    [Fact]
+    public async Task A_clear_node_fault_still_fails_over_and_counts()
+    {
+        var chain = Chain(
+            new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"missing trie node 0xabc"}}"""),
+            new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"result":"0x1"}"""));
+
+        using var result = await Forward(chain);
+
+        Assert.Equal(("ok", "u1"), (result.Outcome, result.ServedBy!.Name));
+        Assert.Equal(1, chain.Upstreams[0].Errors.Totals().Failed);
+    }
+
+    private void AssertNothingAgainst(params Upstream[] upstreams)
+    {
+        foreach (var upstream in upstreams)
+        {
+            Assert.Equal(0, upstream.Errors.Totals().Failed);
+            Assert.Equal(0, upstream.Health.ConsecutiveFailures);
+            Assert.Equal(RpcShield.Health.HealthStatus.Healthy, upstream.Health.Status);
+            Assert.Equal(0, _metrics.Failovers.WithLabels("test", upstream.Name, "node_error").Value);
+            Assert.DoesNotContain(_journal.Entries, e => e.Kind == JournalKinds.FailedAttempt && e.Upstream == upstream.Name);
+        }
+    }
+
     private async Task<(ForwardResult First, ForwardResult Second)> ForwardBatch(ChainRuntime chain, RpcRequestItem first, RpcRequestItem second)
     {
         var forwarder = Forwarder();
@@ -157,8 +260,7 @@ public sealed class ReadForwarderTests
             options.Upstreams.Add(new UpstreamOptions { Name = $"u{i}", Url = $"http://127.0.0.1:{9 + i}" });
         }
 
-        var metrics = new RpcShieldMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var upstreams = options.Upstreams.Select((u, i) => new Upstream("test", u, options.Routing, transports[i], _time, metrics)).ToArray();
+        var upstreams = options.Upstreams.Select((u, i) => new Upstream("test", u, options.Routing, transports[i], _time, _metrics)).ToArray();
         foreach (var upstream in upstreams)
         {
             // Probed healthy at one head: routable, as after the health monitor's first round.

@@ -20,10 +20,18 @@ public sealed class FailureClassifierTests
     [InlineData(-32601, "the method foo does not exist", AttemptKind.Unsupported)]
     [InlineData(-32000, "header not found", AttemptKind.NodeError)]
     [InlineData(-32000, "missing trie node abc (path )", AttemptKind.NodeError)]
-    [InlineData(-32603, "something odd", AttemptKind.NodeError)]
-    [InlineData(-32000, "Internal error", AttemptKind.NodeError)]
-    [InlineData(-32000, "some deterministic app error", AttemptKind.Answered)]
-    public void Node_errors_are_retried_and_deterministic_answers_are_not(int code, string message, object expected) =>
+    [InlineData(-32001, "Resource not found", AttemptKind.NodeError)]
+    [InlineData(-32000, "service temporarily unavailable", AttemptKind.NodeError)]
+    [InlineData(-32603, "err: max fee per gas higher than 2^256-1 (supplied gas 30000000)", AttemptKind.Answered)]
+    [InlineData(-32003, "gas uint64 overflow", AttemptKind.Answered)]
+    [InlineData(-32000, "replacement transaction underpriced", AttemptKind.Answered)]
+    [InlineData(-32603, "something odd", AttemptKind.Unconfirmed)]
+    [InlineData(-32603, "EVM error InvalidFEOpcode", AttemptKind.Unconfirmed)]
+    [InlineData(-32000, "Internal error", AttemptKind.Unconfirmed)]
+    [InlineData(-32000, "database closed", AttemptKind.Unconfirmed)]
+    [InlineData(-32000, "execution aborted (timeout = 5s)", AttemptKind.Unconfirmed)]
+    [InlineData(-32000, "some unfamiliar app error", AttemptKind.Unconfirmed)]
+    public void Requests_own_errors_are_answers_node_faults_are_retried_and_the_rest_await_a_second_opinion(int code, string message, object expected) =>
         Assert.Equal((AttemptKind)expected, FailureClassifier.ClassifyReply(new UpstreamReply(true, true, code, message)));
 
     [Fact]
