@@ -184,6 +184,18 @@ public sealed class RoutingOptions
     public TimeSpan FanoutGrace { get; set; } = TimeSpan.Zero;
     /// <summary>`eth_subscribe` over upstream `ws_url`s: when a subscription is moved to another upstream.</summary>
     public SubscriptionOptions Subscriptions { get; set; } = new();
+    /// <summary>Reads that depend on the chain tip: real-time heads, `latest` pinning, nonce quorum.</summary>
+    public ConsistencyOptions Consistency { get; set; } = new();
+}
+
+public sealed class ConsistencyOptions
+{
+    /// <summary>Rewrite a read's `latest` tag to the best head's number before sending, so a node behind answers "header not found" (and is failed over) instead of old state.</summary>
+    public bool PinLatest { get; set; } = true;
+    /// <summary>eth_getTransactionCount with `latest`/`pending` asks this many of the best upstreams in parallel and answers the highest (1 = one upstream, as any read).</summary>
+    public int NonceQuorum { get; set; } = 2;
+    /// <summary>Head polling interval (eth_getBlockByNumber "latest") for loopback upstreams without a live `ws_url` newHeads subscription.</summary>
+    public TimeSpan HeadPoll { get; set; } = TimeSpan.FromMilliseconds(250);
 }
 
 public sealed class SubscriptionOptions

@@ -14,6 +14,15 @@ public static class HexQuantity
             && long.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value) && value >= 0;
     }
 
+    /// <summary><see cref="TryParse(string?, out long)"/> on the UTF-8 text of a JSON string (without quotes): no string made.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> text, out long value)
+    {
+        value = 0;
+        return text.Length is > 2 and <= 18 && text[0] == (byte)'0' && (text[1] | 0x20) == (byte)'x'
+            && System.Buffers.Text.Utf8Parser.TryParse(text[2..], out ulong parsed, out var consumed, 'x') && consumed == text.Length - 2
+            && parsed <= long.MaxValue && (value = (long)parsed) >= 0;
+    }
+
     public static long Parse(string? text) => TryParse(text, out var value) ? value : throw new FormatException("not a hex quantity");
 
     public static string Format(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);

@@ -1,6 +1,7 @@
 using Polly;
 using Polly.Hedging;
 using RpcShield.Chains;
+using RpcShield.Heads;
 using RpcShield.JsonRpc;
 using RpcShield.Journal;
 using RpcShield.Upstreams;
@@ -71,7 +72,7 @@ public sealed class ReadForwarder
     {
         var routing = chain.Options.Routing;
         var maxExtra = Math.Max(0, _hedgeDelay.MaxExtra(chain));
-        var candidates = HeadPreference.PreferBestHead(chain, item, chain.Candidates(item.Method, routing.Retries + 1 + maxExtra));
+        var candidates = HeadConsistency.Route(chain, ref item, chain.Candidates(item.Method, routing.Retries + 1 + maxExtra));
         if (candidates.Length == 0)
         {
             return ValueTask.FromResult(chain.Router.IsServable(item.Method)
@@ -474,6 +475,7 @@ public sealed class ReadForwarder
             AttemptKind.Transport => "transport",
             AttemptKind.Timeout => "timeout",
             AttemptKind.Rejected => "rejected",
+            AttemptKind.Behind => "behind",
             _ => "other",
         };
     }

@@ -114,6 +114,7 @@ public sealed class UpstreamMetrics
         Head = metrics.UpstreamHead.WithLabels(chain, upstream);
         Lag = metrics.UpstreamLag.WithLabels(chain, upstream);
         Circuit = metrics.CircuitState.WithLabels(chain, upstream);
+        HeadDelay = metrics.UpstreamHeadDelay.WithLabels(chain, upstream);
         Failovers = metrics.Failovers;
         ChainName = chain;
         UpstreamName = upstream;
@@ -131,6 +132,8 @@ public sealed class UpstreamMetrics
     public Prometheus.Gauge.Child Head { get; }
     public Prometheus.Gauge.Child Lag { get; }
     public Prometheus.Gauge.Child Circuit { get; }
+    /// <summary>How long after the first upstream this one showed each new block (real-time head tracking).</summary>
+    public Prometheus.Histogram.Child HeadDelay { get; }
     private Prometheus.Counter Failovers { get; }
     private string ChainName { get; }
     private string UpstreamName { get; }

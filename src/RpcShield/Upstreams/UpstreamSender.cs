@@ -205,6 +205,10 @@ public sealed class UpstreamSender
             {
                 reply = batch ? BatchAnswer.Summarize(buffer.Span, out refused, out items) : UpstreamReply.Inspect(buffer.Span, response.Framed);
                 kind = FailureClassifier.ClassifyReply(reply);
+                if (kind == AttemptKind.NodeError && !batch && Heads.MissingBlock.IsBehind(upstream, reply, body.Span))
+                {
+                    kind = AttemptKind.Behind;
+                }
             }
 
             if (refused)
@@ -273,6 +277,7 @@ public sealed class UpstreamSender
                 metrics.Throttled.Inc();
                 break;
             case AttemptKind.Cancelled:
+            case AttemptKind.Behind:
                 break;
             default:
                 (kind == AttemptKind.Timeout ? metrics.Timeout : metrics.Error).Inc();

@@ -1,0 +1,50 @@
+using RpcShield.JsonRpc;
+using RpcShield.Upstreams;
+
+namespace RpcShield.Heads;
+
+/// <summary>
+/// Tells a node that is merely behind from a faulty one when it answers "header not found" or
+/// "unknown block": behind when its known head is below the block the request named (or, for a
+/// tag or hash, below the chain's best head). Runs only on that error, never on an answer.
+/// </summary>
+internal static class MissingBlock
+{
+    private static readonly string[] Messages = ["header not found", "unknown block", "block not found"];
+
+    public static bool IsBehind(Upstream upstream, UpstreamReply reply, ReadOnlySpan<byte> request)
+    {
+        if (!IsMissingBlockMessage(reply.ErrorMessage))
+        {
+            return false;
+        }
+
+        var requested = -1L;
+        var envelope = RpcEnvelopeParser.Parse(request.ToArray(), maxBatchItems: 1);
+        if (envelope is { Kind: EnvelopeKind.Single, Items: [var item] }
+            && BlockRef.Read(item.Method, item.Params.Span) is { Kind: BlockRefKind.Number } block)
+        {
+            requested = block.Number;
+        }
+
+        return upstream.Health.IsBehind(requested);
+    }
+
+    public static bool IsMissingBlockMessage(string? message)
+    {
+        if (message is null)
+        {
+            return false;
+        }
+
+        foreach (var fragment in Messages)
+        {
+            if (message.Contains(fragment, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
