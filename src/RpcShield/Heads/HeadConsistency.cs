@@ -17,10 +17,11 @@ internal static class HeadConsistency
 {
     /// <summary>
     /// The candidates for <paramref name="item"/> (never modified: a new array when the set or the
-    /// order changes), and the item to send (<paramref name="item"/> itself unless `latest` was pinned).
+    /// order changes), and the item to send (<paramref name="item"/> itself unless `latest` was pinned: then <paramref name="pinned"/>).
     /// </summary>
-    public static Upstream[] Route(ChainRuntime chain, ref RpcRequestItem item, Upstream[] candidates)
+    public static Upstream[] Route(ChainRuntime chain, ref RpcRequestItem item, Upstream[] candidates, out bool pinned)
     {
+        pinned = false;
         var block = BlockRef.Read(item.Method, item.Params.Span);
         var best = chain.BestHead;
         if (best < 0 || block.Kind is BlockRefKind.None or BlockRefKind.Hash or BlockRefKind.Earliest)
@@ -35,7 +36,9 @@ internal static class HeadConsistency
 
         if (block.CanPin && chain.Options.Routing.Consistency.PinLatest)
         {
+            var original = item.Raw;
             item = Pin(item, block, best);
+            pinned = item.Raw.Length != original.Length || !item.Raw.Equals(original);
             return HeadPreference.PreferAtLeast(candidates, best);
         }
 

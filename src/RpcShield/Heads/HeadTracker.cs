@@ -244,7 +244,6 @@ public sealed partial class HeadTracker : BackgroundService
         if (change == HeadChange.Reorg)
         {
             var reorg = new ReorgEvent(chain.Name, upstream.Name, oldNumber, oldHash, header.Number, header.Hash, seenAt);
-            _metrics.Reorgs.WithLabels(chain.Name).Inc();
             LogReorg(chain.Name, upstream.Name, oldNumber, oldHash ?? "?", header.Number, header.Hash ?? "?");
             _journal.Record(new JournalEntry
             {
@@ -257,6 +256,7 @@ public sealed partial class HeadTracker : BackgroundService
                 Note = $"{oldNumber} {oldHash ?? "?"} -> {header.Number} {header.Hash ?? "?"}",
             });
             _events.Publish(reorg);
+            _metrics.Reorgs.WithLabels(chain.Name).Inc();
         }
 
         _events.Publish(new HeadUpdate(chain.Name, upstream.Name, header.Number, header.Hash, seenAt));

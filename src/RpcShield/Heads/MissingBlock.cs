@@ -6,11 +6,12 @@ namespace RpcShield.Heads;
 /// <summary>
 /// Tells a node that is merely behind from a faulty one when it answers "header not found" or
 /// "unknown block": behind when its known head is below the block the request named (or, for a
-/// tag or hash, below the chain's best head). Runs only on that error, never on an answer.
+/// tag or hash, below the chain's best head). Runs only on a JSON-RPC error, never on an answer.
 /// </summary>
 internal static class MissingBlock
 {
-    private static readonly string[] Messages = ["header not found", "unknown block", "block not found"];
+    // geth/reth: "header not found", "unknown block"; anvil: -32602 "BlockOutOfRangeError: block height is 0 but requested was 5".
+    private static readonly string[] Messages = ["header not found", "unknown block", "block not found", "BlockOutOfRange"];
 
     public static bool IsBehind(Upstream upstream, UpstreamReply reply, ReadOnlySpan<byte> request)
     {
