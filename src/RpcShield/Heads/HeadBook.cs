@@ -26,17 +26,6 @@ internal sealed class HeadBook(TimeProvider time)
     private readonly Dictionary<long, long> _firstSeen = [];
     private long _highest = -1;
 
-    /// <summary>The last head <paramref name="upstream"/> showed, if any.</summary>
-    public bool TryGetLast(string upstream, out long number, out string? hash)
-    {
-        lock (_lock)
-        {
-            var found = _last.TryGetValue(upstream, out var head);
-            (number, hash) = found ? (head.Number, head.Hash) : (-1, null);
-            return found;
-        }
-    }
-
     /// <summary>
     /// Records a head. <paramref name="delay"/> is how long after the first upstream this one showed
     /// block <paramref name="number"/> (zero for the first), null when the head did not change.
