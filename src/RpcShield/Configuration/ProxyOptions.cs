@@ -119,6 +119,8 @@ public sealed class UpstreamOptions
     public string Transport { get; set; } = "auto";
     /// <summary>Most items of a client batch sent to this upstream as one upstream batch (reads that rank it first); 0 or 1 sends every item alone, as does a rate budget.</summary>
     public int MaxBatch { get; set; } = 100;
+    /// <summary>Confirmations, quorum reads, verification and simulations go only to trusted upstreams when any is marked.</summary>
+    public bool Trusted { get; set; }
 }
 
 public sealed class MethodFilterOptions
@@ -196,6 +198,18 @@ public sealed class ConsistencyOptions
     public int NonceQuorum { get; set; } = 2;
     /// <summary>Head polling interval (eth_getBlockByNumber "latest") for loopback upstreams without a live `ws_url` newHeads subscription.</summary>
     public TimeSpan HeadPoll { get; set; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>Verified reads (opt-in): the named methods go to `quorum` upstreams at the same head and their answers are compared.</summary>
+    public VerifyOptions Verify { get; set; } = new();
+}
+
+public sealed class VerifyOptions
+{
+    /// <summary>Methods (globs) whose reads are verified; empty: none.</summary>
+    public List<string> Methods { get; set; } = [];
+    /// <summary>Upstreams asked per verified read; the majority answer wins (else the best-ranked one's).</summary>
+    public int Quorum { get; set; } = 2;
+    /// <summary>How long an outvoted upstream stays `diverged` (ranked last).</summary>
+    public TimeSpan Cooldown { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 public sealed class SubscriptionOptions

@@ -34,6 +34,12 @@ internal static class HeadConsistency
             return HeadPreference.PreferAtLeast(candidates, Math.Min(block.Number, best));
         }
 
+        if (block.Kind == BlockRefKind.Tip && item.Method == "eth_blockNumber")
+        {
+            // Never lower than what the chain already answered (MonotonicHeadFilter): a node behind may take it when those at the head fail.
+            return HeadPreference.PreferAtLeast(candidates, best);
+        }
+
         if (block.CanPin && chain.Options.Routing.Consistency.PinLatest)
         {
             var original = item.Raw;

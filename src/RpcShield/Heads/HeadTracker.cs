@@ -19,7 +19,7 @@ namespace RpcShield.Heads;
 /// </summary>
 public sealed partial class HeadTracker : BackgroundService
 {
-    private static readonly byte[] LatestHeaderRequest = """{"jsonrpc":"2.0","id":"rpcshield-head","method":"eth_getBlockByNumber","params":["latest",false]}"""u8.ToArray();
+    private static readonly byte[] LatestHeaderRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_getBlockByNumber","params":["latest",false]}"""u8.ToArray();
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan ResubscribeDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan WsKeepAlive = TimeSpan.FromSeconds(20);
@@ -161,8 +161,8 @@ public sealed partial class HeadTracker : BackgroundService
     {
         try
         {
-            using var outcome = await _sender.SendAsync(upstream, LatestHeaderRequest, "eth_getBlockByNumber", timeout, cancellationToken).ConfigureAwait(false);
-            if (outcome.Kind == AttemptKind.Answered && outcome.Body is { } body && BlockHeader.TryReadResult(body.Span, out var header))
+            using var body = await _sender.ObserveAsync(upstream, LatestHeaderRequest, timeout, cancellationToken).ConfigureAwait(false);
+            if (body is not null && BlockHeader.TryReadResult(body.Span, out var header))
             {
                 Observe(chain, upstream, header);
             }

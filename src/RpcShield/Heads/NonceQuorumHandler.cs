@@ -8,7 +8,7 @@ namespace RpcShield.Heads;
 /// <summary>
 /// eth_getTransactionCount at `latest` or `pending` (or with no tag) asks the best
 /// `routing.consistency.nonce_quorum` upstreams in parallel, with the tag as the client sent it
-/// (never pinned), and answers the highest count: one node that has not seen the bot's last
+/// (never pinned), and answers the highest count (extra requests only to `trusted` upstreams where any is marked): one node that has not seen the bot's last
 /// transaction yet cannot hand out a nonce that is already used. One parallel round trip; an
 /// explicit block and a quorum of 1 are routed as any read.
 /// </summary>
@@ -34,20 +34,13 @@ internal sealed class NonceQuorumHandler(UpstreamSender sender, ReadForwarder re
             return reads.ForwardAsync(chain, item, cancellationToken, call);
         }
 
-        return AskAsync(call, item, candidates.AsSpan(0, Math.Min(quorum, candidates.Length)).ToArray(), cancellationToken);
+        var members = QuorumMembers.Pick(chain, candidates, quorum);
+        return members.Length < 2 ? reads.ForwardAsync(chain, item, cancellationToken, call) : AskAsync(call, item, members, cancellationToken);
     }
 
     private async ValueTask<ForwardResult> AskAsync(RpcCall call, RpcRequestItem item, Upstream[] quorum, CancellationToken cancellationToken)
     {
-        var timeouts = call.Chain.Options.Routing.Timeouts;
-        var timeout = timeouts.Methods.TryGetValue(Method, out var perMethod) && perMethod < timeouts.PerAttempt ? perMethod : timeouts.PerAttempt;
-        var asked = new Task<AttemptOutcome>[quorum.Length];
-        for (var i = 0; i < quorum.Length; i++)
-        {
-            asked[i] = sender.SendAsync(quorum[i], item.Raw, item.Method, timeout, cancellationToken).AsTask();
-        }
-
-        var outcomes = await Task.WhenAll(asked).ConfigureAwait(false);
+        var outcomes = await QuorumMembers.AskAllAsync(sender, call.Chain, item, quorum, cancellationToken).ConfigureAwait(false);
         AttemptOutcome? highest = null;
         AttemptOutcome? nodeAnswer = null;
         var highestCount = -1L;

@@ -287,4 +287,5 @@ public static class JournalKinds
     public const string ConfigReload = "config_reload";
     public const string Outcome = "outcome";
     public const string Reorg = "reorg";
+    public const string Disagreement = "disagreement";
 }

@@ -50,6 +50,7 @@ public sealed class RpcShieldMetrics
         JournalDropped = f.CreateCounter("rpcshield_journal_dropped_total", "Journal entries dropped because the queue was full.");
         ConfigReloads = f.CreateCounter("rpcshield_config_reloads_total", "Configuration reloads by result.", "result");
         Reorgs = f.CreateCounter("rpcshield_reorgs_total", "Reorgs seen in upstream heads (head went back, hash changed at a height, parent mismatch).", "chain");
+        UpstreamDisagreements = f.CreateCounter("rpcshield_upstream_disagreements_total", "Verified reads where the upstream's answer was outvoted.", "chain", "upstream", "method");
         UpstreamHeadDelay = f.CreateHistogram("rpcshield_upstream_head_delay_seconds", "How long after the first upstream each upstream showed each new block.", new HistogramConfiguration { Buckets = HeadDelayBuckets, LabelNames = ["chain", "upstream"] });
     }
 
@@ -79,6 +80,7 @@ public sealed class RpcShieldMetrics
     public Counter ConfigReloads { get; }
     public Counter Reorgs { get; }
     public Histogram UpstreamHeadDelay { get; }
+    public Counter UpstreamDisagreements { get; }
 
     /// <summary>Counts one client request; children are cached so the hot path allocates nothing.</summary>
     public void RecordRequest(string chain, string method, string outcome, double seconds)

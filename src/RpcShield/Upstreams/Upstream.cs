@@ -15,9 +15,12 @@ public sealed class Upstream : IDisposable
     private int _circuitState;
     private long _takesBatchesAgainAt;
     private volatile bool _throttled;
+    private long _divergedUntil;
+    private readonly TimeProvider _time;
 
     public Upstream(string chain, UpstreamOptions options, RoutingOptions routing, IUpstreamTransport transport, TimeProvider time, RpcShieldMetrics metrics)
     {
+        _time = time;
         Chain = chain;
         Name = options.Name;
         Url = new Uri(options.Url);
@@ -89,6 +92,13 @@ public sealed class Upstream : IDisposable
         get => Volatile.Read(ref _takesBatchesAgainAt);
         set => Volatile.Write(ref _takesBatchesAgainAt, value);
     }
+
+    /// <summary>True while the upstream is `diverged`: outvoted by a verified read, ranked last until the cool-down ends.</summary>
+    public bool IsDiverged => Volatile.Read(ref _divergedUntil) > _time.GetTimestamp();
+
+    /// <summary>Marks the upstream `diverged` for <paramref name="cooldown"/> from now.</summary>
+    public void MarkDiverged(TimeSpan cooldown) =>
+        Volatile.Write(ref _divergedUntil, _time.GetTimestamp() + (long)(cooldown.TotalSeconds * _time.TimestampFrequency));
 
     /// <summary>Last published routing score in (0,1].</summary>
     public double Score { get; set; }
