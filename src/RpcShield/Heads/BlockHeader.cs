@@ -28,22 +28,7 @@ internal readonly record struct BlockHeader(long Number, string? Hash, string? P
         try
         {
             var reader = new Utf8JsonReader(response);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isResult = reader.ValueTextEquals("result"u8);
-                reader.Read();
-                if (isResult)
-                {
-                    return TryRead(ref reader, out header);
-                }
-
-                reader.Skip();
-            }
+            return HexQuantity.SeekResult(ref reader) && TryRead(ref reader, out header);
         }
         catch (JsonException)
         {

@@ -34,25 +34,33 @@ public static class HexQuantity
         try
         {
             var reader = new Utf8JsonReader(response);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isResult = reader.ValueTextEquals("result"u8);
-                reader.Read();
-                if (isResult)
-                {
-                    return reader.TokenType == JsonTokenType.String && TryParse(reader.GetString(), out value);
-                }
-
-                reader.Skip();
-            }
+            return SeekResult(ref reader) && reader.TokenType == JsonTokenType.String && TryParse(reader.GetString(), out value);
         }
         catch (JsonException)
         {
+        }
+
+        return false;
+    }
+
+    /// <summary>Moves a reader at the start of a JSON-RPC response onto its `result` value; false when there is none. May throw <see cref="JsonException"/>.</summary>
+    internal static bool SeekResult(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isResult = reader.ValueTextEquals("result"u8);
+            reader.Read();
+            if (isResult)
+            {
+                return true;
+            }
+
+            reader.Skip();
         }
 
         return false;
