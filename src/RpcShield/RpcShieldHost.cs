@@ -66,6 +66,7 @@ public static class RpcShieldHost
         services.AddPassthrough();
         services.AddFailureJournal(options);
         services.AddResilience();
+        RpcShield.Heads.HeadsServiceCollectionExtensions.AddHeads(services);
         services.AddFanout();
         services.AddChaos();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();

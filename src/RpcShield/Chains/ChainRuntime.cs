@@ -13,6 +13,7 @@ internal sealed class ChainRuntime
 {
     private volatile Upstream[] _ranking = [];
     private long _bestHead = -1;
+    private long _unconfirmedHead = -1;
 
     public ChainRuntime(ChainOptions options, IReadOnlyList<Upstream> upstreams)
     {
@@ -68,14 +69,7 @@ internal sealed class ChainRuntime
     /// <summary>Recomputes lag exclusion and the ranking, publishes it and the per-upstream gauges.</summary>
     public void Rerank()
     {
-        long best = -1;
-        foreach (var upstream in Upstreams)
-        {
-            if (upstream.Health.Status is HealthStatus.Healthy or HealthStatus.Lagging)
-            {
-                best = Math.Max(best, upstream.Health.Head);
-            }
-        }
+        var best = TrustedBestHead();
 
         if (best >= 0)
         {
@@ -98,6 +92,52 @@ internal sealed class ChainRuntime
                 metrics.Lag.Set(best >= 0 ? Math.Max(0, best - upstream.Health.Head) : 0);
             }
         }
+    }
+
+    /// <summary>
+    /// The highest head among routable upstreams, unless it is more than `max_block_lag` above every
+    /// other one's and also jumped that far past the last trusted best head: such a head (a node on
+    /// a fork, a bogus answer) is trusted only once a second node confirms it, or once its node has
+    /// moved on past it. A head that climbs block by block is trusted as it goes, so a stuck or
+    /// syncing node cannot hold the best head back.
+    /// </summary>
+    private long TrustedBestHead()
+    {
+        long top = -1;
+        long second = -1;
+        foreach (var upstream in Upstreams)
+        {
+            if (upstream.Health.Status is HealthStatus.Healthy or HealthStatus.Lagging)
+            {
+                var head = upstream.Health.Head;
+                if (head > top)
+                {
+                    (top, second) = (head, top);
+                }
+                else if (head > second)
+                {
+                    second = head;
+                }
+            }
+        }
+
+        var lag = Options.Routing.Health.MaxBlockLag;
+        var previous = Interlocked.Read(ref _bestHead);
+        if (second >= 0 && top - second > lag && (previous < 0 || top - previous > Math.Max(lag, 1)))
+        {
+            var pending = Interlocked.Read(ref _unconfirmedHead);
+            if (pending < 0 || top <= pending)
+            {
+                // Unconfirmed: the best head stays where it was (or at the second node's head).
+                Interlocked.CompareExchange(ref _unconfirmedHead, top, pending);
+                return Math.Max(second, Math.Min(previous, top));
+            }
+
+            // The node moved on past its unconfirmed head: a live node ahead (the others are stuck or syncing).
+        }
+
+        Interlocked.Exchange(ref _unconfirmedHead, -1);
+        return top;
     }
 
     /// <summary>

@@ -259,6 +259,7 @@ internal static partial class ConfigValidator
     private static void ValidateRouting(RoutingOptions routing, string path, Action<string, string> error)
     {
         RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateRouting(routing.Subscriptions, $"{path}.subscriptions", error);
+        RpcShield.Heads.ConsistencyOptionsValidator.Validate(routing.Consistency, $"{path}.consistency", error);
         if (routing.FanoutGrace < TimeSpan.Zero)
         {
             error($"{path}.fanout_grace", "must not be negative");

@@ -186,6 +186,30 @@ public sealed class RoutingOptions
     public TimeSpan FanoutGrace { get; set; } = TimeSpan.Zero;
     /// <summary>`eth_subscribe` over upstream `ws_url`s: when a subscription is moved to another upstream.</summary>
     public SubscriptionOptions Subscriptions { get; set; } = new();
+    /// <summary>Reads that depend on the chain tip: real-time heads, `latest` pinning, nonce quorum.</summary>
+    public ConsistencyOptions Consistency { get; set; } = new();
+}
+
+public sealed class ConsistencyOptions
+{
+    /// <summary>Rewrite a read's `latest` tag to the best head's number before sending, so a node behind answers "header not found" (and is failed over) instead of old state.</summary>
+    public bool PinLatest { get; set; } = true;
+    /// <summary>eth_getTransactionCount with `latest`/`pending` asks this many of the best upstreams in parallel and answers the highest (1 = one upstream, as any read).</summary>
+    public int NonceQuorum { get; set; } = 2;
+    /// <summary>Head polling interval (eth_getBlockByNumber "latest") for loopback upstreams without a live `ws_url` newHeads subscription.</summary>
+    public TimeSpan HeadPoll { get; set; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>Verified reads (opt-in): the named methods go to `quorum` upstreams at the same head and their answers are compared.</summary>
+    public VerifyOptions Verify { get; set; } = new();
+}
+
+public sealed class VerifyOptions
+{
+    /// <summary>Methods (globs) whose reads are verified; empty: none.</summary>
+    public List<string> Methods { get; set; } = [];
+    /// <summary>Upstreams asked per verified read; the majority answer wins (else the best-ranked one's).</summary>
+    public int Quorum { get; set; } = 2;
+    /// <summary>How long an outvoted upstream stays `diverged` (ranked last).</summary>
+    public TimeSpan Cooldown { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 public sealed class SubscriptionOptions

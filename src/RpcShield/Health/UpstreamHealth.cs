@@ -28,6 +28,9 @@ internal sealed class UpstreamHealth
     private int _consecutiveFailures;
     private int _consecutiveSuccesses;
     private long _head = -1;
+    private long _chainBest = -1;
+    private string? _headHash;
+    private volatile bool _headTracked;
     private string? _lastError;
     private DateTimeOffset _since;
 
@@ -41,6 +44,40 @@ internal sealed class UpstreamHealth
     public HealthStatus Status => _status;
 
     public long Head => Volatile.Read(ref _head);
+
+    /// <summary>Hash of <see cref="Head"/> when known (real-time head tracking; probes see numbers only).</summary>
+    public string? HeadHash => Volatile.Read(ref _headHash);
+
+    /// <summary>The chain's best head when the ranking was last published (-1 before any).</summary>
+    public long ChainBestHead => Volatile.Read(ref _chainBest);
+
+    /// <summary>True while a real-time source (newHeads or fast polling) reports this upstream's head: a probe then never lowers it.</summary>
+    public bool HeadTracked
+    {
+        get => _headTracked;
+        set => _headTracked = value;
+    }
+
+    /// <summary>
+    /// True when a "header not found" from this upstream means only that it is behind: it has not
+    /// reached <paramref name="requested"/> (when known, else the chain's best head).
+    /// </summary>
+    public bool IsBehind(long requested)
+    {
+        var head = Head;
+        var target = requested >= 0 ? requested : ChainBestHead;
+        return head >= 0 ? head < target : target >= 0;
+    }
+
+    /// <summary>A real-time head (newHeads or a head poll): taken as it is, also when lower (a reorg).</summary>
+    public void HeadObserved(long number, string? hash)
+    {
+        lock (_lock)
+        {
+            _head = number;
+            _headHash = hash;
+        }
+    }
 
     public string? LastError => _lastError;
 
@@ -56,7 +93,14 @@ internal sealed class UpstreamHealth
     {
         lock (_lock)
         {
-            _head = Math.Max(head, 0);
+            // A probe answer may be older than the real-time head (sent before it arrived).
+            var next = _headTracked && _head >= 0 ? Math.Max(_head, head) : Math.Max(head, 0);
+            if (next != _head)
+            {
+                _headHash = null;
+            }
+
+            _head = next;
             _consecutiveFailures = 0;
             _consecutiveSuccesses++;
             return _status switch
@@ -125,6 +169,7 @@ internal sealed class UpstreamHealth
     {
         lock (_lock)
         {
+            _chainBest = bestHead;
             var lag = bestHead - _head;
             if (_status == HealthStatus.Healthy && lag > _options.MaxBlockLag)
             {

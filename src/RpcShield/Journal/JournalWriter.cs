@@ -286,4 +286,6 @@ internal static class JournalKinds
     public const string Chaos = "chaos";
     public const string ConfigReload = "config_reload";
     public const string Outcome = "outcome";
+    public const string Reorg = "reorg";
+    public const string Disagreement = "disagreement";
 }

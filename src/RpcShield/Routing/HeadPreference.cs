@@ -21,12 +21,21 @@ internal static class HeadPreference
             return candidates;
         }
 
-        var best = chain.BestHead;
-        if (best < 0 || candidates[0].Health.Head >= best)
+        return PreferAtLeast(candidates, chain.BestHead);
+    }
+
+    /// <summary>
+    /// <paramref name="candidates"/> with upstreams whose head has reached <paramref name="block"/> first
+    /// (a stable reorder, in a new array only when something moves).
+    /// </summary>
+    public static Upstream[] PreferAtLeast(Upstream[] candidates, long block)
+    {
+        if (block < 0 || candidates.Length < 2 || candidates[0].Health.Head >= block)
         {
             return candidates;
         }
 
+        var best = block;
         Span<bool> atHead = stackalloc bool[Math.Min(candidates.Length, 64)];
         var any = false;
         for (var i = 0; i < atHead.Length; i++)

@@ -5,7 +5,7 @@ namespace RpcShield.Routing;
 
 /// <summary>
 /// Orders upstreams for routing. Sort keys, in order: health class (healthy, then lagging, then
-/// unhealthy as a last resort, then open-circuit or throttled; probing and wrong-chain never), tier (primary before fallback),
+/// unhealthy as a last resort, then open-circuit, throttled or diverged; probing and wrong-chain never), tier (primary before fallback),
 /// then cost (lower is better):
 /// <code>
 /// cost_ms = peak_ewma_latency_ms × (1 + in_flight) × (1 + 4 × error_rate) + 50 × block_lag
@@ -42,9 +42,9 @@ internal static class Ranker
                 HealthStatus.Unhealthy => 2,
                 _ => -1,
             };
-            if (cls >= 0 && (upstream.CircuitState != Breakers.BreakerState.Closed || upstream.IsThrottled))
+            if (cls >= 0 && (upstream.CircuitState != Breakers.BreakerState.Closed || upstream.IsThrottled || upstream.IsDiverged))
             {
-                // Open breaker or throttle backoff: a last resort only (its attempt pipeline refuses it locally).
+                // Open breaker or throttle backoff (its attempt pipeline refuses it locally), or outvoted by a verified read: a last resort only.
                 cls = 3;
             }
 

@@ -1,6 +1,7 @@
 using Polly;
 using Polly.Hedging;
 using RpcShield.Chains;
+using RpcShield.Heads;
 using RpcShield.JsonRpc;
 using RpcShield.Journal;
 using RpcShield.Upstreams;
@@ -71,7 +72,7 @@ internal sealed class ReadForwarder
     {
         var routing = chain.Options.Routing;
         var maxExtra = Math.Max(0, _hedgeDelay.MaxExtra(chain));
-        var candidates = HeadPreference.PreferBestHead(chain, item, chain.Candidates(item.Method, routing.Retries + 1 + maxExtra));
+        var candidates = HeadConsistency.Route(chain, ref item, chain.Candidates(item.Method, routing.Retries + 1 + maxExtra), out var pinned);
         if (candidates.Length == 0)
         {
             return ValueTask.FromResult(chain.Router.IsServable(item.Method)
@@ -91,13 +92,13 @@ internal sealed class ReadForwarder
         {
             // One candidate: its attempt (or its share of an upstream batch) is awaited inline, and the
             // request's bookkeeping (ForwardState) is only built if it fails: a first answer needs none.
-            var request = new LoneRequest(chain, item.Raw, item.Method, candidates, call, started, deadline);
+            var request = new LoneRequest(chain, item.Raw, item.Method, candidates, call, started, deadline, pinned);
             return joined
                 ? ForwardBatchedAsync(request, batched!, cancellationToken)
                 : ForwardAloneAsync(request, _sender.Start(candidates[0], item.Raw, item.Method, firstTimeout, cancellationToken), cancellationToken);
         }
 
-        var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline, maxExtra);
+        var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline, maxExtra, pinned);
         if (joined)
         {
             state.JoinedBatch(batched!);
@@ -106,19 +107,20 @@ internal sealed class ReadForwarder
         return ForwardRankedAsync(state, cancellationToken);
     }
 
-    private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline, int maxExtra)
+    private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline, int maxExtra, bool pinned)
     {
         var routing = chain.Options.Routing;
         return new ForwardState(this, chain, body, method, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(method, routing), routing.Retries, maxExtra)
         {
             Call = call,
+            Pinned = pinned,
             Started = started,
             Deadline = deadline,
         };
     }
 
     /// <summary>What a request sent to its only candidate needs kept while the attempt is out.</summary>
-    private readonly record struct LoneRequest(ChainRuntime Chain, ReadOnlyMemory<byte> Body, string Method, Upstream[] Candidates, RpcCall? Call, long Started, TimeSpan Deadline);
+    private readonly record struct LoneRequest(ChainRuntime Chain, ReadOnlyMemory<byte> Body, string Method, Upstream[] Candidates, RpcCall? Call, long Started, TimeSpan Deadline, bool Pinned);
 
     private async ValueTask<ForwardResult> ForwardAloneAsync(LoneRequest request, AttemptInFlight attempt, CancellationToken cancellationToken)
     {
@@ -159,7 +161,7 @@ internal sealed class ReadForwarder
     private ForwardState FailedAlone(LoneRequest request)
     {
         // One candidate: there is nothing to hedge to.
-        var state = NewState(request.Chain, request.Body, request.Method, request.Candidates, request.Call, request.Started, request.Deadline, maxExtra: 0);
+        var state = NewState(request.Chain, request.Body, request.Method, request.Candidates, request.Call, request.Started, request.Deadline, maxExtra: 0, request.Pinned);
         state.Next();
         return state;
     }
@@ -325,6 +327,9 @@ internal sealed class ReadForwarder
         public bool Hedgeable { get; } = hedgeable;
         public RpcCall? Call { get; init; }
 
+        /// <summary>`latest` was pinned to a number: a node behind it has nothing to say to the client.</summary>
+        public bool Pinned { get; init; }
+
         /// <summary>Timestamp (TimeProvider) when forwarding started, and the overall budget from then.</summary>
         public long Started { get; init; }
 
@@ -432,7 +437,7 @@ internal sealed class ReadForwarder
                 Failed(attempt);
 
                 // Keep the most informative node answer (a JSON-RPC error beats a transport failure).
-                if (attempt.Reply.IsJsonRpc && attempt.Body is not null)
+                if (attempt.Reply.IsJsonRpc && attempt.Body is not null && !(Pinned && attempt.Kind == AttemptKind.Behind))
                 {
                     _bestNodeError?.Dispose();
                     _bestNodeError = Kept(attempt);

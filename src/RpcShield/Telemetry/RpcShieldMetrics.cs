@@ -14,6 +14,9 @@ internal sealed class RpcShieldMetrics
     internal static readonly double[] LatencyBuckets =
         [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+    /// <summary>Buckets from 0 (first to see the block) to 30 s.</summary>
+    internal static readonly double[] HeadDelayBuckets = [0, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
     private readonly ConcurrentDictionary<(string, string, string), Counter.Child> _requestChildren = new();
     private readonly ConcurrentDictionary<(string, string), Histogram.Child> _durationChildren = new();
 
@@ -46,6 +49,9 @@ internal sealed class RpcShieldMetrics
         JournalEntries = f.CreateCounter("rpcshield_journal_entries_total", "Journal entries written.", "kind");
         JournalDropped = f.CreateCounter("rpcshield_journal_dropped_total", "Journal entries dropped because the queue was full.");
         ConfigReloads = f.CreateCounter("rpcshield_config_reloads_total", "Configuration reloads by result.", "result");
+        Reorgs = f.CreateCounter("rpcshield_reorgs_total", "Reorgs seen in upstream heads (head went back, hash changed at a height, parent mismatch).", "chain");
+        UpstreamDisagreements = f.CreateCounter("rpcshield_upstream_disagreements_total", "Verified reads where the upstream's answer was outvoted.", "chain", "upstream", "method");
+        UpstreamHeadDelay = f.CreateHistogram("rpcshield_upstream_head_delay_seconds", "How long after the first upstream each upstream showed each new block.", new HistogramConfiguration { Buckets = HeadDelayBuckets, LabelNames = ["chain", "upstream"] });
     }
 
     public CollectorRegistry Registry { get; }
@@ -72,6 +78,9 @@ internal sealed class RpcShieldMetrics
     public Counter JournalEntries { get; }
     public Counter JournalDropped { get; }
     public Counter ConfigReloads { get; }
+    public Counter Reorgs { get; }
+    public Histogram UpstreamHeadDelay { get; }
+    public Counter UpstreamDisagreements { get; }
 
     /// <summary>Counts one client request; children are cached so the hot path allocates nothing.</summary>
     public void RecordRequest(string chain, string method, string outcome, double seconds)

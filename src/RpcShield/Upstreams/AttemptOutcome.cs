@@ -20,6 +20,8 @@ internal enum AttemptKind
     Timeout,
     /// <summary>Cancelled because another attempt won or the client left.</summary>
     Cancelled,
+    /// <summary>"header not found" / "unknown block" from a node known to be behind the block asked for: try elsewhere, health unaffected.</summary>
+    Behind,
     /// <summary>Refused locally without sending (open circuit, exhausted rate budget, throttle backoff): try elsewhere, health unaffected.</summary>
     Rejected,
     /// <summary>

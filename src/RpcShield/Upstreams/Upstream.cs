@@ -15,9 +15,12 @@ internal sealed class Upstream : IDisposable
     private int _circuitState;
     private long _takesBatchesAgainAt;
     private volatile bool _throttled;
+    private long _divergedUntil;
+    private readonly TimeProvider _time;
 
     public Upstream(string chain, UpstreamOptions options, RoutingOptions routing, IUpstreamTransport transport, TimeProvider time, RpcShieldMetrics metrics)
     {
+        _time = time;
         Chain = chain;
         Name = options.Name;
         Url = new Uri(options.Url);
@@ -90,6 +93,13 @@ internal sealed class Upstream : IDisposable
         set => Volatile.Write(ref _takesBatchesAgainAt, value);
     }
 
+    /// <summary>True while the upstream is `diverged`: outvoted by a verified read, ranked last until the cool-down ends.</summary>
+    public bool IsDiverged => Volatile.Read(ref _divergedUntil) > _time.GetTimestamp();
+
+    /// <summary>Marks the upstream `diverged` for <paramref name="cooldown"/> from now.</summary>
+    public void MarkDiverged(TimeSpan cooldown) =>
+        Volatile.Write(ref _divergedUntil, _time.GetTimestamp() + (long)(cooldown.TotalSeconds * _time.TimestampFrequency));
+
     /// <summary>Last published routing score in (0,1].</summary>
     public double Score { get; set; }
 
@@ -114,6 +124,7 @@ internal sealed class UpstreamMetrics
         Head = metrics.UpstreamHead.WithLabels(chain, upstream);
         Lag = metrics.UpstreamLag.WithLabels(chain, upstream);
         Circuit = metrics.CircuitState.WithLabels(chain, upstream);
+        HeadDelay = metrics.UpstreamHeadDelay.WithLabels(chain, upstream);
         Failovers = metrics.Failovers;
         ChainName = chain;
         UpstreamName = upstream;
@@ -131,6 +142,8 @@ internal sealed class UpstreamMetrics
     public Prometheus.Gauge.Child Head { get; }
     public Prometheus.Gauge.Child Lag { get; }
     public Prometheus.Gauge.Child Circuit { get; }
+    /// <summary>How long after the first upstream this one showed each new block (real-time head tracking).</summary>
+    public Prometheus.Histogram.Child HeadDelay { get; }
     private Prometheus.Counter Failovers { get; }
     private string ChainName { get; }
     private string UpstreamName { get; }

@@ -65,6 +65,58 @@ internal sealed class UpstreamSender
     }
 
     /// <summary>
+    /// An observation request (a head poll): admitted by the budget guards like any attempt (it
+    /// counts against a rate budget), but its result is recorded nowhere else: not in health,
+    /// latency, error window, breaker or metrics, since a cheap call answering says nothing about
+    /// the node's real requests. Returns the answer's body (the caller disposes it), or null.
+    /// </summary>
+    public async ValueTask<PooledBuffer?> ObserveAsync(Upstream upstream, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < _guards.Length; i++)
+        {
+            if (_guards[i].Admit(upstream) is { } refusal)
+            {
+                for (var admitted = 0; admitted < i; admitted++)
+                {
+                    _guards[admitted].Completed(upstream, refusal);
+                }
+
+                return null;
+            }
+        }
+
+        var kind = AttemptKind.Transport;
+        var buffer = new PooledBuffer();
+        try
+        {
+            using var linked = new AttemptCancellation(_time, timeout, cancellationToken);
+            var response = await upstream.Transport.PostAsync(body, buffer, MaxResponseBytes, linked.Token).ConfigureAwait(false);
+            kind = response.TooLarge ? AttemptKind.HttpError : FailureClassifier.ClassifyStatus((System.Net.HttpStatusCode)response.StatusCode);
+            if (kind != AttemptKind.Answered)
+            {
+                return null;
+            }
+
+            var answer = buffer;
+            buffer = null;
+            return answer;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException or System.Net.Sockets.SocketException)
+        {
+            return null;
+        }
+        finally
+        {
+            buffer?.Dispose();
+            var outcome = new AttemptOutcome { Upstream = upstream, Kind = kind, Reason = kind == AttemptKind.Answered ? "ok" : "observe_failed" };
+            foreach (var guard in _guards)
+            {
+                guard.Completed(upstream, outcome);
+            }
+        }
+    }
+
+    /// <summary>
     /// <see cref="SendAsync"/> for a caller that awaits in its own state machine (the read path):
     /// await <see cref="AttemptInFlight.Outcome"/>, then hand it to <see cref="Settle"/> exactly once.
     /// Saves the sender's own state machine, about 0.2 KB per attempt.
@@ -227,6 +279,10 @@ internal sealed class UpstreamSender
             {
                 reply = batch ? BatchAnswer.Summarize(buffer.Span, out refused, out items) : UpstreamReply.Inspect(buffer.Span, response.Framed);
                 kind = FailureClassifier.ClassifyReply(reply);
+                if (kind is AttemptKind.NodeError or AttemptKind.Answered && reply.HasError && !batch && Heads.MissingBlock.IsBehind(upstream, reply, body.Span))
+                {
+                    kind = AttemptKind.Behind;
+                }
             }
 
             if (refused)
@@ -302,8 +358,9 @@ internal sealed class UpstreamSender
                 metrics.Throttled.Inc();
                 break;
             case AttemptKind.Cancelled:
+            case AttemptKind.Behind:
             case AttemptKind.Unconfirmed:
-                // Booked when judged (Judge): only a fault another node does not share counts against a node.
+                // Unconfirmed errors are booked when judged (Judge): only a fault another node does not share counts against a node.
                 break;
             default:
                 (kind == AttemptKind.Timeout ? metrics.Timeout : metrics.Error).Inc();

@@ -24,7 +24,9 @@ public sealed class ConformanceFixture : IAsyncLifetime
         Proxy = await ProxyUnderTest.StartAsync(Yaml.Chain(
             [("replay", Replay.Url)],
             chainId: ReplayUpstream.ChainId,
-            extraChain: "    degradation: { degraded_below_healthy: 0, minimal_below_healthy: 0, degraded_above_failure_rate: 0, minimal_above_failure_rate: 0 }"));
+            extraChain: "    degradation: { degraded_below_healthy: 0, minimal_below_healthy: 0, degraded_above_failure_rate: 0, minimal_above_failure_rate: 0 }",
+            // Recorded requests are matched as sent: `latest` is not pinned to the replay's head here.
+            extraRouting: "      consistency: { pin_latest: false }"));
     }
 
     public async Task DisposeAsync()

@@ -60,6 +60,11 @@ internal sealed class ReplayUpstream : IAsyncDisposable
             {
                 response = new JsonObject { ["jsonrpc"] = "2.0", ["result"] = method == "eth_chainId" ? ChainIdHex : HeadHex };
             }
+            else if (id?.GetValueKind() == System.Text.Json.JsonValueKind.String && id.GetValue<string>() == "rpcshield-probe")
+            {
+                // RpcShield's own head poll (eth_getBlockByNumber "latest"), not a client's exchange.
+                response = new JsonObject { ["jsonrpc"] = "2.0", ["result"] = null };
+            }
             else
             {
                 Interlocked.Increment(ref self!._unmatched);
