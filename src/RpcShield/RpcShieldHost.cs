@@ -77,8 +77,9 @@ public static class RpcShieldHost
         // ahead of routing and authorization (measured ~0.5 KB and a few µs per request); the rest
         // is routed exactly as before (other paths, unknown chain names).
         var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
-        app.Use(next => context => endpoint.TryServe(context) ?? next(context));
+        app.Use(next => context => (ClientAuthMiddleware.Authenticated(context) ? endpoint.TryServe(context) : null) ?? next(context));
         app.UseRouting();
+        app.UseMiddleware<ClientAuthGate>();
         if (app.Services.GetService<Microsoft.AspNetCore.Authorization.IAuthorizationHandlerProvider>() is not null)
         {
             app.UseAuthorization();
