@@ -58,6 +58,8 @@ public static class RpcShieldHost
         });
 
         var services = builder.Services;
+        // Bounds the drain of in-flight requests on SIGTERM (the default of 30 s races systemd's and compose's kill).
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Server.ShutdownTimeout);
         services.AddSingleton(settings.TimeProvider);
         services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
         services.AddTelemetry();

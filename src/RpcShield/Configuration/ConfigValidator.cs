@@ -109,6 +109,11 @@ internal static partial class ConfigValidator
             error("server.max_batch_items", "must be at least 1");
         }
 
+        if (server.ShutdownTimeout < TimeSpan.Zero || server.ShutdownTimeout > TimeSpan.FromMinutes(5))
+        {
+            error("server.shutdown_timeout", "must be between 0s and 5m");
+        }
+
         RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateServer(server.Websocket, "server.websocket", error);
     }
 

@@ -39,6 +39,8 @@ public sealed class ServerOptions
     public int MaxConnections { get; set; } = 10_000;
     /// <summary>JSON-RPC over WebSocket: subscription limits, keep-alive and slow-client back-pressure.</summary>
     public ServerWebSocketOptions Websocket { get; set; } = new();
+    /// <summary>On SIGTERM: WebSocket clients get a 1001 close at once, in-flight requests may finish for this long, then the journal and learned priors are flushed and the process exits. Read at start. Keep the service manager's stop timeout a few seconds above it (deploy/: 10s).</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 public sealed class ServerWebSocketOptions
