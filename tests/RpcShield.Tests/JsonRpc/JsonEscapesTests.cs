@@ -43,4 +43,24 @@ public sealed class JsonEscapesTests
         Assert.Null(envelope.Invalid[1]);
         Assert.Equal("ok", envelope.Items[1].Method);
     }
+
+    [Fact]
+    public void The_text_and_duplicate_key_checks_allocate_nothing_per_string()
+    {
+        var small = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"to":"0x1","data":"0x00"},"latest"]}""");
+        var large = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"to":"0x1","data":"0x{{new string('a', 100_000)}}","x":["\u00e9","\ud83d\ude00"]},"latest"]}""");
+        RpcEnvelopeParser.Parse(small, 10);
+        RpcEnvelopeParser.Parse(large, 10);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        RpcEnvelopeParser.Parse(small, 10);
+        var smallBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        RpcEnvelopeParser.Parse(large, 10);
+        var largeBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // Only the envelope and its item array: the same for 100 KB of params with escapes as for a few bytes.
+        Assert.Equal(smallBytes, largeBytes);
+        Assert.True(smallBytes <= 256, $"{smallBytes} bytes");
+    }
 }
