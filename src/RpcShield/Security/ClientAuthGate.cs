@@ -7,7 +7,7 @@ namespace RpcShield.Security;
 /// marked <see cref="ClientTokenNotRequired"/>; anything else (JSON-RPC, WebSocket, status, an
 /// unknown path) gets the 401.
 /// </summary>
-public sealed class ClientAuthGate
+internal sealed class ClientAuthGate
 {
     private readonly RequestDelegate _next;
 

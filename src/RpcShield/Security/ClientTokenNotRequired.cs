@@ -5,7 +5,7 @@ namespace RpcShield.Security;
 /// readiness probes; `/admin/*`, which checks its own token). Auth is decided by the endpoint a
 /// request reaches, never by how its path is spelled.
 /// </summary>
-public sealed class ClientTokenNotRequired
+internal sealed class ClientTokenNotRequired
 {
     public static readonly ClientTokenNotRequired Instance = new();
 

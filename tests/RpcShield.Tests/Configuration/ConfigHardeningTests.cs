@@ -6,13 +6,7 @@ namespace RpcShield.Tests.Configuration;
 /// <summary>Hostile or careless configuration: YAML bombs by nesting and size, reserved chain names, weak tokens.</summary>
 public sealed class ConfigHardeningTests
 {
-    private const string Minimal = """
-        chains:
-          - name: mainnet
-            chain_id: 1
-            upstreams:
-              - { name: a, url: "http://127.0.0.1:8545" }
-        """;
+    private const string Minimal = ConfigLoaderTests.Minimal;
 
     private static ConfigLoadResult Load(string yaml) => ConfigLoader.LoadText(yaml, _ => null);
 

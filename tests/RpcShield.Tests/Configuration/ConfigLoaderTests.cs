@@ -5,7 +5,7 @@ namespace RpcShield.Tests.Configuration;
 
 public sealed class ConfigLoaderTests
 {
-    private const string Minimal = """
+    internal const string Minimal = """
         chains:
           - name: mainnet
             chain_id: 1
