@@ -8,7 +8,7 @@ namespace RpcShield.JsonRpc;
 /// One client call (an HTTP request or a WebSocket message), shared by the items of a batch.
 /// Capabilities add response annotations here (`X-RpcShield-*` headers) from any thread.
 /// </summary>
-public sealed class RpcCall
+internal sealed class RpcCall
 {
     private List<KeyValuePair<string, string>>? _annotations;
     // The one annotation nearly every call gets (X-RpcShield-Upstream) is kept without a list.
@@ -122,7 +122,7 @@ public sealed class RpcCall
     }
 }
 
-public enum RpcTransport
+internal enum RpcTransport
 {
     Http,
     WebSocket,
@@ -132,7 +132,7 @@ public enum RpcTransport
 /// Serves a class of methods instead of the default read forwarder (broadcast, builder fan-out,
 /// RpcShield's own `rpcshield_*` methods). The first handler that claims a method wins.
 /// </summary>
-public interface IRpcHandler
+internal interface IRpcHandler
 {
     bool Handles(ChainRuntime chain, string method);
 
@@ -144,7 +144,7 @@ public interface IRpcHandler
 /// forwarder; a gate's own answer is final) and may replace it, e.g. to keep eth_blockNumber
 /// monotonic. Synchronous by design.
 /// </summary>
-public interface IRpcResultFilter
+internal interface IRpcResultFilter
 {
     bool Applies(string method);
 
@@ -156,7 +156,7 @@ public interface IRpcResultFilter
 /// Checked before any handler: may answer the item itself (shed in degraded mode, reject sends in
 /// minimal mode, a client-scope chaos fault). Returns null to let the item through.
 /// </summary>
-public interface IRpcGate
+internal interface IRpcGate
 {
     ValueTask<ForwardResult?> AdmitAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken);
 }

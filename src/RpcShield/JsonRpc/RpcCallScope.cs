@@ -8,7 +8,7 @@ namespace RpcShield.JsonRpc;
 /// for a feature that is off. Cleared when the dispatch ends, so background work that outlives
 /// the request (broadcast stragglers, fan-out) sees no call.
 /// </summary>
-public sealed class RpcCallScope
+internal sealed class RpcCallScope
 {
     private readonly AsyncLocal<Holder?> _current = new();
     private Func<bool>? _wanted;

@@ -13,7 +13,7 @@ namespace RpcShield.Security;
 /// it reach nothing but endpoints marked <see cref="ClientTokenNotRequired"/> (/healthz, /readyz,
 /// /admin/*, which has its own token).
 /// </summary>
-public sealed class ClientAuthMiddleware
+internal sealed class ClientAuthMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly ConfigStore _config;

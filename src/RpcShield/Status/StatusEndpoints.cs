@@ -10,7 +10,7 @@ using RpcShield.Security;
 namespace RpcShield.Status;
 
 /// <summary>`/healthz` (alive), `/readyz` (every chain has a healthy upstream) and `/status` (JSON detail).</summary>
-public static class StatusEndpoints
+internal static class StatusEndpoints
 {
     public static IEndpointRouteBuilder MapStatusEndpoints(this IEndpointRouteBuilder app)
     {
@@ -125,7 +125,7 @@ public static class StatusEndpoints
 }
 
 /// <summary>Adds a capability's fields to `/status` (breaker state, builders, mode detail…).</summary>
-public interface IStatusContributor
+internal interface IStatusContributor
 {
     void WriteUpstream(Utf8JsonWriter writer, ChainRuntime chain, Upstreams.Upstream upstream);
 
