@@ -39,6 +39,7 @@ public static class RpcShieldHost
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 
         var listen = new Uri(settings.ListenOverride ?? options.Server.Listen);
+        var idle = new IdleConnectionReleaser(options.Server.MaxConnections, settings.TimeProvider);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -54,11 +55,18 @@ public static class RpcShieldHost
             limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
             limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(10));
             var address = listen.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host.Trim('[', ']'));
-            kestrel.Listen(address, listen.Port, o => o.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(address, listen.Port, o =>
+            {
+                o.Protocols = HttpProtocols.Http1;
+                o.Use(idle.Track);
+            });
         });
 
         var services = builder.Services;
+        // Bounds the drain of in-flight requests on SIGTERM (the default of 30 s races systemd's and compose's kill).
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Server.ShutdownTimeout);
         services.AddSingleton(settings.TimeProvider);
+        services.AddSingleton(idle);
         services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
         services.AddTelemetry();
         services.AddUpstreamRouting();
@@ -73,13 +81,19 @@ public static class RpcShieldHost
         settings.ConfigureServices?.Invoke(services);
 
         var app = builder.Build();
+        app.Use(next => context =>
+        {
+            idle.Touch(context);
+            return next(context);
+        });
         app.UseMiddleware<ClientAuthMiddleware>();
         // JSON-RPC over HTTP (POST / and POST /{a configured chain}) goes straight to its endpoint,
         // ahead of routing and authorization (measured ~0.5 KB and a few µs per request); the rest
         // is routed exactly as before (other paths, unknown chain names).
         var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
-        app.Use(next => context => endpoint.TryServe(context) ?? next(context));
+        app.Use(next => context => (ClientAuthMiddleware.Authenticated(context) ? endpoint.TryServe(context) : null) ?? next(context));
         app.UseRouting();
+        app.UseMiddleware<ClientAuthGate>();
         if (app.Services.GetService<Microsoft.AspNetCore.Authorization.IAuthorizationHandlerProvider>() is not null)
         {
             app.UseAuthorization();

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using RpcShield.Chaos;
 using RpcShield.Configuration;
+using RpcShield.Security;
 
 namespace RpcShield.Admin;
 
@@ -22,7 +23,8 @@ internal static class ChaosAdminEndpoints
 
     public static IEndpointRouteBuilder MapChaosAdmin(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/admin/chaos");
+        // The admin API checks its own token (AdminGuard), not the client token.
+        var group = app.MapGroup("/admin/chaos").WithMetadata(ClientTokenNotRequired.Instance);
         group.AddEndpointFilter(async (ctx, next) =>
         {
             var config = ctx.HttpContext.RequestServices.GetRequiredService<ConfigStore>();

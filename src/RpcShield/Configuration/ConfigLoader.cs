@@ -8,6 +8,12 @@ internal static class ConfigLoader
         string yaml;
         try
         {
+            // The size is checked before the file is read: an oversized edit never reaches memory.
+            if (YamlLimits.CheckSize(new FileInfo(path).Length) is { } tooLarge)
+            {
+                return new ConfigLoadResult(null, [tooLarge]);
+            }
+
             yaml = File.ReadAllText(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

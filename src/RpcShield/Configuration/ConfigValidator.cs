@@ -7,6 +7,7 @@ namespace RpcShield.Configuration;
 /// <summary>Semantic checks after binding. Messages never echo URL or key values (they may hold secrets).</summary>
 internal static partial class ConfigValidator
 {
+    private const int MinTokenLength = 16;
     private static readonly string[] Tiers = ["primary", "fallback"];
     private static readonly string[] CancelStyles = ["method", "empty_bundle"];
     internal static readonly string[] ChaosScopes = ["client", "upstream", "builder"];
@@ -19,6 +20,7 @@ internal static partial class ConfigValidator
         void Error(string path, string message) => errors.Add(new ConfigError(path, message));
 
         ValidateServer(options.Server, Error);
+        ValidateToken(options.Admin.Token, "admin.token", Error);
 
         if (options.Chains.Count == 0)
         {
@@ -91,10 +93,12 @@ internal static partial class ConfigValidator
         {
             error("server.listen", "must be an http:// URL with host and port");
         }
-        else if (!IsLoopback(listen.Host) && string.IsNullOrEmpty(server.AuthToken))
+        else if (!IsLoopback(listen.Host) && server.AuthToken is null)
         {
             error("server.auth_token", "required when server.listen is not a loopback address (RpcShield spends your RPC keys)");
         }
+
+        ValidateToken(server.AuthToken, "server.auth_token", error);
 
         if (server.MaxBodyBytes < 1024)
         {
@@ -106,7 +110,30 @@ internal static partial class ConfigValidator
             error("server.max_batch_items", "must be at least 1");
         }
 
+        if (server.ShutdownTimeout < TimeSpan.Zero || server.ShutdownTimeout > TimeSpan.FromMinutes(5))
+        {
+            error("server.shutdown_timeout", "must be between 0s and 5m");
+        }
+
         RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateServer(server.Websocket, "server.websocket", error);
+    }
+
+    /// <summary>A token that is set must be guessable by nobody: blank or short ones are refused (the value is never shown).</summary>
+    private static void ValidateToken(string? token, string path, Action<string, string> error)
+    {
+        if (token is null)
+        {
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            error(path, "is blank: set a token of at least 16 characters or remove the key");
+        }
+        else if (token.Length < MinTokenLength)
+        {
+            error(path, $"too short: at least {MinTokenLength} characters (value not shown)");
+        }
     }
 
     private static void ValidateChain(ChainOptions chain, string path, Action<string, string> error)
@@ -114,6 +141,10 @@ internal static partial class ConfigValidator
         if (!ChainName().IsMatch(chain.Name))
         {
             error($"{path}.name", "must be lowercase letters, digits, '-' or '_'");
+        }
+        else if (ReservedPaths.Contains(chain.Name))
+        {
+            error($"{path}.name", $"'{chain.Name}' is reserved for RpcShield's own endpoints ({string.Join(", ", ReservedPaths.FirstSegments)})");
         }
 
         if (chain.ChainId <= 0)

@@ -33,12 +33,14 @@ public sealed class ServerOptions
     public long MaxBodyBytes { get; set; } = 10 * 1024 * 1024;
     /// <summary>Largest accepted batch; larger gets -32093 / HTTP 413.</summary>
     public int MaxBatchItems { get; set; } = 1000;
-    /// <summary>Client token (`Authorization: Bearer …` or `?token=`). Required off loopback.</summary>
+    /// <summary>Client token (`Authorization: Bearer …` or `?token=`). Required off loopback. At least 16 characters: blank or shorter is a config error.</summary>
     public string? AuthToken { get; set; }
-    /// <summary>Upper bound of concurrent client connections.</summary>
+    /// <summary>Upper bound of concurrent client connections. Above 90 % of it each new connection makes the least recently active keep-alive connection close (gracefully).</summary>
     public int MaxConnections { get; set; } = 10_000;
     /// <summary>JSON-RPC over WebSocket: subscription limits, keep-alive and slow-client back-pressure.</summary>
     public ServerWebSocketOptions Websocket { get; set; } = new();
+    /// <summary>On SIGTERM: WebSocket clients get a 1001 close at once, in-flight requests may finish for this long, then the journal and learned priors are flushed and the process exits. Read at start. Keep the service manager's stop timeout a few seconds above it (deploy/: 10s).</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 public sealed class ServerWebSocketOptions
@@ -57,7 +59,7 @@ public sealed class ServerWebSocketOptions
 
 public sealed class AdminOptions
 {
-    /// <summary>Bearer token for `/admin/*`. Without it the admin API is disabled.</summary>
+    /// <summary>Bearer token for `/admin/*`. Without it the admin API is disabled. At least 16 characters: blank or shorter is a config error.</summary>
     public string? Token { get; set; }
     /// <summary>Accept admin calls from non-loopback clients (off by default).</summary>
     public bool AllowRemote { get; set; }
@@ -83,7 +85,7 @@ public sealed class SigningOptions
 
 public sealed class ChainOptions
 {
-    /// <summary>Chain name; served at `/{name}`.</summary>
+    /// <summary>Chain name; served at `/{name}`. Not one of RpcShield's own paths: healthz, readyz, status, metrics, admin, ui, v1, sandbox.</summary>
     public string Name { get; set; } = "";
     /// <summary>Expected `eth_chainId`; an upstream answering anything else is never used.</summary>
     public long ChainId { get; set; }

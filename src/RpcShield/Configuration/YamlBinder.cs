@@ -34,11 +34,18 @@ internal sealed partial class YamlBinder
     private T? BindDocument<T>(string yaml) where T : class, new()
     {
         var stream = new YamlStream();
+        // `${VAR}` is not a valid plain scalar inside flow mappings (`{ key: ${VAR} }`), so it is
+        // parked as a YAML-safe placeholder and substituted per scalar after parsing.
+        var parked = VariablePattern().Replace(yaml, Placeholder + "$1__");
+        if (YamlLimits.Check(parked) is { } limit)
+        {
+            _errors.Add(limit);
+            return null;
+        }
+
         try
         {
-            // `${VAR}` is not a valid plain scalar inside flow mappings (`{ key: ${VAR} }`), so it is
-            // parked as a YAML-safe placeholder and substituted per scalar after parsing.
-            stream.Load(new StringReader(VariablePattern().Replace(yaml, Placeholder + "$1__")));
+            stream.Load(new StringReader(parked));
         }
         catch (YamlException ex)
         {

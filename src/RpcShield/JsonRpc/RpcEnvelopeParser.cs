@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace RpcShield.JsonRpc;
 
@@ -36,14 +37,18 @@ internal static class RpcEnvelopeParser
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 128, CommentHandling = JsonCommentHandling.Disallow };
 
+    private const string NotText = "Invalid request: a string is not Unicode text (invalid UTF-8 or a lone surrogate escape)";
+
     public static RpcEnvelope Parse(ReadOnlyMemory<byte> body, int maxBatchItems)
     {
         try
         {
             return ParseCore(body, maxBatchItems);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: text the reader accepts but cannot decode (kept as a
+            // safety net; lone surrogates are caught per item before anything decodes them).
             return RpcEnvelope.Error(RpcErrorCodes.ParseError, "Parse error: malformed JSON");
         }
     }
@@ -61,6 +66,12 @@ internal static class RpcEnvelopeParser
             var start = (int)reader.TokenStartIndex;
             var item = ReadObject(ref reader, body, start, out var invalid);
             EnsureEnd(ref reader);
+            if (invalid is { Message: NotText })
+            {
+                // A lone request that is not Unicode text is not parseable JSON-RPC (a batch answers it per item).
+                return RpcEnvelope.Error(RpcErrorCodes.ParseError, "Parse error: a string is not Unicode text (invalid UTF-8 or a lone surrogate escape)");
+            }
+
             return invalid is { } bad
                 ? new RpcEnvelope { Kind = EnvelopeKind.Single, Items = [default], Invalid = [bad] }
                 : new RpcEnvelope { Kind = EnvelopeKind.Single, Items = [item] };
@@ -148,6 +159,8 @@ internal static class RpcEnvelopeParser
         string? method = null;
         var versionOk = false;
         var problem = (string?)null;
+        var seen = EnvelopeKeys.None;
+        var text = true;
         var depth = reader.CurrentDepth;
 
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
@@ -157,68 +170,96 @@ internal static class RpcEnvelopeParser
                 continue;
             }
 
-            if (reader.ValueTextEquals("id"u8))
+            text &= IsText(ref reader);
+            var key = reader.ValueTextEquals("id"u8) ? EnvelopeKeys.Id
+                : reader.ValueTextEquals("method"u8) ? EnvelopeKeys.Method
+                : reader.ValueTextEquals("jsonrpc"u8) ? EnvelopeKeys.JsonRpc
+                : reader.ValueTextEquals("params"u8) ? EnvelopeKeys.Params
+                : EnvelopeKeys.None;
+            var duplicate = (seen & key) != 0;
+            if (duplicate)
             {
-                reader.Read();
+                // A node that reads the first of two `method` keys would run what routing and deny rules never saw.
+                problem ??= DuplicateKey(key);
+            }
+
+            seen |= key;
+            reader.Read();
+            if (key == EnvelopeKeys.Id && duplicate)
+            {
+                // Which of two ids to echo is ambiguous: the error goes out with id null.
+                text &= SkipText(ref reader);
+                id = default;
+            }
+            else if (key == EnvelopeKeys.Id)
+            {
                 var idStart = (int)reader.TokenStartIndex;
                 if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
                 {
-                    reader.Skip();
+                    text &= SkipText(ref reader);
                     problem = "Invalid request: id must be a string, number or null";
+                    continue;
+                }
+
+                if (!IsText(ref reader))
+                {
+                    // Never echoed: the reply to it is answered with id null.
+                    text = false;
                     continue;
                 }
 
                 id = body[idStart..(int)(reader.TokenStartIndex + TokenLength(ref reader))];
             }
-            else if (reader.ValueTextEquals("method"u8))
+            else if (key == EnvelopeKeys.Method)
             {
-                reader.Read();
                 if (reader.TokenType == JsonTokenType.String)
                 {
-                    method = MethodNames.Get(ref reader);
+                    if (IsText(ref reader))
+                    {
+                        method = MethodNames.Get(ref reader);
+                    }
+                    else
+                    {
+                        text = false;
+                    }
                 }
                 else
                 {
-                    reader.Skip();
+                    text &= SkipText(ref reader);
                     problem = "Invalid request: method must be a string";
                 }
             }
-            else if (reader.ValueTextEquals("jsonrpc"u8))
+            else if (key == EnvelopeKeys.JsonRpc)
             {
-                reader.Read();
                 versionOk = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("2.0"u8);
                 if (!versionOk)
                 {
-                    reader.Skip();
+                    text &= SkipText(ref reader);
                 }
             }
-            else if (reader.ValueTextEquals("params"u8))
+            else if (key == EnvelopeKeys.Params)
             {
-                reader.Read();
                 var paramsStart = (int)reader.TokenStartIndex;
-                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
-                {
-                    reader.Skip();
-                }
-                else if (reader.TokenType != JsonTokenType.Null)
+                if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray or JsonTokenType.Null))
                 {
                     problem = "Invalid request: params must be an array or an object";
                 }
 
+                text &= SkipText(ref reader);
                 @params = body[paramsStart..(int)(reader.TokenStartIndex + TokenLength(ref reader))];
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                text &= SkipText(ref reader);
             }
         }
 
         var end = (int)reader.BytesConsumed;
-        problem ??= !versionOk ? "Invalid request: jsonrpc must be \"2.0\""
+        problem = !text ? NotText
+            : problem ?? (!versionOk ? "Invalid request: jsonrpc must be \"2.0\""
             : method is null ? "Invalid request: method is required"
             : method.Length == 0 ? "Invalid request: method is empty"
-            : null;
+            : null);
         if (problem is not null)
         {
             // The id of an invalid request is echoed only when it was itself valid JSON-RPC id material.
@@ -228,6 +269,50 @@ internal static class RpcEnvelopeParser
 
         invalid = null;
         return new RpcRequestItem(body[start..end], id, method!, @params);
+    }
+
+    /// <summary>Skips the current value; false when a string in it is not Unicode text (a lone surrogate escape).</summary>
+    private static bool SkipText(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            return IsText(ref reader);
+        }
+
+        var depth = reader.CurrentDepth;
+        var text = true;
+        while (reader.Read() && reader.CurrentDepth > depth)
+        {
+            text &= IsText(ref reader);
+        }
+
+        return text;
+    }
+
+    /// <summary>
+    /// False for a string or property name that is not Unicode text: invalid UTF-8 (the reader does
+    /// not check string contents) or escapes that leave a lone UTF-16 surrogate.
+    /// </summary>
+    private static bool IsText(ref Utf8JsonReader reader) =>
+        reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName)
+        || (Utf8.IsValid(reader.ValueSpan) && (!reader.ValueIsEscaped || JsonEscapes.AreWellFormed(reader.ValueSpan)));
+
+    private static string DuplicateKey(EnvelopeKeys key) => key switch
+    {
+        EnvelopeKeys.Id => "Invalid request: duplicate key \"id\"",
+        EnvelopeKeys.Method => "Invalid request: duplicate key \"method\"",
+        EnvelopeKeys.JsonRpc => "Invalid request: duplicate key \"jsonrpc\"",
+        _ => "Invalid request: duplicate key \"params\"",
+    };
+
+    [Flags]
+    private enum EnvelopeKeys
+    {
+        None = 0,
+        Id = 1,
+        Method = 2,
+        JsonRpc = 4,
+        Params = 8,
     }
 
     /// <summary>Length of the current token in the source (strings include their quotes).</summary>

@@ -40,7 +40,8 @@ internal static class RpcIdRewriter
         }
 
         var digits = id[0] == (byte)'-' ? id[1..] : id;
-        return digits.Length is 0 or > 15 || digits.ContainsAnyExceptInRange((byte)'0', (byte)'9') || (digits.Length > 1 && digits[0] == (byte)'0');
+        // `-0` too: nodes echo it as `0`.
+        return digits.Length is 0 or > 15 || digits.ContainsAnyExceptInRange((byte)'0', (byte)'9') || (digits[0] == (byte)'0' && (digits.Length > 1 || digits.Length < id.Length));
     }
 
     /// <summary>The same request with a synthetic string id (inserted for a notification).</summary>

@@ -6,9 +6,6 @@ namespace RpcShield.Passthrough;
 /// <summary>Checks `passthrough:` routes: valid YARP patterns that cannot shadow RpcShield's own endpoints.</summary>
 internal static class PassthroughValidation
 {
-    /// <summary>First path segments RpcShield serves itself.</summary>
-    private static readonly string[] Reserved = ["healthz", "readyz", "status", "metrics", "admin"];
-
     public static void Validate(ProxyOptions options, Action<string, string> error)
     {
         var chains = options.Chains.Select(c => c.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -37,7 +34,7 @@ internal static class PassthroughValidation
                     {
                         error($"{path}.path", "must start with a literal segment (e.g. /beacon/{**rest}) so it cannot shadow POST / and /{chain}");
                     }
-                    else if (chains.Contains(first) || Reserved.Contains(first, StringComparer.OrdinalIgnoreCase))
+                    else if (chains.Contains(first) || ReservedPaths.Contains(first))
                     {
                         error($"{path}.path", $"first segment '{first}' is a chain name or an RpcShield endpoint");
                     }

@@ -7,9 +7,11 @@ using RpcShield.JsonRpc;
 namespace RpcShield.Security;
 
 /// <summary>
-/// When `server.auth_token` is set, every path except /healthz and /readyz needs it, as
-/// `Authorization: Bearer …` or `?token=` (for bots that can only set a URL). Compared in
-/// constant time; the token is never logged or echoed.
+/// When `server.auth_token` is set, checks it (`Authorization: Bearer …` or `?token=`, for bots
+/// that can only set a URL; compared in constant time, never logged or echoed). A request without
+/// it is only marked here: it skips the JSON-RPC fast path, and <see cref="ClientAuthGate"/> lets
+/// it reach nothing but endpoints marked <see cref="ClientTokenNotRequired"/> (/healthz, /readyz,
+/// /admin/*, which has its own token).
 /// </summary>
 internal sealed class ClientAuthMiddleware
 {
@@ -25,18 +27,19 @@ internal sealed class ClientAuthMiddleware
     public Task InvokeAsync(HttpContext context)
     {
         var token = _config.Current.Server.AuthToken;
-        var path = context.Request.Path;
-        if (string.IsNullOrEmpty(token) || path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/admin"))
+        if (!string.IsNullOrEmpty(token) && !TokenEquals(BearerToken(context.Request) ?? context.Request.Query["token"].ToString(), token))
         {
-            return _next(context);
+            context.Features.Set(Unauthenticated.Instance);
         }
 
-        var presented = BearerToken(context.Request) ?? context.Request.Query["token"].ToString();
-        if (TokenEquals(presented, token))
-        {
-            return _next(context);
-        }
+        return _next(context);
+    }
 
+    /// <summary>False when a token is configured and the request did not present it.</summary>
+    public static bool Authenticated(HttpContext context) => context.Features.Get<Unauthenticated>() is null;
+
+    public static Task RejectAsync(HttpContext context)
+    {
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.ContentType = "application/json";
         return context.Response.Body.WriteAsync(RpcResponseWriter.ErrorBytes(default, RpcErrorCodes.InvalidRequest, "Unauthorized: a valid token is required")).AsTask();
@@ -59,5 +62,11 @@ internal sealed class ClientAuthMiddleware
         var a = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
         var b = SHA256.HashData(Encoding.UTF8.GetBytes(expected));
         return CryptographicOperations.FixedTimeEquals(a, b);
+    }
+
+    /// <summary>The feature marking a request that did not present the configured token.</summary>
+    private sealed class Unauthenticated
+    {
+        public static readonly Unauthenticated Instance = new();
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using RpcShield.Chains;
 using RpcShield.Health;
 using RpcShield.JsonRpc;
+using RpcShield.Security;
 
 namespace RpcShield.Status;
 
@@ -17,7 +18,7 @@ internal static class StatusEndpoints
         {
             context.Response.ContentType = "text/plain";
             return context.Response.WriteAsync("ok");
-        });
+        }).WithMetadata(ClientTokenNotRequired.Instance);
 
         app.MapGet("/readyz", static async context =>
         {
@@ -27,7 +28,7 @@ internal static class StatusEndpoints
             await context.Response.WriteAsJsonAsync(notReady.Length == 0
                 ? new ReadyBody("ready", null)
                 : new ReadyBody("not_ready", $"no healthy upstream for chain(s): {string.Join(", ", notReady)}")).ConfigureAwait(false);
-        });
+        }).WithMetadata(ClientTokenNotRequired.Instance);
 
         app.MapGet("/status", static async context =>
         {

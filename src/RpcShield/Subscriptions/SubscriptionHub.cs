@@ -27,7 +27,11 @@ internal sealed partial class SubscriptionHub : IAsyncDisposable
     private readonly ILogger<SubscriptionHub> _logger;
     private readonly Lock _lock = new();
     private readonly Dictionary<FeedKey, SubscriptionFeed> _feeds = [];
+    /// <summary>How long a client gets to answer the shutdown close before it is dropped.</summary>
+    internal static readonly TimeSpan StoppingGrace = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<WsClientConnection, byte> _connections = new();
+    private bool _stopping;
     private readonly Counter _slowClients;
     private readonly Gauge _connectionsGauge;
     private readonly AsyncLocal<SubscribeScope?> _scope = new();
@@ -60,6 +64,16 @@ internal sealed partial class SubscriptionHub : IAsyncDisposable
             return _feeds.Values.Where(f => f.Key.Chain == chain)
                 .Select(f => (SubscriptionKinds.Wire(f.Key.Kind), f.CurrentUpstream, f.ClientCount)).ToList();
         }
+    }
+
+    /// <summary>
+    /// Host stopping: every client socket gets a 1001 close (going away), and so does one that
+    /// connects after this. Returns when all have closed or been dropped.
+    /// </summary>
+    public Task GoAwayAsync(TimeSpan grace)
+    {
+        Volatile.Write(ref _stopping, true);
+        return Task.WhenAll(_connections.Keys.Select(c => c.GoAwayAsync(grace)));
     }
 
     /// <summary>Chaos seam (client scope): drops every client socket of a chain; returns how many.</summary>
@@ -98,6 +112,10 @@ internal sealed partial class SubscriptionHub : IAsyncDisposable
     {
         _connections[connection] = 0;
         _connectionsGauge.WithLabels(connection.Chain).Inc();
+        if (Volatile.Read(ref _stopping))
+        {
+            _ = connection.GoAwayAsync(StoppingGrace);
+        }
     }
 
     internal void Unregister(WsClientConnection connection)

@@ -107,6 +107,13 @@ internal sealed class SubscriptionRpcHandler : IRpcHandler
                     return false;
                 }
 
+                // Checked before anything is subscribed: the node would refuse it and the subscription would never deliver.
+                if (kind == "logs" && LogFilterValidator.Problem(second) is { } invalid)
+                {
+                    problem = invalid;
+                    return false;
+                }
+
                 // Compact, canonical text: identical filters share one upstream subscription.
                 filter = second.ValueKind == JsonValueKind.Null ? null : JsonSerializer.Serialize(second);
             }

@@ -22,6 +22,9 @@ internal static class SubscriptionsServiceCollectionExtensions
         var endpoint = app.Services.GetRequiredService<WebSocketEndpoint>();
         app.MapGet("/", endpoint.HandleDefaultAsync);
         app.MapGet("/{chain}", endpoint.HandleNamedAsync);
+        // Without this Kestrel waits for every idle client socket until the shutdown timeout.
+        var hub = app.Services.GetRequiredService<SubscriptionHub>();
+        app.Lifetime.ApplicationStopping.Register(() => _ = hub.GoAwayAsync(SubscriptionHub.StoppingGrace));
         return app;
     }
 }

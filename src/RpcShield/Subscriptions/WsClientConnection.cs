@@ -111,6 +111,28 @@ internal sealed partial class WsClientConnection
         _socket.Abort();
     }
 
+    /// <summary>
+    /// Shutdown: sends what is queued, then a close frame with 1001 (going away), so clients
+    /// reconnect elsewhere at once instead of holding the stop until the host's timeout. A client
+    /// that does not answer the close within <paramref name="grace"/> is dropped.
+    /// </summary>
+    public async Task GoAwayAsync(TimeSpan grace)
+    {
+        _closing = true;
+        _outbox.Writer.TryComplete();
+        try
+        {
+            await _sender.WaitAsync(grace).ConfigureAwait(false);
+            await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "server shutting down").ConfigureAwait(false);
+            await Task.Delay(grace, _closed.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+
+        Abort();
+    }
+
     /// <summary>Queues a message; a full queue means the client does not read: it is disconnected.</summary>
     public void TryEnqueue(byte[] message)
     {
@@ -222,8 +244,9 @@ internal sealed partial class WsClientConnection
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             await _socket.CloseOutputAsync(status, description, timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
         {
+            // InvalidOperationException: a close already sent or a send still pending (shutdown of a slow client).
         }
     }
 

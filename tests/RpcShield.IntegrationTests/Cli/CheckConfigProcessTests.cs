@@ -94,6 +94,26 @@ public sealed class CheckConfigProcessTests
         }
     }
 
+    [Theory]
+    [InlineData("{a: ", "}")]
+    [InlineData("[", "]")]
+    public async Task Check_config_reports_a_file_nested_40000_levels_deep_instead_of_aborting(string open, string close)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"rpcshield-cli-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, "chains: []\nbomb: " + string.Concat(Enumerable.Repeat(open, 40_000)) + "1" + string.Concat(Enumerable.Repeat(close, 40_000)) + "\n");
+        try
+        {
+            var (code, stdout, stderr) = await RunAsync("check-config", "--config", path);
+            Assert.Equal(1, code);
+            Assert.Contains($"{path}: line 2: nested more than 64 levels deep", stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("overflow", stdout + stderr, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public async Task A_missing_config_file_is_reported_not_thrown()
     {

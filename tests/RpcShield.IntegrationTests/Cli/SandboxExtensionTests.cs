@@ -67,7 +67,7 @@ public sealed class SandboxExtensionTests
         var path = Path.Combine(Path.GetTempPath(), $"rpcshield-sandbox-cli-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(path, $$"""
             chains:
-              - name: sandbox
+              - name: devnet   # `sandbox` is a reserved path (the control API)
                 chain_id: 31337
                 upstreams:
                   - { name: node-a, url: "http://127.0.0.1:18545" }

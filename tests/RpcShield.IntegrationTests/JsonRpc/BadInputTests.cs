@@ -263,6 +263,9 @@ public sealed class BadInputTests : IClassFixture<BadInputFixture>
     [InlineData("1.5")]
     [InlineData("1e3")]
     [InlineData("0")]
+    [InlineData("-0")]
+    [InlineData("-0.0")]
+    [InlineData("-0e0")]
     public async Task Ids_of_every_json_type_come_back_byte_for_byte(string id)
     {
         var text = await PostTextAsync($$"""{"jsonrpc":"2.0","id":{{id}},"method":"eth_chainId","params":[]}""");

@@ -5,7 +5,7 @@ namespace RpcShield.Tests.Configuration;
 
 public sealed class ConfigLoaderTests
 {
-    private const string Minimal = """
+    internal const string Minimal = """
         chains:
           - name: mainnet
             chain_id: 1
@@ -178,14 +178,14 @@ public sealed class ConfigLoaderTests
                   - { name: a, url: http://127.0.0.1:8545/${PROVIDER_KEY} }
             """;
         var key = "0x" + new string('1', 64);
-        var ok = Load(yaml, new() { ["RPCSHIELD_TOKEN"] = "t0k", ["RPCSHIELD_ADMIN_TOKEN"] = "adm", ["FLASHBOTS_SIGNING_KEY"] = key, ["PROVIDER_KEY"] = "p" });
+        var ok = Load(yaml, new() { ["RPCSHIELD_TOKEN"] = "t0k-0123456789abcdef", ["RPCSHIELD_ADMIN_TOKEN"] = "adm-0123456789abcdef", ["FLASHBOTS_SIGNING_KEY"] = key, ["PROVIDER_KEY"] = "p" });
 
         Assert.True(ok.IsValid, string.Join("; ", ok.Errors));
-        Assert.Equal("t0k", ok.Options!.Server.AuthToken);
-        Assert.Equal("adm", ok.Options.Admin.Token);
+        Assert.Equal("t0k-0123456789abcdef", ok.Options!.Server.AuthToken);
+        Assert.Equal("adm-0123456789abcdef", ok.Options.Admin.Token);
         Assert.Equal(key, ok.Options.Signing.FlashbotsKey);
         Assert.Equal("http://127.0.0.1:8545/p", ok.Options.Chains[0].Upstreams[0].Url);
-        AssertError(Load(yaml, new() { ["RPCSHIELD_TOKEN"] = "t0k", ["RPCSHIELD_ADMIN_TOKEN"] = "adm", ["PROVIDER_KEY"] = "p" }),
+        AssertError(Load(yaml, new() { ["RPCSHIELD_TOKEN"] = "t0k-0123456789abcdef", ["RPCSHIELD_ADMIN_TOKEN"] = "adm-0123456789abcdef", ["PROVIDER_KEY"] = "p" }),
             "signing.flashbots_key", "environment variable FLASHBOTS_SIGNING_KEY is not set");
     }
 
@@ -197,7 +197,7 @@ public sealed class ConfigLoaderTests
         var result = Load($"server: {{ listen: \"{listen}\" }}\n" + Minimal);
         AssertError(result, "server.auth_token", "required");
 
-        var withToken = Load($"server: {{ listen: \"{listen}\", auth_token: s3cret }}\n" + Minimal);
+        var withToken = Load($"server: {{ listen: \"{listen}\", auth_token: s3cret-0123456789abcdef }}\n" + Minimal);
         Assert.True(withToken.IsValid, string.Join("; ", withToken.Errors));
     }
 

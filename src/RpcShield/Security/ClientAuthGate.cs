@@ -1,0 +1,20 @@
+using Microsoft.AspNetCore.Http;
+
+namespace RpcShield.Security;
+
+/// <summary>
+/// Runs after routing: a request that did not present the client token reaches only endpoints
+/// marked <see cref="ClientTokenNotRequired"/>; anything else (JSON-RPC, WebSocket, status, an
+/// unknown path) gets the 401.
+/// </summary>
+internal sealed class ClientAuthGate
+{
+    private readonly RequestDelegate _next;
+
+    public ClientAuthGate(RequestDelegate next) => _next = next;
+
+    public Task InvokeAsync(HttpContext context) =>
+        ClientAuthMiddleware.Authenticated(context) || context.GetEndpoint()?.Metadata.GetMetadata<ClientTokenNotRequired>() is not null
+            ? _next(context)
+            : ClientAuthMiddleware.RejectAsync(context);
+}
