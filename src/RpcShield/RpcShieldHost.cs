@@ -34,6 +34,8 @@ public static class RpcShieldHost
         builder.Logging.SetMinimumLevel(settings.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        // YARP logs every forwarded URL at information ("Proxying to http://…/KEY…?token=…"): destinations may hold keys.
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         // With this category enabled ASP.NET Core starts an Activity per request for log scopes (measured ~0.5 KB/request); it only logs request start/stop.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);

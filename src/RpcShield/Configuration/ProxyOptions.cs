@@ -288,6 +288,12 @@ public sealed class PassthroughOptions
     public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>`power_of_two_choices` (default), `round_robin`, `least_requests`, `random` or `first`.</summary>
     public string LoadBalancing { get; set; } = "power_of_two_choices";
+    /// <summary>
+    /// Headers set on every forwarded request and health probe (header name → value, e.g.
+    /// `{ Authorization: "${BEACON_AUTH}" }`). The client's own `Authorization` header and `token`
+    /// query parameter are never forwarded; values may hold secrets and are never logged.
+    /// </summary>
+    public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 public sealed class ChaosOptions
