@@ -80,6 +80,7 @@ public static class RpcShieldHost
         // is routed exactly as before (other paths, unknown chain names).
         var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
         app.Use(next => context => endpoint.TryServe(context) ?? next(context));
+        app.UseMiddleware<RequestFailureMiddleware>();
         app.UseRouting();
         if (app.Services.GetService<Microsoft.AspNetCore.Authorization.IAuthorizationHandlerProvider>() is not null)
         {

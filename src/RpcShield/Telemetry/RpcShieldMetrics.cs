@@ -46,6 +46,11 @@ public sealed class RpcShieldMetrics
         JournalEntries = f.CreateCounter("rpcshield_journal_entries_total", "Journal entries written.", "kind");
         JournalDropped = f.CreateCounter("rpcshield_journal_dropped_total", "Journal entries dropped because the queue was full.");
         ConfigReloads = f.CreateCounter("rpcshield_config_reloads_total", "Configuration reloads by result.", "result");
+        LogSuppressed = f.CreateCounter("rpcshield_log_suppressed_total", "Log lines held back by rate limiting, by category.", "category");
+        foreach (var category in LogCategories.All)
+        {
+            LogSuppressed.WithLabels(category);
+        }
     }
 
     public CollectorRegistry Registry { get; }
@@ -72,6 +77,7 @@ public sealed class RpcShieldMetrics
     public Counter JournalEntries { get; }
     public Counter JournalDropped { get; }
     public Counter ConfigReloads { get; }
+    public Counter LogSuppressed { get; }
 
     /// <summary>Counts one client request; children are cached so the hot path allocates nothing.</summary>
     public void RecordRequest(string chain, string method, string outcome, double seconds)

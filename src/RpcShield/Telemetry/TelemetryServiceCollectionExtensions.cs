@@ -16,6 +16,8 @@ public static class TelemetryServiceCollectionExtensions
             sp.GetRequiredService<ConfigStore>().ReloadAttempted += result => metrics.ConfigReloads.WithLabels(result).Inc();
             return metrics;
         });
+        services.AddSingleton<LogLimiter>();
+        services.AddSingleton<RequestFailures>();
         return services;
     }
 }
