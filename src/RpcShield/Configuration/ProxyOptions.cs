@@ -73,6 +73,11 @@ public sealed class JournalOptions
     public int QueueCapacity { get; set; } = 10_000;
     /// <summary>How often learned upstream statistics (latency EWMA/percentiles, errors, health) and builder inclusion rates are persisted as priors for the next start; also written at shutdown.</summary>
     public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Upper bound on the journal's size (a byte count or `512MiB`, `1GiB`; at least 1MiB): past it the
+    /// oldest rows are deleted and their space reused, so the file stops growing near this size.
+    /// </summary>
+    public long MaxBytes { get; set; } = 1L << 30;
 }
 
 public sealed class SigningOptions

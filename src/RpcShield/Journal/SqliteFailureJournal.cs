@@ -35,7 +35,7 @@ public sealed class SqliteFailureJournal : IFailureJournal
 
     public void Record(JournalEntry entry)
     {
-        if (!_channel.Writer.TryWrite(entry))
+        if (!_channel.Writer.TryWrite(JournalLimits.Apply(entry)))
         {
             _dropped.Inc();
         }
