@@ -62,6 +62,7 @@ public static class RpcShieldHost
         var services = builder.Services;
         services.AddSingleton(settings.TimeProvider);
         services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
+        services.AddSingleton(sp => new SecretScrubber(sp.GetRequiredService<ConfigStore>()));
         services.AddTelemetry();
         services.AddUpstreamRouting();
         services.AddSubscriptions();

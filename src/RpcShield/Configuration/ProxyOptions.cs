@@ -23,6 +23,9 @@ public sealed class ProxyOptions
     public ChaosOptions Chaos { get; set; } = new();
     /// <summary>Local sandbox network started by `rpcshield sandbox`.</summary>
     public SandboxOptions? Sandbox { get; set; }
+
+    // Not a key: the values `${VAR}` substitution put into this snapshot (secrets to scrub from error text).
+    internal IReadOnlyList<string> EnvironmentValues { get; set; } = [];
 }
 
 public sealed class ServerOptions

@@ -35,7 +35,7 @@ public static class JournalServiceCollectionExtensions
         }
 
         services.AddSingleton(database);
-        services.AddSingleton(sp => new SqliteFailureJournal(options.Journal.QueueCapacity, sp.GetRequiredService<RpcShieldMetrics>()));
+        services.AddSingleton(sp => new SqliteFailureJournal(options.Journal.QueueCapacity, sp.GetRequiredService<RpcShieldMetrics>(), sp.GetRequiredService<Security.SecretScrubber>()));
         services.AddSingleton<IFailureJournal>(sp => sp.GetRequiredService<SqliteFailureJournal>());
         services.AddSingleton<LearnedState>();
         services.AddSingleton(sp => new JournalWriter(
