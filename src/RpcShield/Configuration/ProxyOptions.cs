@@ -80,7 +80,7 @@ public sealed class JournalOptions
     /// Upper bound on the journal's size (a byte count or `512MiB`, `1GiB`; at least 1MiB): past it the
     /// oldest rows are deleted and their space reused, so the file stops growing near this size.
     /// </summary>
-    public long MaxBytes { get; set; } = 1L << 30;
+    public long MaxBytes { get; set; } = 1_073_741_824;
 }
 
 public sealed class SigningOptions
@@ -301,7 +301,7 @@ public sealed class PassthroughOptions
     /// `{ Authorization: "${BEACON_AUTH}" }`). The client's own `Authorization` header and `token`
     /// query parameter are never forwarded; values may hold secrets and are never logged.
     /// </summary>
-    public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+    public Dictionary<string, string> Headers { get; set; } = [];
 }
 
 public sealed class ChaosOptions
