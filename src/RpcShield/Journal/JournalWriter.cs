@@ -85,11 +85,11 @@ public sealed partial class JournalWriter : BackgroundService, IHostedLifecycleS
         Drain(new List<JournalEntry>(MaxBatch));
         lock (_writeLock)
         {
-            if (_connection is not null)
+            if (EnsureOpen())
             {
                 try
                 {
-                    _learned.Persist(_connection);
+                    _learned.Persist(_connection!);
                 }
                 catch (SqliteException ex)
                 {

@@ -37,7 +37,11 @@ internal sealed class PassthroughRequestTransforms : ITransformProvider
     {
         var request = context.ProxyRequest;
         request.Headers.Authorization = null;
-        context.Query.Collection.Remove(TokenParameter);
+        // Matched as the auth middleware reads it: `?TOKEN=` authenticates too.
+        foreach (var name in context.Query.Collection.Keys.Where(k => k.Equals(TokenParameter, StringComparison.OrdinalIgnoreCase)).ToArray())
+        {
+            context.Query.Collection.Remove(name);
+        }
         foreach (var (name, value) in headers)
         {
             request.Headers.Remove(name);

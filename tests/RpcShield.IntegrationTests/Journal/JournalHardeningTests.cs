@@ -8,7 +8,14 @@ using RpcShield.IntegrationTests.Telemetry;
 
 namespace RpcShield.IntegrationTests.Journal;
 
+/// <summary>Megabyte bodies leave pooled buffers behind: run alone, so tests measuring the process heap do not count them.</summary>
+[CollectionDefinition(nameof(LargeBodies), DisableParallelization = true)]
+public sealed class LargeBodies
+{
+}
+
 /// <summary>The journal cannot be used to fill the disk, and a journal that cannot be written never takes RPC down.</summary>
+[Collection(nameof(LargeBodies))]
 public sealed class JournalHardeningTests : IDisposable
 {
     private readonly string _journal = Path.Combine(Path.GetTempPath(), $"rpcshield-hardening-{Guid.NewGuid():N}.db");
@@ -25,7 +32,7 @@ public sealed class JournalHardeningTests : IDisposable
         await using (var proxy = await ProxyUnderTest.StartAsync(Config("http://127.0.0.1:9")))
         {
             var method = "eth_" + new string('m', 1 << 20);
-            for (var i = 0; i < 40; i++)
+            for (var i = 0; i < 20; i++)
             {
                 using var response = await proxy.Client.PostAsync("/", Json($$"""{"jsonrpc":"2.0","id":{{i}},"method":"{{method}}","params":[]}"""));
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -38,10 +45,10 @@ public sealed class JournalHardeningTests : IDisposable
         command.CommandText = "SELECT COUNT(*), COUNT(DISTINCT method), MAX(method), MAX(LENGTH(note)), MAX(LENGTH(reason)) FROM journal WHERE method IS NOT NULL";
         using var reader = command.ExecuteReader();
         Assert.True(reader.Read());
-        Assert.True(reader.GetInt64(0) >= 40, $"{reader.GetInt64(0)} rows");
+        Assert.True(reader.GetInt64(0) >= 20, $"{reader.GetInt64(0)} rows");
         Assert.Equal((1L, "other"), (reader.GetInt64(1), reader.GetString(2)));
         Assert.True(reader.GetInt64(3) <= 2048 && reader.GetInt64(4) <= 512);
-        // 40 MB of method names became a few kilobytes.
+        // 20 MB of method names became a few kilobytes.
         Assert.True(new FileInfo(_journal).Length + new FileInfo(_journal + "-wal").Length < 2 << 20);
     }
 

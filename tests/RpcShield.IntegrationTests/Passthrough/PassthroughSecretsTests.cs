@@ -68,7 +68,7 @@ public sealed class PassthroughSecretsTests
         Assert.Equal(BeaconAuth, forwarded.Authorization);
 
         // The token as a bearer header, to a route without headers of its own: nothing is forwarded.
-        using (var request = new HttpRequestMessage(HttpMethod.Get, "/plain/eth/v1/node/syncing?x=1"))
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"/plain/eth/v1/node/syncing?x=1&Token={Token}"))
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
             using var response = await proxy.Client.SendAsync(request);
