@@ -58,4 +58,38 @@ public sealed class LogFloodTests
         // A few hundred of the bodies make the JSON reader throw (lone surrogates); all but the burst are counted, not written.
         Assert.True(Exposition.Sum(metrics, "rpcshield_log_suppressed_total", ("category", "client_error")) >= 100);
     }
+
+    [Fact]
+    public async Task Repeated_failures_inside_rpcshield_are_answered_and_logged_as_rate_limited_warnings()
+    {
+        var logs = new LogCapture();
+        await using var proxy = await ProxyUnderTest.StartAsync(
+            Yaml.Chain([("node", "http://127.0.0.1:9")]),
+            services: s => s.AddSingleton<RpcShield.JsonRpc.IRpcHandler, BrokenHandler>().AddSingleton<ILoggerProvider>(logs),
+            minimumLogLevel: LogLevel.Information);
+
+        for (var i = 0; i < 200; i++)
+        {
+            using var response = await proxy.Client.PostAsync("/", new StringContent("""{"jsonrpc":"2.0","id":1,"method":"rpcshield_broken","params":[]}""", Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.Contains("-32603", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var warnings = logs.Lines.Where(line => line.Contains("failed inside RpcShield", StringComparison.Ordinal)).ToList();
+        // The first ones carry the stack trace (a bug to fix); the rest are counted, not written.
+        Assert.InRange(warnings.Count, 1, 30);
+        Assert.All(warnings, line => Assert.StartsWith("Warning", line, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, line => line.Contains("Kestrel", StringComparison.Ordinal) && line.Contains("unhandled", StringComparison.OrdinalIgnoreCase));
+        var metrics = await proxy.Client.GetStringAsync("/metrics");
+        Assert.True(Exposition.Sum(metrics, "rpcshield_log_suppressed_total", ("category", "request_failure")) >= 200 - 30);
+    }
+
+    /// <summary>A handler with a bug: throws for its method.</summary>
+    private sealed class BrokenHandler : RpcShield.JsonRpc.IRpcHandler
+    {
+        public bool Handles(RpcShield.Chains.ChainRuntime chain, string method) => method == "rpcshield_broken";
+
+        public ValueTask<RpcShield.Routing.ForwardResult> HandleAsync(RpcShield.JsonRpc.RpcCall call, RpcShield.JsonRpc.RpcRequestItem item, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("a bug");
+    }
 }
