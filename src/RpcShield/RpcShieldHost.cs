@@ -34,6 +34,8 @@ public static class RpcShieldHost
         builder.Logging.SetMinimumLevel(settings.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        // YARP logs every forwarded URL at information ("Proxying to http://…/KEY…?token=…"): destinations may hold keys.
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         // With this category enabled ASP.NET Core starts an Activity per request for log scopes (measured ~0.5 KB/request); it only logs request start/stop.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
@@ -68,6 +70,7 @@ public static class RpcShieldHost
         services.AddSingleton(settings.TimeProvider);
         services.AddSingleton(idle);
         services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
+        services.AddSingleton(sp => new SecretScrubber(sp.GetRequiredService<ConfigStore>()));
         services.AddTelemetry();
         services.AddUpstreamRouting();
         services.AddSubscriptions();
@@ -92,6 +95,7 @@ public static class RpcShieldHost
         // is routed exactly as before (other paths, unknown chain names).
         var endpoint = app.Services.GetRequiredService<JsonRpcEndpoint>();
         app.Use(next => context => (ClientAuthMiddleware.Authenticated(context) ? endpoint.TryServe(context) : null) ?? next(context));
+        app.UseMiddleware<RequestFailureMiddleware>();
         app.UseRouting();
         app.UseMiddleware<ClientAuthGate>();
         if (app.Services.GetService<Microsoft.AspNetCore.Authorization.IAuthorizationHandlerProvider>() is not null)

@@ -26,14 +26,23 @@ internal static class ConfigLoader
 
     public static ConfigLoadResult LoadText(string yaml, Func<string, string?>? environment = null)
     {
-        var options = YamlBinder.Bind<ProxyOptions>(yaml, environment ?? Environment.GetEnvironmentVariable, out var bindErrors);
+        var lookup = environment ?? Environment.GetEnvironmentVariable;
+        var substituted = new List<string>();
+        var options = YamlBinder.Bind<ProxyOptions>(yaml, name => lookup(name) is { } value ? Remember(substituted, value) : null, out var bindErrors);
         var errors = bindErrors.ToList();
         if (options is not null)
         {
+            options.EnvironmentValues = substituted;
             errors.AddRange(ConfigValidator.Validate(options));
         }
 
         return new ConfigLoadResult(errors.Count == 0 ? options : null, errors);
+    }
+
+    private static string Remember(List<string> values, string value)
+    {
+        values.Add(value);
+        return value;
     }
 }
 

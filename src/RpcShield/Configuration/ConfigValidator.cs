@@ -53,6 +53,11 @@ internal static partial class ConfigValidator
             Error("journal.stats_interval", "must be at least 100ms");
         }
 
+        if (options.Journal.MaxBytes < 1L << 20)
+        {
+            Error("journal.max_bytes", "must be at least 1MiB");
+        }
+
         for (var p = 0; p < options.Passthrough.Count; p++)
         {
             var route = options.Passthrough[p];

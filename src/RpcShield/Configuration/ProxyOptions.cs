@@ -23,6 +23,9 @@ public sealed class ProxyOptions
     public ChaosOptions Chaos { get; set; } = new();
     /// <summary>Local sandbox network started by `rpcshield sandbox`.</summary>
     public SandboxOptions? Sandbox { get; set; }
+
+    // Not a key: the values `${VAR}` substitution put into this snapshot (secrets to scrub from error text).
+    internal IReadOnlyList<string> EnvironmentValues { get; set; } = [];
 }
 
 public sealed class ServerOptions
@@ -75,6 +78,11 @@ public sealed class JournalOptions
     public int QueueCapacity { get; set; } = 10_000;
     /// <summary>How often learned upstream statistics (latency EWMA/percentiles, errors, health) and builder inclusion rates are persisted as priors for the next start; also written at shutdown.</summary>
     public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Upper bound on the journal's size (a byte count or `512MiB`, `1GiB`; at least 1MiB): past it the
+    /// oldest rows are deleted and their space reused, so the file stops growing near this size.
+    /// </summary>
+    public long MaxBytes { get; set; } = 1_073_741_824;
 }
 
 public sealed class SigningOptions
@@ -316,6 +324,12 @@ public sealed class PassthroughOptions
     public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>`power_of_two_choices` (default), `round_robin`, `least_requests`, `random` or `first`.</summary>
     public string LoadBalancing { get; set; } = "power_of_two_choices";
+    /// <summary>
+    /// Headers set on every forwarded request and health probe (header name → value, e.g.
+    /// `{ Authorization: "${BEACON_AUTH}" }`). The client's own `Authorization` header and `token`
+    /// query parameter are never forwarded; values may hold secrets and are never logged.
+    /// </summary>
+    public Dictionary<string, string> Headers { get; set; } = [];
 }
 
 public sealed class ChaosOptions

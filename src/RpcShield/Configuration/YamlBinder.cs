@@ -242,7 +242,16 @@ internal sealed partial class YamlBinder
                 return type == typeof(int) ? (object)(int)l : l;
             }
 
-            Error(path, $"'{text}' is not a whole number");
+            // Keys ending in `_bytes` are sizes: `64MiB` as well as a plain byte count.
+            if (path.EndsWith("_bytes", StringComparison.Ordinal) && SizeParser.TryParse(text, out var size)
+                && (type == typeof(long) || size <= int.MaxValue))
+            {
+                return type == typeof(int) ? (object)(int)size : size;
+            }
+
+            Error(path, path.EndsWith("_bytes", StringComparison.Ordinal)
+                ? $"'{text}' is not a size (use a byte count or e.g. 512KiB, 64MiB, 1GiB)"
+                : $"'{text}' is not a whole number");
             return null;
         }
 

@@ -22,10 +22,12 @@ internal sealed class BuilderSender
 
     private readonly TimeProvider _time;
     private readonly IBuilderStrategyContributor[] _contributors;
+    private readonly Security.SecretScrubber? _scrubber;
 
-    public BuilderSender(TimeProvider time, IEnumerable<IBuilderStrategyContributor> contributors)
+    public BuilderSender(TimeProvider time, IEnumerable<IBuilderStrategyContributor> contributors, Security.SecretScrubber? scrubber = null)
     {
         _time = time;
+        _scrubber = scrubber;
         _contributors = contributors.OrderBy(c => c.Order).ToArray();
     }
 
@@ -125,6 +127,8 @@ internal sealed class BuilderSender
             }
 
             var (kind, reason) = BuilderErrorClassifier.Classify((int)response.StatusCode, buffer.Span);
+            // The builder's own message may quote a key from its URL: scrubbed before it reaches -32095, /status or the journal.
+            reason = kind == BuilderOutcomeKind.Ok || _scrubber is null ? reason : _scrubber.Scrub(reason);
             return Finish(builder, kind, reason, start, (int)response.StatusCode, buffer.Span.ToArray());
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)

@@ -132,17 +132,34 @@ internal sealed class JournalDatabase
         }
         catch (SqliteException ex)
         {
-            throw new JournalUnavailableException(Path, Describe(ex) + RefuseToStart, ex);
+            throw Unavailable(Describe(ex), RefusesStart(ex), ex);
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new JournalUnavailableException(Path, "permission denied" + RefuseToStart, ex);
+            throw Unavailable("permission denied", refusesStart: false, ex);
         }
         catch (IOException ex)
         {
-            throw new JournalUnavailableException(Path, ex.Message + RefuseToStart, ex);
+            throw Unavailable(ex.Message, refusesStart: false, ex);
         }
     }
+
+    /// <summary>
+    /// A corrupt, foreign or locked file is a start error (someone must look at it); a full or failing
+    /// disk is not: RpcShield serves with the journal down and retries.
+    /// </summary>
+    private static bool RefusesStart(SqliteException ex) => (ex.SqliteErrorCode & 0xff) is 5 or 6 or 11 or 26;
+
+    private JournalUnavailableException Unavailable(string reason, bool refusesStart, Exception inner) =>
+        new(Path, refusesStart ? reason + RefuseToStart : reason, inner) { RefusesStart = refusesStart, Reason = reason };
+
+    /// <summary>Short reason of a failed journal operation (no secrets, no stack trace).</summary>
+    public static string Describe(Exception ex) => ex switch
+    {
+        JournalUnavailableException unavailable => unavailable.Reason,
+        SqliteException sqlite => Describe(sqlite),
+        _ => ex.Message,
+    };
 
     /// <summary>Checks the file exists and is readable (the `report` verb never creates it).</summary>
     public void EnsureReadable()
@@ -181,8 +198,10 @@ internal sealed class JournalDatabase
         return command.ExecuteScalar();
     }
 
-    private static string Describe(SqliteException ex) => ex.SqliteErrorCode switch
+    private static string Describe(SqliteException ex) => (ex.SqliteErrorCode & 0xff) switch
     {
+        13 => "disk full",
+        10 => $"I/O error ({ex.SqliteExtendedErrorCode})",
         26 => "not a SQLite database (file is corrupt or something else)",
         11 => "database disk image is malformed (corrupt)",
         5 or 6 => "locked by another process",
@@ -199,7 +218,14 @@ internal sealed class JournalUnavailableException : InvalidOperationException
         : base($"journal {path}: {reason}", inner)
     {
         FilePath = path;
+        Reason = reason;
     }
 
     public string FilePath { get; }
+
+    /// <summary>The reason alone (no file name).</summary>
+    public string Reason { get; init; }
+
+    /// <summary>False for a full or failing disk: RpcShield starts with the journal down instead.</summary>
+    public bool RefusesStart { get; init; } = true;
 }

@@ -25,9 +25,17 @@ internal static class JournalServiceCollectionExtensions
 
         // Checked now, before the host exists: a corrupt or locked file stops the start with one clear line.
         var database = new JournalDatabase(options.Journal.Path);
-        database.Initialize();
+        try
+        {
+            database.Initialize();
+        }
+        catch (JournalUnavailableException ex) when (!ex.RefusesStart)
+        {
+            // A full or failing disk: the writer starts with the journal down and retries; RPC serves regardless.
+        }
+
         services.AddSingleton(database);
-        services.AddSingleton(sp => new SqliteFailureJournal(options.Journal.QueueCapacity, sp.GetRequiredService<RpcShieldMetrics>()));
+        services.AddSingleton(sp => new SqliteFailureJournal(options.Journal.QueueCapacity, sp.GetRequiredService<RpcShieldMetrics>(), sp.GetRequiredService<Security.SecretScrubber>()));
         services.AddSingleton<IFailureJournal>(sp => sp.GetRequiredService<SqliteFailureJournal>());
         services.AddSingleton<LearnedState>();
         services.AddSingleton(sp => new JournalWriter(
@@ -37,7 +45,8 @@ internal static class JournalServiceCollectionExtensions
             sp.GetRequiredService<LearnedState>(),
             sp.GetRequiredService<RpcShieldMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<JournalWriter>>()));
+            sp.GetRequiredService<ILogger<JournalWriter>>(),
+            sp.GetRequiredService<LogLimiter>()));
         services.AddHostedService(sp => sp.GetRequiredService<JournalWriter>());
         return services;
     }

@@ -7,10 +7,12 @@ using RpcShield.Telemetry;
 namespace RpcShield.Journal;
 
 /// <summary>
-/// Drains <see cref="SqliteFailureJournal"/> into SQLite in batched transactions, enforces
-/// retention (at start and hourly) and persists learned statistics (every
-/// `journal.stats_interval` and at shutdown). Opens and checks the file before any other hosted
-/// service starts, so a corrupt or locked journal stops the start with a clear message.
+/// Drains <see cref="SqliteFailureJournal"/> into SQLite in batched transactions, keeps the file
+/// under `journal.max_bytes` (<see cref="JournalSizeLimit"/>), enforces retention (at start and
+/// hourly) and persists learned statistics (every `journal.stats_interval` and at shutdown).
+/// Opens and checks the file before any other hosted service starts, so a corrupt or locked
+/// journal stops the start with a clear message; a full or failing disk only takes the journal
+/// down (<see cref="JournalAvailability"/>): RPC keeps serving and writing resumes when it can.
 /// </summary>
 internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycleService
 {
@@ -26,8 +28,12 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
     private readonly ILogger<JournalWriter> _logger;
     private readonly Dictionary<string, Prometheus.Counter.Child> _written = new(StringComparer.Ordinal);
     private long _lastRetention;
+    private SqliteConnection? _connection;
+    private SqliteCommand? _insert;
+    // One writer connection, used by the drain loop, maintenance and shutdown in turn.
+    private readonly Lock _writeLock = new();
 
-    internal JournalWriter(SqliteFailureJournal journal, JournalDatabase database, ConfigStore config, LearnedState learned, RpcShieldMetrics metrics, TimeProvider time, ILogger<JournalWriter> logger)
+    internal JournalWriter(SqliteFailureJournal journal, JournalDatabase database, ConfigStore config, LearnedState learned, RpcShieldMetrics metrics, TimeProvider time, ILogger<JournalWriter> logger, LogLimiter limiter)
     {
         _journal = journal;
         _database = database;
@@ -36,16 +42,32 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
         _metrics = metrics;
         _time = time;
         _logger = logger;
+        Availability = new JournalAvailability(database.Path, time, limiter, logger);
         config.ReloadAttempted += result => _journal.Record(new JournalEntry { Kind = JournalKinds.ConfigReload, Timestamp = _time.GetUtcNow(), Reason = result });
     }
 
+    /// <summary>Up, or down with a reason (shown by `/status` and `/readyz`).</summary>
+    public JournalAvailability Availability { get; }
+
     public Task StartingAsync(CancellationToken cancellationToken)
     {
-        _database.Initialize();
-        using var connection = _database.Open();
-        EnforceRetention(connection);
-        _learned.Load(connection);
-        LogOpened(_database.Path, _config.Current.Journal.RetentionDays);
+        try
+        {
+            _database.Initialize();
+            using var connection = _database.Open();
+            EnforceRetention(connection);
+            _learned.Load(connection);
+            LogOpened(_database.Path, _config.Current.Journal.RetentionDays);
+        }
+        catch (JournalUnavailableException ex) when (!ex.RefusesStart)
+        {
+            Availability.Down(ex.Reason);
+        }
+        catch (SqliteException ex) when ((ex.SqliteErrorCode & 0xff) is not (5 or 6 or 11 or 26))
+        {
+            Availability.Down(JournalDatabase.Describe(ex));
+        }
+
         return Task.CompletedTask;
     }
 
@@ -59,28 +81,29 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
     {
         _journal.Complete();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        try
+        // The drain loop may never have run (stopped right after start): write what is queued.
+        Drain(new List<JournalEntry>(MaxBatch));
+        lock (_writeLock)
         {
-            using var connection = _database.Open();
-            // The drain loop may never have run (stopped right after start): write what is queued.
-            using (var insert = JournalRows.PrepareInsert(connection))
+            if (EnsureOpen())
             {
-                Drain(connection, insert, new List<JournalEntry>(MaxBatch));
+                try
+                {
+                    _learned.Persist(_connection!);
+                }
+                catch (SqliteException ex)
+                {
+                    Availability.Down(JournalDatabase.Describe(ex));
+                }
             }
 
-            _learned.Persist(connection);
-        }
-        catch (SqliteException ex)
-        {
-            LogWriteFailed(ex, _database.Path);
+            Close();
         }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        using var connection = _database.Open();
-        using var insert = JournalRows.PrepareInsert(connection);
         var maintenance = MaintenanceLoopAsync(stoppingToken);
         var batch = new List<JournalEntry>(MaxBatch);
         var reader = _journal.Reader;
@@ -88,45 +111,101 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
         {
             while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
-                Drain(connection, insert, batch);
+                Drain(batch);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
 
-        // Shutdown: whatever is still queued is written before the process exits.
-        Drain(connection, insert, batch);
         await maintenance.ConfigureAwait(false);
     }
 
-    private void Drain(SqliteConnection connection, SqliteCommand insert, List<JournalEntry> batch)
+    /// <summary>Writes everything queued; while the journal is down (and not due for a retry) entries are dropped and counted.</summary>
+    private void Drain(List<JournalEntry> batch)
     {
         var reader = _journal.Reader;
-        while (true)
+        lock (_writeLock)
         {
-            batch.Clear();
-            while (batch.Count < MaxBatch && reader.TryRead(out var entry))
+            while (true)
             {
-                batch.Add(entry);
-            }
+                batch.Clear();
+                while (batch.Count < MaxBatch && reader.TryRead(out var entry))
+                {
+                    batch.Add(entry);
+                }
 
-            if (batch.Count == 0)
-            {
-                return;
-            }
+                if (batch.Count == 0)
+                {
+                    return;
+                }
 
-            try
-            {
-                WriteBatch(connection, insert, batch);
-            }
-            catch (SqliteException ex)
-            {
-                // The file went bad while running (disk full, deleted directory): count, log, go on.
-                _metrics.JournalDropped.Inc(batch.Count);
-                LogWriteFailed(ex, _database.Path);
+                if (!TryWrite(batch))
+                {
+                    _metrics.JournalDropped.Inc(batch.Count);
+                    Availability.Dropped(batch.Count);
+                }
             }
         }
+    }
+
+    private bool TryWrite(List<JournalEntry> batch)
+    {
+        if (!EnsureOpen())
+        {
+            return false;
+        }
+
+        try
+        {
+            WriteBatch(_connection!, _insert!, batch);
+            JournalSizeLimit.Enforce(_connection!, _config.Current.Journal.MaxBytes, _logger);
+            Availability.Up();
+            return true;
+        }
+        catch (SqliteException ex)
+        {
+            // The file went bad while running (disk full, I/O error): reopen on the next try.
+            Close();
+            Availability.Down(JournalDatabase.Describe(ex));
+            return false;
+        }
+    }
+
+    /// <summary>The writer's connection, (re)opened when the journal is up or due for a retry.</summary>
+    private bool EnsureOpen()
+    {
+        if (_connection is not null)
+        {
+            return true;
+        }
+
+        if (!Availability.RetryDue)
+        {
+            return false;
+        }
+
+        try
+        {
+            _database.Initialize();
+            _connection = _database.Open();
+            _insert = JournalRows.PrepareInsert(_connection);
+            return true;
+        }
+        catch (Exception ex) when (ex is SqliteException or JournalUnavailableException)
+        {
+            Close();
+            Availability.Down(JournalDatabase.Describe(ex));
+            return false;
+        }
+    }
+
+    private void Close()
+    {
+        _insert?.Dispose();
+        _connection?.Dispose();
+        _insert = null;
+        _connection = null;
     }
 
     private void WriteBatch(SqliteConnection connection, SqliteCommand insert, List<JournalEntry> batch)
@@ -168,21 +247,34 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
         }
     }
 
-    /// <summary>One maintenance pass: persist learned statistics; enforce retention when due.</summary>
+    /// <summary>
+    /// One maintenance pass: persist learned statistics; enforce retention when due. Also how a
+    /// down journal with nothing to write finds out it can be written again.
+    /// </summary>
     internal void RunMaintenance()
     {
-        try
+        lock (_writeLock)
         {
-            using var connection = _database.Open();
-            _learned.Persist(connection);
-            if (_time.GetElapsedTime(Interlocked.Read(ref _lastRetention)) >= RetentionInterval)
+            if (!EnsureOpen())
             {
-                EnforceRetention(connection);
+                return;
             }
-        }
-        catch (SqliteException ex)
-        {
-            LogWriteFailed(ex, _database.Path);
+
+            try
+            {
+                _learned.Persist(_connection!);
+                if (_time.GetElapsedTime(Interlocked.Read(ref _lastRetention)) >= RetentionInterval)
+                {
+                    EnforceRetention(_connection!);
+                }
+
+                Availability.Up();
+            }
+            catch (SqliteException ex)
+            {
+                Close();
+                Availability.Down(JournalDatabase.Describe(ex));
+            }
         }
     }
 
@@ -209,8 +301,6 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
     [LoggerMessage(Level = LogLevel.Information, Message = "Journal retention deleted {Rows} rows older than {Days} days")]
     private partial void LogRetention(int rows, int days);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Journal write to {Path} failed")]
-    private partial void LogWriteFailed(Exception ex, string path);
 }
 
 /// <summary>Row mapping of <see cref="JournalEntry"/> (shared by the writer and fixtures).</summary>
@@ -238,24 +328,24 @@ internal static class JournalRows
     {
         var p = insert.Parameters;
         p[0].Value = entry.Timestamp.ToUnixTimeMilliseconds();
-        p[1].Value = entry.Kind;
-        p[2].Value = (object?)entry.Chain ?? DBNull.Value;
-        p[3].Value = (object?)Clip(entry.Strategy, 128) ?? DBNull.Value;
+        p[1].Value = Text(entry.Kind, JournalLimits.Label);
+        p[2].Value = Text(entry.Chain, JournalLimits.Name);
+        p[3].Value = Text(entry.Strategy, JournalLimits.Strategy);
         p[4].Value = (object?)entry.HeadBlock ?? DBNull.Value;
-        p[5].Value = (object?)entry.Method ?? DBNull.Value;
-        p[6].Value = (object?)Clip(entry.Reason, 512) ?? DBNull.Value;
+        p[5].Value = entry.Method is null ? DBNull.Value : JsonRpc.KnownMethods.Label(entry.Method);
+        p[6].Value = Text(entry.Reason, JournalLimits.Reason);
         p[7].Value = (object?)entry.LatencyMs ?? DBNull.Value;
-        p[8].Value = (object?)entry.Upstream ?? DBNull.Value;
-        p[9].Value = (object?)entry.Builder ?? DBNull.Value;
-        p[10].Value = (object?)entry.BundleHash ?? DBNull.Value;
-        p[11].Value = (object?)entry.TxHash ?? DBNull.Value;
-        p[12].Value = (object?)entry.CompetitorTx ?? DBNull.Value;
+        p[8].Value = Text(entry.Upstream, JournalLimits.Name);
+        p[9].Value = Text(entry.Builder, JournalLimits.Name);
+        p[10].Value = Text(entry.BundleHash, JournalLimits.Hash);
+        p[11].Value = Text(entry.TxHash, JournalLimits.Hash);
+        p[12].Value = Text(entry.CompetitorTx, JournalLimits.Hash);
         p[13].Value = (object?)entry.ExpectedProfit ?? DBNull.Value;
-        p[14].Value = (object?)entry.Outcome ?? DBNull.Value;
-        p[15].Value = (object?)Clip(entry.Note, 2048) ?? DBNull.Value;
+        p[14].Value = Text(entry.Outcome, JournalLimits.Label);
+        p[15].Value = Text(entry.Note, JournalLimits.Note);
     }
 
-    private static string? Clip(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
+    private static object Text(string? value, int max) => (object?)JournalLimits.Clip(value, max) ?? DBNull.Value;
 
     /// <summary>Inserts entries in one transaction (fixtures, imports).</summary>
     public static void InsertAll(SqliteConnection connection, IEnumerable<JournalEntry> entries)

@@ -13,8 +13,11 @@ internal sealed class SqliteFailureJournal : IFailureJournal
     private readonly Channel<JournalEntry> _channel;
     private readonly Prometheus.Counter.Child _dropped;
 
-    public SqliteFailureJournal(int capacity, RpcShieldMetrics metrics)
+    private readonly Security.SecretScrubber? _scrubber;
+
+    public SqliteFailureJournal(int capacity, RpcShieldMetrics metrics, Security.SecretScrubber? scrubber = null)
     {
+        _scrubber = scrubber;
         Capacity = capacity;
         _channel = Channel.CreateBounded<JournalEntry>(new BoundedChannelOptions(capacity)
         {
@@ -35,6 +38,18 @@ internal sealed class SqliteFailureJournal : IFailureJournal
 
     public void Record(JournalEntry entry)
     {
+        entry = JournalLimits.Apply(entry);
+        if (_scrubber is not null && (entry.Reason is not null || entry.Note is not null))
+        {
+            // Free-text fields: whatever error text reached them, no configured secret is stored.
+            var reason = entry.Reason is null ? null : _scrubber.Scrub(entry.Reason);
+            var note = entry.Note is null ? null : _scrubber.Scrub(entry.Note);
+            if (!ReferenceEquals(reason, entry.Reason) || !ReferenceEquals(note, entry.Note))
+            {
+                entry = entry with { Reason = reason, Note = note };
+            }
+        }
+
         if (!_channel.Writer.TryWrite(entry))
         {
             _dropped.Inc();

@@ -12,13 +12,15 @@ internal sealed class JsonRpcEndpoint
     private readonly ConfigStore _config;
     private readonly RpcProcessor _processor;
     private readonly IChainModeSource _modes;
+    private readonly Telemetry.RequestFailures _failures;
 
-    public JsonRpcEndpoint(ChainRegistry chains, ConfigStore config, RpcProcessor processor, IChainModeSource modes)
+    public JsonRpcEndpoint(ChainRegistry chains, ConfigStore config, RpcProcessor processor, IChainModeSource modes, Telemetry.RequestFailures failures)
     {
         _chains = chains;
         _config = config;
         _processor = processor;
         _modes = modes;
+        _failures = failures;
     }
 
     /// <summary>
@@ -56,50 +58,58 @@ internal sealed class JsonRpcEndpoint
 
     private async Task HandleAsync(HttpContext context, ChainRuntime chain)
     {
-        var server = _config.Current.Server;
-        var aborted = context.RequestAborted;
-        if (context.Request.ContentLength > server.MaxBodyBytes)
+        // Caught here rather than by a middleware around the fast path: no extra state machine per request.
+        try
         {
-            // The unread body stays on the wire: tell the client this connection cannot be reused.
-            context.Response.Headers.Connection = "close";
-            await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
-            await OversizeBodyDrain.DrainAsync(context).ConfigureAwait(false);
-            return;
-        }
+            var server = _config.Current.Server;
+            var aborted = context.RequestAborted;
+            if (context.Request.ContentLength > server.MaxBodyBytes)
+            {
+                // The unread body stays on the wire: tell the client this connection cannot be reused.
+                context.Response.Headers.Connection = "close";
+                await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
+                await OversizeBodyDrain.DrainAsync(context).ConfigureAwait(false);
+                return;
+            }
 
-        using var body = new PooledBuffer(context.Request.ContentLength is long length and > 0 and < 1 << 20 ? (int)length : 4096);
-        if (!await ReadBodyAsync(context.Request.BodyReader, body, server.MaxBodyBytes, aborted).ConfigureAwait(false))
-        {
-            context.Response.Headers.Connection = "close";
-            await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
-            await OversizeBodyDrain.DrainAsync(context).ConfigureAwait(false);
-            return;
-        }
+            using var body = new PooledBuffer(context.Request.ContentLength is long length and > 0 and < 1 << 20 ? (int)length : 4096);
+            if (!await ReadBodyAsync(context.Request.BodyReader, body, server.MaxBodyBytes, aborted).ConfigureAwait(false))
+            {
+                context.Response.Headers.Connection = "close";
+                await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
+                await OversizeBodyDrain.DrainAsync(context).ConfigureAwait(false);
+                return;
+            }
 
-        var call = new RpcCall(chain, context.Request.Headers, RpcTransport.Http) { HttpContext = context };
-        var envelope = RpcEnvelopeParser.Parse(body.Memory, server.MaxBatchItems);
-        RpcReply reply;
-        if (envelope.Kind == EnvelopeKind.Invalid)
-        {
-            reply = RpcProcessor.InvalidEnvelope(envelope);
-        }
-        else if (envelope.Items.Length == 1)
-        {
-            // A single call is awaited here: no processor or dispatcher state machine per request.
-            var answer = _processor.BeginSingle(call, envelope, aborted, out var dispatch);
-            // Awaited on its own line: what an expression reads before an await is copied into the state machine.
-            var routed = await answer.ConfigureAwait(false);
-            reply = RpcProcessor.Assemble(envelope, _processor.EndSingle(dispatch, call, routed));
-        }
-        else
-        {
-            reply = await _processor.ProcessBatchAsync(call, envelope, aborted).ConfigureAwait(false);
-        }
+            var call = new RpcCall(chain, context.Request.Headers, RpcTransport.Http) { HttpContext = context };
+            var envelope = RpcEnvelopeParser.Parse(body.Memory, server.MaxBatchItems);
+            RpcReply reply;
+            if (envelope.Kind == EnvelopeKind.Invalid)
+            {
+                reply = RpcProcessor.InvalidEnvelope(envelope);
+            }
+            else if (envelope.Items.Length == 1)
+            {
+                // A single call is awaited here: no processor or dispatcher state machine per request.
+                var answer = _processor.BeginSingle(call, envelope, aborted, out var dispatch);
+                // Awaited on its own line: what an expression reads before an await is copied into the state machine.
+                var routed = await answer.ConfigureAwait(false);
+                reply = RpcProcessor.Assemble(envelope, _processor.EndSingle(dispatch, call, routed));
+            }
+            else
+            {
+                reply = await _processor.ProcessBatchAsync(call, envelope, aborted).ConfigureAwait(false);
+            }
 
-        using var _ = reply;
-        call.WriteTo(context.Response.Headers);
+            using var _ = reply;
+            call.WriteTo(context.Response.Headers);
 
-        await WriteAsync(context, reply, chain).ConfigureAwait(false);
+            await WriteAsync(context, reply, chain).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await _failures.HandleAsync(context, ex).ConfigureAwait(false);
+        }
     }
 
     private static RpcReply TooLarge(ServerOptions server) =>

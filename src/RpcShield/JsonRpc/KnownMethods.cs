@@ -18,14 +18,18 @@ internal static class KnownMethods
         "eth_newFilter", "eth_newBlockFilter", "eth_newPendingTransactionFilter", "eth_getFilterChanges", "eth_getFilterLogs",
         "eth_uninstallFilter", "eth_capabilities", "eth_config", "eth_getUncleCountByBlockNumber", "eth_protocolVersion",
         "eth_sendBundle", "eth_callBundle", "eth_cancelBundle", "mev_sendBundle", "mev_simBundle", "eth_sendPrivateTransaction",
-        "eth_sendPrivateRawTransaction", "eth_cancelPrivateTransaction",
+        "eth_sendPrivateRawTransaction", "eth_cancelPrivateTransaction", "eth_sendEndOfBlockBundle",
+        "flashbots_getBundleStats", "flashbots_getBundleStatsV2", "flashbots_getUserStats", "flashbots_getUserStatsV2",
+        "flashbots_getSbundleStats", "flashbots_getFeeRefundTotalsByRecipient", "flashbots_getFeeRefundsByRecipient",
+        "flashbots_getFeeRefundsByBundle", "flashbots_getFeeRefundsByBlock", "flashbots_setFeeRefundRecipient",
+        "flashbots_getMevRefundTotalByRecipient", "flashbots_getMevRefundTotalBySender", "titan_getBundleStats",
         "net_version", "net_listening", "net_peerCount", "web3_clientVersion", "web3_sha3",
         "debug_traceTransaction", "debug_traceCall", "debug_traceBlockByNumber", "debug_traceBlockByHash",
         "debug_getRawBlock", "debug_getRawHeader", "debug_getRawReceipts", "debug_getRawTransaction",
         "trace_block", "trace_transaction", "trace_call", "trace_filter", "trace_replayTransaction", "trace_replayBlockTransactions",
         "txpool_content", "txpool_contentFrom", "txpool_status", "txpool_inspect",
         "anvil_mine", "anvil_setCoinbase", "evm_mine", "testing_buildBlockV1",
-        "rpcshield_reportOutcome", "rpcshield_status",
+        "rpcshield_reportOutcome", "rpcshield_status", "rpcshield_getBundleStatus",
     ];
 
     private static readonly HashSet<string> Set = new(All, StringComparer.Ordinal);

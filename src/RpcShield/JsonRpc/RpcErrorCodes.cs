@@ -7,6 +7,8 @@ internal static class RpcErrorCodes
     public const int InvalidRequest = -32600;
     public const int MethodNotFound = -32601;
     public const int InvalidParams = -32602;
+    /// <summary>JSON-RPC 2.0 internal error: an unexpected failure inside RpcShield (HTTP 500).</summary>
+    public const int InternalError = -32603;
     public const int NoUpstream = -32090;
     public const int MinimalMode = -32091;
     public const int Shed = -32092;

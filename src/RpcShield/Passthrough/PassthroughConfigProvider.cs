@@ -27,6 +27,12 @@ internal sealed class PassthroughConfigProvider : IProxyConfigProvider, IDisposa
 
     public IProxyConfig GetConfig() => _current;
 
+    /// <summary>The configured `headers` of a passthrough route (route and cluster share one id).</summary>
+    public IReadOnlyDictionary<string, string> HeadersOf(string id) =>
+        _current.Headers.TryGetValue(id, out var headers) ? headers : NoHeaders;
+
+    private static readonly Dictionary<string, string> NoHeaders = [];
+
     private void OnChanged(ProxyOptions previous, ProxyOptions next)
     {
         var old = _current;
@@ -61,10 +67,12 @@ internal sealed class PassthroughConfigProvider : IProxyConfigProvider, IDisposa
     {
         var routeConfigs = new List<RouteConfig>(routes.Count);
         var clusters = new List<ClusterConfig>(routes.Count);
+        var headers = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         for (var i = 0; i < routes.Count; i++)
         {
             var options = routes[i];
             var id = $"passthrough-{i}";
+            headers[id] = options.Headers;
             var transforms = new List<IReadOnlyDictionary<string, string>>();
             if (PrefixOf(options.Path) is { } prefix)
             {
@@ -105,7 +113,7 @@ internal sealed class PassthroughConfigProvider : IProxyConfigProvider, IDisposa
             });
         }
 
-        return new Snapshot(routeConfigs, clusters);
+        return new Snapshot(routeConfigs, clusters, headers);
     }
 
     public void Dispose() => _config.Changed -= OnChanged;
@@ -114,10 +122,11 @@ internal sealed class PassthroughConfigProvider : IProxyConfigProvider, IDisposa
     {
         private readonly CancellationTokenSource _changed = new();
 
-        public Snapshot(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters)
+        public Snapshot(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> headers)
         {
             Routes = routes;
             Clusters = clusters;
+            Headers = headers;
             ChangeToken = new CancellationChangeToken(_changed.Token);
         }
 
@@ -126,6 +135,9 @@ internal sealed class PassthroughConfigProvider : IProxyConfigProvider, IDisposa
         public IReadOnlyList<ClusterConfig> Clusters { get; }
 
         public IChangeToken ChangeToken { get; }
+
+        /// <summary>Configured headers per route id (secrets: kept out of YARP's config and logs).</summary>
+        public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Headers { get; }
 
         public void SignalChange() => _changed.Cancel();
     }

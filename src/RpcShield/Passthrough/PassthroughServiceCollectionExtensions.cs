@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.Configuration;
 
 namespace RpcShield.Passthrough;
@@ -13,7 +15,8 @@ internal static class PassthroughServiceCollectionExtensions
     {
         services.AddSingleton<PassthroughConfigProvider>();
         services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<PassthroughConfigProvider>());
-        services.AddReverseProxy();
+        services.AddReverseProxy().AddTransforms<PassthroughRequestTransforms>();
+        services.Replace(ServiceDescriptor.Singleton<IProbingRequestFactory, PassthroughProbeFactory>());
         return services;
     }
 }

@@ -56,6 +56,19 @@ internal static class PassthroughValidation
                 error($"{path}.health_timeout", "must be a positive duration");
             }
 
+            foreach (var (name, value) in route.Headers)
+            {
+                if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c)))
+                {
+                    error($"{path}.headers", $"'{name}' is not a valid header name");
+                }
+                else if (value.Any(c => c is '\r' or '\n' or '\0'))
+                {
+                    // The value itself is never echoed: it may be a secret.
+                    error($"{path}.headers.{name}", "must not contain line breaks");
+                }
+            }
+
             if (PassthroughConfigProvider.LoadBalancingPolicy(route.LoadBalancing) is null)
             {
                 error($"{path}.load_balancing", "must be power_of_two_choices, round_robin, least_requests, random or first");

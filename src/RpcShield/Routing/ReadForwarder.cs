@@ -23,10 +23,12 @@ internal sealed class ReadForwarder
     private readonly IHedgeDelayPolicy _hedgeDelay;
     private readonly ResiliencePipeline<AttemptOutcome> _pipeline;
     private readonly IFailureJournal _journal;
+    private readonly Security.SecretScrubber? _scrubber;
 
-    public ReadForwarder(UpstreamSender sender, TimeProvider time, IHedgeDelayPolicy hedgeDelay, IFailureJournal? journal = null)
+    public ReadForwarder(UpstreamSender sender, TimeProvider time, IHedgeDelayPolicy hedgeDelay, IFailureJournal? journal = null, Security.SecretScrubber? scrubber = null)
     {
         _sender = sender;
+        _scrubber = scrubber;
         _journal = journal ?? new NullFailureJournal();
         _time = time;
         _hedgeDelay = hedgeDelay;
@@ -568,7 +570,9 @@ internal sealed class ReadForwarder
                 if (_bestNodeError?.Body is not null)
                 {
                     // Every node failed, at least one with a JSON-RPC error: pass the node's own words on.
-                    return ForwardResult.Served(_bestNodeError.TakeBody()!, _bestNodeError.Upstream, nodeError: true, Attempts());
+                    // A failing node's words may quote its own URL's key: scrubbed (a node's answers, reverts included, are not).
+                    var body = _bestNodeError.TakeBody()!;
+                    return ForwardResult.Served(Forwarder._scrubber?.Scrub(body) ?? body, _bestNodeError.Upstream, nodeError: true, Attempts());
                 }
 
                 if (deadlinePassed)

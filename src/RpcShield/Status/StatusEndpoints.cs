@@ -24,10 +24,14 @@ internal static class StatusEndpoints
         {
             var chains = context.RequestServices.GetRequiredService<ChainRegistry>();
             var notReady = chains.Chains.Where(c => c.HealthyCount == 0).Select(c => c.Name).ToArray();
+            // A down journal is named but never fails readiness: RPC serves without it.
+            var journal = context.RequestServices.GetService<Journal.JournalWriter>()?.Availability.DownReason is { } down
+                ? $"journal down ({down}): entries are dropped"
+                : null;
             context.Response.StatusCode = notReady.Length == 0 ? 200 : 503;
             await context.Response.WriteAsJsonAsync(notReady.Length == 0
-                ? new ReadyBody("ready", null)
-                : new ReadyBody("not_ready", $"no healthy upstream for chain(s): {string.Join(", ", notReady)}")).ConfigureAwait(false);
+                ? new ReadyBody("ready", journal)
+                : new ReadyBody("not_ready", string.Join("; ", new[] { $"no healthy upstream for chain(s): {string.Join(", ", notReady)}", journal }.OfType<string>()))).ConfigureAwait(false);
         }).WithMetadata(ClientTokenNotRequired.Instance);
 
         app.MapGet("/status", static async context =>
@@ -46,6 +50,7 @@ internal static class StatusEndpoints
             }
 
             writer.WriteEndArray();
+            WriteJournal(writer, services.GetService<Journal.JournalWriter>());
             writer.WriteEndObject();
             await writer.FlushAsync().ConfigureAwait(false);
         });
@@ -104,6 +109,20 @@ internal static class StatusEndpoints
         foreach (var contributor in contributors)
         {
             contributor.WriteChain(writer, chain);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>`journal: { state: up|down|off, reason? }`.</summary>
+    private static void WriteJournal(Utf8JsonWriter writer, Journal.JournalWriter? journal)
+    {
+        writer.WriteStartObject("journal");
+        var down = journal?.Availability.DownReason;
+        writer.WriteString("state", journal is null ? "off" : down is null ? "up" : "down");
+        if (down is not null)
+        {
+            writer.WriteString("reason", down);
         }
 
         writer.WriteEndObject();

@@ -52,6 +52,11 @@ internal sealed class RpcShieldMetrics
         Reorgs = f.CreateCounter("rpcshield_reorgs_total", "Reorgs seen in upstream heads (head went back, hash changed at a height, parent mismatch).", "chain");
         UpstreamDisagreements = f.CreateCounter("rpcshield_upstream_disagreements_total", "Verified reads where the upstream's answer was outvoted.", "chain", "upstream", "method");
         UpstreamHeadDelay = f.CreateHistogram("rpcshield_upstream_head_delay_seconds", "How long after the first upstream each upstream showed each new block.", new HistogramConfiguration { Buckets = HeadDelayBuckets, LabelNames = ["chain", "upstream"] });
+        LogSuppressed = f.CreateCounter("rpcshield_log_suppressed_total", "Log lines held back by rate limiting, by category.", "category");
+        foreach (var category in LogCategories.All)
+        {
+            LogSuppressed.WithLabels(category);
+        }
     }
 
     public CollectorRegistry Registry { get; }
@@ -81,6 +86,7 @@ internal sealed class RpcShieldMetrics
     public Counter Reorgs { get; }
     public Histogram UpstreamHeadDelay { get; }
     public Counter UpstreamDisagreements { get; }
+    public Counter LogSuppressed { get; }
 
     /// <summary>Counts one client request; children are cached so the hot path allocates nothing.</summary>
     public void RecordRequest(string chain, string method, string outcome, double seconds)

@@ -19,6 +19,8 @@ internal static class TelemetryServiceCollectionExtensions
             config.Changed += (_, next) => MetricSeeder.Seed(metrics, next);
             return metrics;
         });
+        services.AddSingleton<LogLimiter>();
+        services.AddSingleton<RequestFailures>();
         return services;
     }
 }

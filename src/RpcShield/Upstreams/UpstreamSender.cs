@@ -18,10 +18,12 @@ internal sealed class UpstreamSender
     private readonly IUpstreamStrategyContributor[] _contributors;
     private readonly IUpstreamStrategyContributor[] _optional;
     private readonly IAttemptGuard[] _guards;
+    private readonly Security.SecretScrubber? _scrubber;
 
-    public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors, IEnumerable<IAttemptGuard> guards)
+    public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors, IEnumerable<IAttemptGuard> guards, Security.SecretScrubber? scrubber = null)
     {
         _time = time;
+        _scrubber = scrubber;
         _guards = guards.ToArray();
         _contributors = contributors.OrderBy(c => c.Order).ToArray();
         _optional = _contributors.Where(c => c.CanBeDormant).ToArray();
@@ -294,7 +296,7 @@ internal sealed class UpstreamSender
             }
 
             // A batch's latency is not a request's: it never feeds the latency ranking or the duration histogram.
-            var outcome = Finish(upstream, kind, ReasonFor(kind, reply, response.StatusCode), start, reply, response.RetryAfter, recordLatency: !batch);
+            var outcome = Finish(upstream, kind, Scrubbed(ReasonFor(kind, reply, response.StatusCode), kind), start, reply, response.RetryAfter, recordLatency: !batch);
             outcome.Body = buffer;
             outcome.BatchItems = items;
             buffer = null;
@@ -382,6 +384,10 @@ internal sealed class UpstreamSender
         AttemptKind.HttpError or AttemptKind.Throttled when statusCode is < 200 or >= 300 => $"http_{statusCode}",
         _ => $"{reply.ErrorCode} {Truncate(reply.ErrorMessage)}",
     };
+
+    /// <summary>A reason quoting the node's own error text may quote a key (some providers echo the URL): scrubbed.</summary>
+    private string Scrubbed(string reason, AttemptKind kind) =>
+        kind == AttemptKind.Answered || _scrubber is null ? reason : _scrubber.Scrub(reason);
 
     /// <summary>Reason of an upstream batch the node would not take.</summary>
     public const string BatchRefused = "batch_refused";

@@ -12,12 +12,12 @@ namespace RpcShield.Tests.Journal;
 /// <summary>A real SQLite journal in a temp file with the real writer, fake time and a private metrics registry.</summary>
 internal sealed class JournalFixture : IDisposable
 {
-    public JournalFixture(int capacity = 10_000, int retentionDays = 30, FakeTimeProvider? time = null, string? path = null)
+    public JournalFixture(int capacity = 10_000, int retentionDays = 30, FakeTimeProvider? time = null, string? path = null, string maxBytes = "1GiB")
     {
         Path = path ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"rpcshield-journal-{Guid.NewGuid():N}.db");
         Time = time ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
         var yaml = $$"""
-            journal: { path: "{{Path}}", retention_days: {{retentionDays}}, queue_capacity: {{capacity}} }
+            journal: { path: "{{Path}}", retention_days: {{retentionDays}}, queue_capacity: {{capacity}}, max_bytes: {{maxBytes}} }
             chains:
               - name: test
                 chain_id: 31337
@@ -34,7 +34,8 @@ internal sealed class JournalFixture : IDisposable
         Database = new JournalDatabase(Path);
         Journal = new SqliteFailureJournal(capacity, Metrics);
         Learned = new LearnedState(Chains, Time, NullLogger<LearnedState>.Instance);
-        Writer = new JournalWriter(Journal, Database, Config, Learned, Metrics, Time, NullLogger<JournalWriter>.Instance);
+        Logs = new CapturingLogger();
+        Writer = new JournalWriter(Journal, Database, Config, Learned, Metrics, Time, Logs, new LogLimiter(Metrics, Time));
     }
 
     public string Path { get; }
@@ -47,6 +48,7 @@ internal sealed class JournalFixture : IDisposable
     public SqliteFailureJournal Journal { get; }
     public LearnedState Learned { get; }
     public JournalWriter Writer { get; }
+    public CapturingLogger Logs { get; }
 
     public async Task StartAsync()
     {
