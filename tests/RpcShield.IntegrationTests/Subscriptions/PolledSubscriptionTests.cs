@@ -194,6 +194,54 @@ public sealed class PolledSubscriptionTests
     }
 
     [Fact]
+    public async Task A_reorg_sends_the_replaced_blocks_logs_again_with_removed_true()
+    {
+        await using var node = await AnvilNode.StartAsync();
+        await node.CallAsync("anvil_setCode", Emitter, EmitterCode);
+        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)]));
+        await proxy.WaitRoutableAsync(1);
+        await using var client = await WsTestClient.ConnectAsync(proxy.BaseAddress);
+        var id = await client.SubscribeAsync($$"""["logs",{"address":"{{Emitter}}"}]""");
+        await WaitPolledAsync(proxy);
+
+        var tx = (await node.CallAsync("eth_sendTransaction", new { from = AnvilNode.DevAddress0, to = Emitter, gas = "0x186a0" })).GetString();
+        var delivered = Assert.Single(await CollectAsync(client, 1, TimeSpan.FromSeconds(15))).GetProperty("params").GetProperty("result");
+        Assert.Equal(tx, delivered.GetProperty("transactionHash").GetString());
+        Assert.False(delivered.GetProperty("removed").GetBoolean());
+
+        // The block holding the log is replaced by an empty one: the log is taken back, as a node does.
+        await node.CallAsync("anvil_reorg", 1, Array.Empty<object>());
+        var removed = Assert.Single(await CollectAsync(client, 1, TimeSpan.FromSeconds(15))).GetProperty("params");
+        Assert.Equal(id, removed.GetProperty("subscription").GetString());
+        Assert.True(removed.GetProperty("result").GetProperty("removed").GetBoolean());
+        Assert.Equal(tx, removed.GetProperty("result").GetProperty("transactionHash").GetString());
+        Assert.Equal(delivered.GetProperty("blockHash").GetString(), removed.GetProperty("result").GetProperty("blockHash").GetString());
+        Assert.Null(await client.NextNotificationAsync(TimeSpan.FromMilliseconds(800)));
+    }
+
+    [Fact]
+    public async Task Heads_are_polled_when_no_websocket_upstream_is_reachable()
+    {
+        await using var node = await AnvilNode.StartAsync(blockTimeSeconds: 1);
+        var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        var yaml = Yaml.Chain([]).Replace("    upstreams:\n", $"    upstreams:\n      - {{ name: a, url: \"{node.Url}\", ws_url: \"ws://127.0.0.1:{port}\" }}\n", StringComparison.Ordinal);
+        await using var proxy = await ProxyUnderTest.StartAsync(yaml);
+        await proxy.WaitRoutableAsync(1);
+        await using var client = await WsTestClient.ConnectAsync(proxy.BaseAddress);
+        var id = await client.SubscribeAsync("""["newHeads"]""");
+
+        var heads = new List<long>();
+        await HeadFailoverTests.CollectAsync(client, id, heads, until: () => heads.Count >= 3, TimeSpan.FromSeconds(20));
+        Assert.True(heads.Count >= 3, "too few heads: " + string.Join(',', heads));
+        HeadFailoverTests.AssertConsecutive(heads);
+        var feed = (await proxy.Client.GetFromJsonAsync<JsonElement>("/status")).GetProperty("chains")[0].GetProperty("subscriptions").GetProperty("feeds")[0];
+        Assert.Equal("http_poll", feed.GetProperty("source").GetString());
+    }
+
+    [Fact]
     public async Task A_subscription_that_no_upstream_can_feed_gets_an_error_at_subscribe_time()
     {
         await using var node = await AnvilNode.StartAsync();
