@@ -114,7 +114,16 @@ internal sealed partial class HttpHeadPoller
         {
             while (!token.IsCancellationRequested)
             {
-                await PollOnceAsync(token).ConfigureAwait(false);
+                try
+                {
+                    await PollOnceAsync(token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // One bad answer must not end polling for every subscriber of the chain.
+                    LogPollError(_chain, ex.GetType().Name);
+                }
+
                 await Task.Delay(IntervalFor(_options()), _time, token).ConfigureAwait(false);
             }
         }
@@ -253,6 +262,9 @@ internal sealed partial class HttpHeadPoller
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: polling the latest block for subscriptions failed on every upstream; subscribers get no heads until one answers")]
     private partial void LogPollFailing(string chain);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: a poll of the latest block for subscriptions failed ({Error}); polling goes on")]
+    private partial void LogPollError(string chain, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chain {Chain}: polling the latest block for subscriptions works again (head {Head})")]
     private partial void LogPollRecovered(string chain, long head);

@@ -10,15 +10,16 @@ internal sealed record PolledBlock(long Number, string Hash, string? ParentHash,
     /// <summary>Reads an `eth_getBlockBy*` result (null when it is not a block).</summary>
     public static PolledBlock? From(JsonNode? result, Upstream? servedBy)
     {
+        // A node's answer is untrusted input: anything but a block with a hex number and a hash is no block.
         if (result is not JsonObject block
-            || block["number"] is not JsonValue number || !JsonRpc.HexQuantity.TryParse(number.GetValue<string>(), out var height)
-            || block["hash"] is not JsonValue hash)
+            || block["number"] is not JsonValue number || !number.TryGetValue<string>(out var numberText) || !JsonRpc.HexQuantity.TryParse(numberText, out var height)
+            || block["hash"] is not JsonValue hashValue || !hashValue.TryGetValue<string>(out var hash))
         {
             return null;
         }
 
-        var parent = block["parentHash"] is JsonValue p ? p.GetValue<string>() : null;
-        return new PolledBlock(height, hash.GetValue<string>(), parent, HeaderOf(block), servedBy);
+        var parent = block["parentHash"] is JsonValue p && p.TryGetValue<string>(out var parentHash) ? parentHash : null;
+        return new PolledBlock(height, hash, parent, HeaderOf(block), servedBy);
     }
 
     /// <summary>A block minus its body is the header `newHeads` delivers.</summary>
