@@ -137,26 +137,18 @@ internal sealed class SandboxNode : IAsyncDisposable
     }
 
     /// <summary>Drops every relayed WebSocket (the node stopped).</summary>
-    private void DropSockets()
+    private void DropSockets() => CancelAndRenew(ref _sockets);
+
+    private void ReleaseStalled() => CancelAndRenew(ref _stall);
+
+    /// <summary>Cancels what waits on <paramref name="source"/> and puts a fresh one in its place.</summary>
+    private void CancelAndRenew(ref CancellationTokenSource source)
     {
         CancellationTokenSource old;
         lock (_lock)
         {
-            old = _sockets;
-            _sockets = new CancellationTokenSource();
-        }
-
-        old.Cancel();
-        old.Dispose();
-    }
-
-    private void ReleaseStalled()
-    {
-        CancellationTokenSource old;
-        lock (_lock)
-        {
-            old = _stall;
-            _stall = new CancellationTokenSource();
+            old = source;
+            source = new CancellationTokenSource();
         }
 
         old.Cancel();

@@ -59,8 +59,7 @@ public sealed class SandboxNodeWebSocketTests
         var id = await client.SubscribeAsync("""["newHeads"]""");
         var heads = new List<long>();
         await HeadFailoverTests.CollectAsync(client, id, heads, until: () => heads.Count >= 2, TimeSpan.FromSeconds(15));
-        var feed = await FeedAsync(proxy);
-        Assert.Equal("ws", feed.GetProperty("source").GetString());
+        var feed = await FeedStatus.SourceAsync(proxy.Client, "ws");
         var serving = feed.GetProperty("upstream").GetString()!;
 
         await sandbox.Network.Node(serving)!.StopAsync();
@@ -69,25 +68,6 @@ public sealed class SandboxNodeWebSocketTests
 
         Assert.True(heads.Count >= before + 3, "heads did not resume: " + string.Join(',', heads));
         HeadFailoverTests.AssertConsecutive(heads);
-        feed = await FeedAsync(proxy);
-        Assert.Equal("ws", feed.GetProperty("source").GetString());
-        Assert.NotEqual(serving, feed.GetProperty("upstream").GetString());
-    }
-
-    private static async Task<JsonElement> FeedAsync(ProxyUnderTest proxy)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            var feeds = (await proxy.Client.GetFromJsonAsync<JsonElement>("/status")).GetProperty("chains")[0].GetProperty("subscriptions").GetProperty("feeds");
-            if (feeds.GetArrayLength() > 0 && feeds[0].GetProperty("source").GetString() == "ws")
-            {
-                return feeds[0];
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail("no WebSocket feed");
-        return default;
+        await FeedStatus.WaitAsync(proxy.Client, f => f.GetProperty("source").GetString() == "ws" && f.GetProperty("upstream").GetString() is { } now && now != serving);
     }
 }

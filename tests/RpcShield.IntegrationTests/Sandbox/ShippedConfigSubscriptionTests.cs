@@ -43,14 +43,8 @@ public sealed class ShippedConfigSubscriptionTests
         await app.StartAsync();
         var address = app.BoundAddress();
 
-        var lines = new List<string>();
-        using var process = NodeWsClient.Start(module, new UriBuilder(address) { Scheme = "ws", Path = "/" }.Uri, TimeSpan.FromSeconds(7), l =>
-        {
-            lock (lines)
-            {
-                lines.Add(l);
-            }
-        });
+        var lines = new NodeWsLines();
+        using var process = NodeWsClient.Start(module, new UriBuilder(address) { Scheme = "ws", Path = "/" }.Uri, TimeSpan.FromSeconds(7), lines.Add);
         await using var client = await WsTestClient.ConnectAsync(address);
         var id = await client.SubscribeAsync("""["newHeads"]""");
         var heads = new List<long>();
@@ -59,19 +53,11 @@ public sealed class ShippedConfigSubscriptionTests
 
         Assert.True(heads.Count >= 5, "raw socket: too few heads: " + string.Join(',', heads));
         HeadFailoverTests.AssertConsecutive(heads);
-        string[] all;
-        lock (lines)
-        {
-            all = [.. lines];
-        }
-
-        var nodeHeads = all.Where(l => l.StartsWith("HEAD ", StringComparison.Ordinal)).Select(l => long.Parse(l.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        Assert.True(nodeHeads.Count >= 3, "npm ws: too few heads: " + string.Join(" | ", all));
+        var nodeHeads = lines.AssertHeads();
+        Assert.True(nodeHeads.Count >= 3, "npm ws: too few heads: " + lines);
         HeadFailoverTests.AssertConsecutive(nodeHeads);
-        Assert.DoesNotContain(all, l => l.StartsWith("ERROR", StringComparison.Ordinal) || l.StartsWith("STDERR", StringComparison.Ordinal));
 
         using var http = new HttpClient { BaseAddress = address };
-        var feeds = (await http.GetFromJsonAsync<JsonElement>("/status")).GetProperty("chains")[0].GetProperty("subscriptions").GetProperty("feeds");
-        Assert.Equal("ws", feeds[0].GetProperty("source").GetString());
+        await FeedStatus.SourceAsync(http, "ws");
     }
 }

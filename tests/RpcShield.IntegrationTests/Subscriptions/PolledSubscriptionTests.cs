@@ -72,8 +72,7 @@ public sealed class PolledSubscriptionTests
             }
         }
 
-        var feed = (await sandbox.Proxy.GetFromJsonAsync<JsonElement>("/status")).GetProperty("chains")[0].GetProperty("subscriptions").GetProperty("feeds")[0];
-        Assert.Equal("http_poll", feed.GetProperty("source").GetString());
+        var feed = await FeedStatus.SourceAsync(sandbox.Proxy, "http_poll");
         Assert.StartsWith("node-", feed.GetProperty("upstream").GetString(), StringComparison.Ordinal);
     }
 
@@ -82,31 +81,14 @@ public sealed class PolledSubscriptionTests
     {
         var module = await NodeWsClient.ModuleDirectoryAsync();
         await using var sandbox = await SandboxUnderTest.StartAsync(slot: TimeSpan.FromSeconds(1), autoSeal: true);
-        var lines = new List<string>();
+        var lines = new NodeWsLines();
         var url = new UriBuilder(sandbox.Proxy.BaseAddress!) { Scheme = "ws", Path = "/test" }.Uri;
-        using var process = NodeWsClient.Start(module, url, TimeSpan.FromSeconds(7), l =>
-        {
-            lock (lines)
-            {
-                lines.Add(l);
-            }
-        });
+        using var process = NodeWsClient.Start(module, url, TimeSpan.FromSeconds(7), lines.Add);
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
-        string[] all;
-        lock (lines)
-        {
-            all = [.. lines];
-        }
-
-        var subscription = Assert.Single(all, l => l.StartsWith("SUB ", StringComparison.Ordinal))[4..];
-        Assert.StartsWith("0x", subscription, StringComparison.Ordinal);
-        var heads = all.Where(l => l.StartsWith("HEAD ", StringComparison.Ordinal)).Select(l => l.Split(' ')).ToList();
-        Assert.All(heads, h => Assert.Equal(subscription, h[1]));
-        var numbers = heads.Select(h => long.Parse(h[2], System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        Assert.True(numbers.Count >= 3, "too few heads: " + string.Join(" | ", all));
+        var numbers = lines.AssertHeads();
+        Assert.True(numbers.Count >= 3, "too few heads: " + lines);
         HeadFailoverTests.AssertConsecutive(numbers);
-        Assert.DoesNotContain(all, l => l.StartsWith("ERROR", StringComparison.Ordinal) || l.StartsWith("STDERR", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -172,7 +154,7 @@ public sealed class PolledSubscriptionTests
         await reference.SubscribeAsync("""["newHeads"]""");
         await using var client = await WsTestClient.ConnectAsync(proxy.BaseAddress);
         await client.SubscribeAsync("""["newHeads"]""");
-        await WaitPolledAsync(proxy);
+        await FeedStatus.SourceAsync(proxy.Client, "http_poll");
 
         await node.MineAsync(3);
         var ours = await CollectAsync(client, 3, TimeSpan.FromSeconds(15));
@@ -202,7 +184,7 @@ public sealed class PolledSubscriptionTests
         await proxy.WaitRoutableAsync(1);
         await using var client = await WsTestClient.ConnectAsync(proxy.BaseAddress);
         var id = await client.SubscribeAsync($$"""["logs",{"address":"{{Emitter}}"}]""");
-        await WaitPolledAsync(proxy);
+        await FeedStatus.SourceAsync(proxy.Client, "http_poll");
 
         var tx = (await node.CallAsync("eth_sendTransaction", new { from = AnvilNode.DevAddress0, to = Emitter, gas = "0x186a0" })).GetString();
         var delivered = Assert.Single(await CollectAsync(client, 1, TimeSpan.FromSeconds(15))).GetProperty("params").GetProperty("result");
@@ -237,8 +219,7 @@ public sealed class PolledSubscriptionTests
         await HeadFailoverTests.CollectAsync(client, id, heads, until: () => heads.Count >= 3, TimeSpan.FromSeconds(20));
         Assert.True(heads.Count >= 3, "too few heads: " + string.Join(',', heads));
         HeadFailoverTests.AssertConsecutive(heads);
-        var feed = (await proxy.Client.GetFromJsonAsync<JsonElement>("/status")).GetProperty("chains")[0].GetProperty("subscriptions").GetProperty("feeds")[0];
-        Assert.Equal("http_poll", feed.GetProperty("source").GetString());
+        Assert.Equal("a", (await FeedStatus.SourceAsync(proxy.Client, "http_poll")).GetProperty("upstream").GetString());
     }
 
     [Fact]
@@ -269,22 +250,6 @@ public sealed class PolledSubscriptionTests
         // What can be fed is accepted on the same chains.
         Assert.True((await nologs.CallAsync("eth_subscribe", """["newHeads"]""")).TryGetProperty("result", out _));
         Assert.True((await client.CallAsync("eth_subscribe", $$"""["logs",{"address":"{{Emitter}}"}]""")).TryGetProperty("result", out _));
-    }
-
-    private static async Task WaitPolledAsync(ProxyUnderTest proxy)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            var feeds = (await proxy.Client.GetFromJsonAsync<JsonElement>("/status")).GetProperty("chains")[0].GetProperty("subscriptions").GetProperty("feeds");
-            if (feeds.GetArrayLength() > 0 && feeds[0].GetProperty("upstream").ValueKind == JsonValueKind.String)
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail("the feed was never served by polling");
     }
 
     private static async Task<List<JsonElement>> CollectAsync(WsTestClient client, int count, TimeSpan timeout)
