@@ -50,9 +50,10 @@ public sealed class SandboxNodeWebSocketTests
     public async Task RpcShield_with_ws_url_on_the_sandbox_nodes_subscribes_over_websocket_and_moves_when_the_node_stops()
     {
         await using var sandbox = await SandboxUnderTest.StartAsync(slot: TimeSpan.FromSeconds(1), autoSeal: true, withProxy: false);
-        var upstreams = string.Join("\n", sandbox.Network.Nodes.Select(n => $"      - {{ name: {n.Name}, url: \"http://127.0.0.1:{n.Port}\", ws_url: \"ws://127.0.0.1:{n.Port}\" }}"));
-        var yaml = Yaml.Chain([], extraRouting: "      subscriptions: { block_time: 1s, stall_after: 3 }")
-            .Replace("    upstreams:\n", "    upstreams:\n" + upstreams + "\n", StringComparison.Ordinal);
+        var yaml = Yaml.Chain(
+            sandbox.Network.Nodes.Select(n => (n.Name, $"http://127.0.0.1:{n.Port}")),
+            extraRouting: "      subscriptions: { block_time: 1s, stall_after: 3 }",
+            wsUrl: name => $"ws://127.0.0.1:{sandbox.Network.Node(name)!.Port}");
         await using var proxy = await ProxyUnderTest.StartAsync(yaml);
         await proxy.WaitRoutableAsync(3);
         await using var client = await WsTestClient.ConnectAsync(proxy.BaseAddress);

@@ -209,8 +209,7 @@ public sealed class PolledSubscriptionTests
         closed.Start();
         var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
         closed.Stop();
-        var yaml = Yaml.Chain([]).Replace("    upstreams:\n", $"    upstreams:\n      - {{ name: a, url: \"{node.Url}\", ws_url: \"ws://127.0.0.1:{port}\" }}\n", StringComparison.Ordinal);
-        await using var proxy = await ProxyUnderTest.StartAsync(yaml);
+        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)], wsUrl: _ => $"ws://127.0.0.1:{port}"));
         await proxy.WaitRoutableAsync(1);
         await using var client = await WsTestClient.ConnectAsync(proxy.BaseAddress);
         var id = await client.SubscribeAsync("""["newHeads"]""");
