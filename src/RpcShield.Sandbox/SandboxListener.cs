@@ -39,6 +39,7 @@ internal sealed class SandboxListener(int port, RequestDelegate handler) : IAsyn
                 kestrel.Listen(IPAddress.Loopback, Port, o => o.Protocols = HttpProtocols.Http1);
             });
             var app = builder.Build();
+            app.UseWebSockets();
             app.Run(handler);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             Port = app.BoundAddress().Port;

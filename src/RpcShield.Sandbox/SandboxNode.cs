@@ -20,8 +20,9 @@ internal enum SandboxNodeState
 }
 
 /// <summary>
-/// A node endpoint in front of the sandbox anvil: forwards JSON-RPC bytes unchanged, and on command
-/// stops, stalls, lags or slows down so RpcShield's failover can be watched.
+/// A node endpoint in front of the sandbox anvil: forwards JSON-RPC bytes unchanged (HTTP, and
+/// WebSocket relayed to anvil's), and on command stops, stalls, lags or slows down so RpcShield's
+/// failover can be watched.
 /// </summary>
 internal sealed class SandboxNode : IAsyncDisposable
 {
@@ -37,6 +38,7 @@ internal sealed class SandboxNode : IAsyncDisposable
     private int _lagBlocks;
     private TimeSpan _extraLatency;
     private CancellationTokenSource _stall = new();
+    private CancellationTokenSource _sockets = new();
     private long _served;
 
     public SandboxNode(SandboxNodeOptions options, AnvilClient anvil, HttpClient http, TimeProvider time)
@@ -89,6 +91,7 @@ internal sealed class SandboxNode : IAsyncDisposable
         }
 
         ReleaseStalled();
+        DropSockets();
         await _listener.StopAsync().ConfigureAwait(false);
     }
 
@@ -133,13 +136,19 @@ internal sealed class SandboxNode : IAsyncDisposable
         await _listener.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private void ReleaseStalled()
+    /// <summary>Drops every relayed WebSocket (the node stopped).</summary>
+    private void DropSockets() => CancelAndRenew(ref _sockets);
+
+    private void ReleaseStalled() => CancelAndRenew(ref _stall);
+
+    /// <summary>Cancels what waits on <paramref name="source"/> and puts a fresh one in its place.</summary>
+    private void CancelAndRenew(ref CancellationTokenSource source)
     {
         CancellationTokenSource old;
         lock (_lock)
         {
-            old = _stall;
-            _stall = new CancellationTokenSource();
+            old = source;
+            source = new CancellationTokenSource();
         }
 
         old.Cancel();
@@ -173,6 +182,18 @@ internal sealed class SandboxNode : IAsyncDisposable
             {
                 return;
             }
+        }
+
+        if (context.WebSockets.IsWebSocketRequest)
+        {
+            CancellationToken dropped;
+            lock (_lock)
+            {
+                dropped = _sockets.Token;
+            }
+
+            await SandboxWebSocketRelay.RelayAsync(context, _anvil.Url, () => State == SandboxNodeState.Stalled, dropped).ConfigureAwait(false);
+            return;
         }
 
         if (!HttpMethods.IsPost(context.Request.Method))
@@ -236,8 +257,10 @@ internal sealed class SandboxNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         ReleaseStalled();
+        DropSockets();
         await _listener.DisposeAsync().ConfigureAwait(false);
         _stall.Dispose();
+        _sockets.Dispose();
     }
 
     /// <summary>Makes a request see the chain as of an older head.</summary>

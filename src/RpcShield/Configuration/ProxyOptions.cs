@@ -115,7 +115,7 @@ public sealed class UpstreamOptions
     public string Name { get; set; } = "";
     /// <summary>HTTP(S) JSON-RPC URL. May contain `${VAR}` secrets; never logged.</summary>
     public string Url { get; set; } = "";
-    /// <summary>WebSocket URL used for subscriptions.</summary>
+    /// <summary>WebSocket URL used for subscriptions. With none on the chain (or none reachable), newHeads and logs are synthesised from HTTP polling (docs/websocket.md).</summary>
     public string? WsUrl { get; set; }
     /// <summary>`primary` upstreams rank before `fallback` ones.</summary>
     public string Tier { get; set; } = "primary";
@@ -224,13 +224,13 @@ public sealed class VerifyOptions
 
 public sealed class SubscriptionOptions
 {
-    /// <summary>Expected time between blocks on this chain.</summary>
+    /// <summary>Expected time between blocks on this chain. Subscriptions polled over HTTP poll every block_time / 4, at most 250ms.</summary>
     public TimeSpan BlockTime { get; set; } = TimeSpan.FromSeconds(12);
     /// <summary>An upstream subscription with no notification for `stall_after` × `block_time` is stalled and moved to the next-ranked upstream.</summary>
     public double StallAfter { get; set; } = 3;
     /// <summary>Blocks before the last delivered log re-read with eth_getLogs after a switch (duplicates are filtered out).</summary>
     public int BackfillMarginBlocks { get; set; } = 8;
-    /// <summary>Most missed heads fetched with eth_getBlockByNumber in one gap; a larger gap resumes at the new head.</summary>
+    /// <summary>Most missed heads fetched with eth_getBlockByNumber in one gap (and the deepest reorg followed when polling); a larger gap resumes at the new head.</summary>
     public int MaxGapBlocks { get; set; } = 128;
 }
 

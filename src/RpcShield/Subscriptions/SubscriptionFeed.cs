@@ -18,6 +18,9 @@ internal readonly record struct FeedKey(string Chain, SubscriptionKind Kind, str
 /// (no notification for `stall_after` × `block_time`; sockets are also pinged) or its upstream turns
 /// unhealthy or lagging, it subscribes on the next-ranked upstream and repairs the stream: missed
 /// heads are fetched in order, missed logs are backfilled with `eth_getLogs`, nothing is repeated.
+/// With no WebSocket upstream to subscribe on (none has a `ws_url`, or every one failed), `newHeads`
+/// and `logs` are synthesised from the chain's <see cref="HttpHeadPoller"/> (logs read per block
+/// hash) until a WebSocket subscription is confirmed again.
 /// All events are handled on one loop, so delivery order is the order of the stream.
 /// </summary>
 internal sealed partial class SubscriptionFeed
@@ -36,10 +39,13 @@ internal sealed partial class SubscriptionFeed
     private readonly HashSet<Upstream> _avoid = [];
     private readonly HeadSequencer _heads = new();
     private readonly LogDeduplicator _logs = new();
+    private readonly RecentBlockLogs _blockLogs = new();
     private readonly HashSet<string> _pendingSeen = new(StringComparer.Ordinal);
     private readonly Queue<string> _pendingOrder = new();
     private volatile ClientSubscription[] _clients = [];
     private volatile UpstreamSubscription? _current;
+    private volatile HeadPollLease? _poll;
+    private bool _unfedWarned;
     private Upstream? _lost;
     private string? _lostReason;
     private bool _everSubscribed;
@@ -62,8 +68,11 @@ internal sealed partial class SubscriptionFeed
 
     public int ClientCount => _clients.Length;
 
-    /// <summary>The upstream currently serving (null while connecting or when none is available).</summary>
-    public string? CurrentUpstream => _current is { UpstreamId: not null } current ? current.Upstream.Name : null;
+    /// <summary>The upstream currently serving (null while connecting or when none is available); when polled, the one that answered the last poll.</summary>
+    public string? CurrentUpstream => _current is { UpstreamId: not null } current ? current.Upstream.Name : _poll?.Poller.ServedBy?.Name;
+
+    /// <summary>How the feed is served: `ws` (an upstream subscription), `http_poll` (synthesised from polling) or null (neither yet).</summary>
+    public string? Source => _current is { UpstreamId: not null } ? "ws" : _poll is not null ? "http_poll" : null;
 
     public void Add(ClientSubscription client)
     {
@@ -111,6 +120,7 @@ internal sealed partial class SubscriptionFeed
             await current.DisposeAsync().ConfigureAwait(false);
         }
 
+        StopPolling();
         _stop.Dispose();
     }
 
@@ -160,6 +170,16 @@ internal sealed partial class SubscriptionFeed
         if (ev.Kind == FeedEventKind.Tick)
         {
             Check();
+            return;
+        }
+
+        if (ev.Kind is FeedEventKind.PollConfirmed or FeedEventKind.PolledHead)
+        {
+            if (ev.Poll == _poll && _current is not { UpstreamId: not null })
+            {
+                await OnPolledAsync(ev, token).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -268,6 +288,7 @@ internal sealed partial class SubscriptionFeed
         if (next is null)
         {
             _retryAt = _time.GetTimestamp() + (long)(RetryDelay.TotalSeconds * _time.TimestampFrequency);
+            StartPolling();
             return;
         }
 
@@ -285,6 +306,14 @@ internal sealed partial class SubscriptionFeed
     {
         _lastEventAt = _time.GetTimestamp();
         _avoid.Clear();
+        if (_poll is not null)
+        {
+            // A WebSocket subscription takes over from polling: what polling delivered is final.
+            StopPolling();
+            _heads.SourceChanged();
+            _lost = null;
+            _lostReason = "ws_available";
+        }
         if (!_everSubscribed)
         {
             _everSubscribed = true;
@@ -385,6 +414,129 @@ internal sealed partial class SubscriptionFeed
         _heads.Delivered(number, hash);
     }
 
+    private void StartPolling()
+    {
+        if (_poll is not null)
+        {
+            return;
+        }
+
+        if (Key.Kind == SubscriptionKind.NewPendingTransactions)
+        {
+            // A node's mempool cannot be followed over HTTP: only a WebSocket upstream can feed this.
+            if (!_unfedWarned)
+            {
+                _unfedWarned = true;
+                LogPendingUnfed(Key.Chain);
+            }
+
+            return;
+        }
+
+        _poll = _hub.AttachPoll(Key.Chain, _events.Writer);
+        LogPolling(Key.Chain, SubscriptionKinds.Wire(Key.Kind), HttpHeadPoller.IntervalFor(Options).TotalMilliseconds);
+    }
+
+    private void StopPolling()
+    {
+        if (_poll is { } poll)
+        {
+            _poll = null;
+            _hub.DetachPoll(poll);
+        }
+    }
+
+    private async ValueTask OnPolledAsync(FeedEvent ev, CancellationToken token)
+    {
+        var block = ev.Block!;
+        if (ev.Kind == FeedEventKind.PollConfirmed)
+        {
+            if (!_everSubscribed)
+            {
+                // Like a node's subscription: the head at subscribe time is not a new head.
+                _everSubscribed = true;
+                _startBlock = block.Number;
+                return;
+            }
+
+            // Taking over from a lost WebSocket subscription: repair the stream up to the current head.
+            if (block.ServedBy is { } servedBy)
+            {
+                _hub.RecordResubscription(Key.Chain, _lost, servedBy, _lostReason ?? "lost");
+            }
+
+            LogResubscribed(Key.Chain, SubscriptionKinds.Wire(Key.Kind), _lost?.Name ?? "-", "http polling", _heads.LastDelivered);
+            if (Key.Kind == SubscriptionKind.NewHeads)
+            {
+                await OnHeadAsync(block.Header, token).ConfigureAwait(false);
+            }
+            else if (block.ServedBy is { } source)
+            {
+                await BackfillLogsAsync(source, token).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (Key.Kind == SubscriptionKind.NewHeads)
+        {
+            await OnHeadAsync(block.Header, token).ConfigureAwait(false);
+        }
+        else
+        {
+            await DeliverBlockLogsAsync(block, ev.Replaced ?? [], token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A polled `logs` feed: logs of replaced blocks again with `removed: true`, then the new block's
+    /// logs (eth_getLogs by block hash with the client's address/topics), each once, in log order.
+    /// </summary>
+    private async ValueTask DeliverBlockLogsAsync(PolledBlock block, IReadOnlyList<string> replaced, CancellationToken token)
+    {
+        foreach (var hash in replaced)
+        {
+            foreach (var removed in _blockLogs.TakeRemoved(hash))
+            {
+                if (ParseLog(removed) is { } log && _logs.ShouldDeliver(log))
+                {
+                    Deliver(removed);
+                }
+            }
+        }
+
+        var filter = Key.Filter is null ? new JsonObject() : JsonNode.Parse(Key.Filter) as JsonObject ?? new JsonObject();
+        filter.Remove("fromBlock");
+        filter.Remove("toBlock");
+        filter["blockHash"] = block.Hash;
+        var parameters = "[" + filter.ToJsonString() + "]";
+        JsonNode? result = null;
+        for (var attempt = 0; attempt < 3 && result is not JsonArray; attempt++)
+        {
+            (result, _) = await _hub.Reader.CallAsync(Key.Chain, "eth_getLogs", parameters, block.ServedBy, token).ConfigureAwait(false);
+        }
+
+        if (result is not JsonArray logs)
+        {
+            LogBlockLogsFailed(Key.Chain, block.Number);
+            return;
+        }
+
+        var ordered = logs.OfType<JsonObject>()
+            .Select(l => Encoding.UTF8.GetBytes(l.ToJsonString()))
+            .Select(bytes => (Bytes: bytes, Parsed: ParseLog(bytes)))
+            .Where(l => l.Parsed is not null)
+            .OrderBy(l => JsonRpc.HexQuantity.TryParse(l.Parsed!.Value.LogIndex, out var index) ? index : 0);
+        foreach (var (bytes, parsed) in ordered)
+        {
+            if (_logs.ShouldDeliver(parsed!.Value))
+            {
+                Deliver(bytes);
+                _blockLogs.Add(block.Hash, bytes);
+            }
+        }
+    }
+
     private void Deliver(byte[] payload)
     {
         foreach (var client in _clients)
@@ -419,12 +571,7 @@ internal sealed partial class SubscriptionFeed
             var result = await CallAsync(upstream, body, "eth_getBlockByNumber", token).ConfigureAwait(false);
             if (result is JsonObject block)
             {
-                // A block minus its body is the header `newHeads` delivers.
-                block.Remove("transactions");
-                block.Remove("uncles");
-                block.Remove("withdrawals");
-                block.Remove("size");
-                return (Encoding.UTF8.GetBytes(block.ToJsonString()), block["hash"]?.GetValue<string>());
+                return (PolledBlock.HeaderOf(block), block["hash"]?.GetValue<string>());
             }
         }
 
@@ -521,6 +668,15 @@ internal sealed partial class SubscriptionFeed
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: logs backfill from block {From} failed on every upstream")]
     private partial void LogBackfillFailed(string chain, long from);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Chain {Chain}: no WebSocket upstream can serve {Kind}; synthesising it from HTTP polling every {IntervalMs} ms")]
+    private partial void LogPolling(string chain, string kind, double intervalMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: newPendingTransactions has no WebSocket upstream to subscribe on (the mempool cannot be polled over HTTP); the subscription gets nothing until one is available")]
+    private partial void LogPendingUnfed(string chain);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: logs of polled block {Block} could not be read (eth_getLogs by block hash failed 3 times); they are not delivered")]
+    private partial void LogBlockLogsFailed(string chain, long block);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: unreadable notification from {Upstream} ({Error})")]
     private partial void LogBadNotification(string chain, string upstream, string error);

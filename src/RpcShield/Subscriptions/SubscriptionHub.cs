@@ -4,6 +4,7 @@ using Prometheus;
 using RpcShield.Chains;
 using RpcShield.Configuration;
 using RpcShield.Journal;
+using RpcShield.Routing;
 using RpcShield.Telemetry;
 using RpcShield.Upstreams;
 
@@ -30,6 +31,7 @@ internal sealed partial class SubscriptionHub : IAsyncDisposable
     /// <summary>How long a client gets to answer the shutdown close before it is dropped.</summary>
     internal static readonly TimeSpan StoppingGrace = TimeSpan.FromSeconds(1);
 
+    private readonly Dictionary<string, HttpHeadPoller> _pollers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<WsClientConnection, byte> _connections = new();
     private bool _stopping;
     private readonly Counter _slowClients;
@@ -37,10 +39,11 @@ internal sealed partial class SubscriptionHub : IAsyncDisposable
     private readonly AsyncLocal<SubscribeScope?> _scope = new();
     private int _total;
 
-    public SubscriptionHub(ChainRegistry chains, UpstreamSender sender, ConfigStore config, RpcShieldMetrics metrics, IFailureJournal journal, TimeProvider time, ILogger<SubscriptionHub> logger)
+    public SubscriptionHub(ChainRegistry chains, UpstreamSender sender, ReadForwarder reads, ConfigStore config, RpcShieldMetrics metrics, IFailureJournal journal, TimeProvider time, ILogger<SubscriptionHub> logger)
     {
         _chains = chains;
         _sender = sender;
+        Reader = new RoutedBlockReader(chains, reads, sender);
         _config = config;
         _metrics = metrics;
         _journal = journal;
@@ -56,13 +59,13 @@ internal sealed partial class SubscriptionHub : IAsyncDisposable
 
     public int ActiveConnections => _connections.Count;
 
-    /// <summary>Shared upstream subscriptions of a chain: kind, serving upstream, client count.</summary>
-    public IReadOnlyList<(string Kind, string? Upstream, int Clients)> Feeds(string chain)
+    /// <summary>Shared upstream subscriptions of a chain: kind, serving upstream, client count, source (`ws`, `http_poll` or null).</summary>
+    public IReadOnlyList<(string Kind, string? Upstream, int Clients, string? Source)> Feeds(string chain)
     {
         lock (_lock)
         {
             return _feeds.Values.Where(f => f.Key.Chain == chain)
-                .Select(f => (SubscriptionKinds.Wire(f.Key.Kind), f.CurrentUpstream, f.ClientCount)).ToList();
+                .Select(f => (SubscriptionKinds.Wire(f.Key.Kind), f.CurrentUpstream, f.ClientCount, f.Source)).ToList();
         }
     }
 
@@ -74,6 +77,39 @@ internal sealed partial class SubscriptionHub : IAsyncDisposable
     {
         Volatile.Write(ref _stopping, true);
         return Task.WhenAll(_connections.Keys.Select(c => c.GoAwayAsync(grace)));
+    }
+
+    /// <summary>Reads for synthesised (polled) subscriptions, through the routed read path.</summary>
+    internal RoutedBlockReader Reader { get; }
+
+    /// <summary>Attaches a feed to its chain's head poller (started with the first feed).</summary>
+    internal HeadPollLease AttachPoll(string chain, System.Threading.Channels.ChannelWriter<FeedEvent> events)
+    {
+        lock (_pollers)
+        {
+            if (!_pollers.TryGetValue(chain, out var poller))
+            {
+                poller = new HttpHeadPoller(chain, () => _chains.TryGet(chain, out var c) ? c.Options.Routing.Subscriptions : new SubscriptionOptions(), Reader, _time, _logger);
+                _pollers[chain] = poller;
+                poller.Start();
+            }
+
+            return poller.Attach(events);
+        }
+    }
+
+    /// <summary>Detaches a feed; the last one stops its chain's poller.</summary>
+    internal void DetachPoll(HeadPollLease lease)
+    {
+        lock (_pollers)
+        {
+            if (lease.Poller.Detach(lease) > 0 || !_pollers.Remove(lease.Poller.Chain))
+            {
+                return;
+            }
+        }
+
+        _ = lease.Poller.StopAsync();
     }
 
     /// <summary>Chaos seam (client scope): drops every client socket of a chain; returns how many.</summary>
@@ -232,6 +268,14 @@ internal sealed partial class SubscriptionHub : IAsyncDisposable
         }
 
         await Task.WhenAll(feeds.Select(f => f.StopAsync())).ConfigureAwait(false);
+        HttpHeadPoller[] pollers;
+        lock (_pollers)
+        {
+            pollers = [.. _pollers.Values];
+            _pollers.Clear();
+        }
+
+        await Task.WhenAll(pollers.Select(p => p.StopAsync())).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: WebSocket client disconnected: its send queue is full (it does not read)")]

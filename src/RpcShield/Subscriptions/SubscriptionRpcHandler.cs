@@ -27,10 +27,10 @@ internal sealed class SubscriptionRpcHandler : IRpcHandler
             return ValueTask.FromResult(ForwardResult.Error(RpcErrorCodes.MethodNotFound, $"{item.Method} is only available over WebSocket (GET with an upgrade on the same path)"));
         }
 
-        return ValueTask.FromResult(item.Method == "eth_subscribe" ? Subscribe(scope, item) : Unsubscribe(scope, item));
+        return ValueTask.FromResult(item.Method == "eth_subscribe" ? Subscribe(call.Chain, scope, item) : Unsubscribe(scope, item));
     }
 
-    private static ForwardResult Subscribe(SubscribeScope scope, RpcRequestItem item)
+    private static ForwardResult Subscribe(ChainRuntime chain, SubscribeScope scope, RpcRequestItem item)
     {
         if (!TryReadParams(item, out var kindName, out var filter, out var problem))
         {
@@ -42,6 +42,11 @@ internal sealed class SubscriptionRpcHandler : IRpcHandler
             return ForwardResult.Error(RpcErrorCodes.InvalidParams, "unsupported subscription kind: use newHeads, logs or newPendingTransactions");
         }
 
+        if (Unfeedable(chain, kind) is { } unfeedable)
+        {
+            return ForwardResult.Error(RpcErrorCodes.NoUpstream, unfeedable, [new AttemptRecord("*", "no_ws_url")]);
+        }
+
         var subscription = scope.Connection.Subscribe(kind, filter, out var error);
         if (subscription is null)
         {
@@ -50,6 +55,31 @@ internal sealed class SubscriptionRpcHandler : IRpcHandler
 
         scope.Created(subscription);
         return Result(item, w => w.WriteStringValue(subscription.Id));
+    }
+
+    /// <summary>
+    /// Why no upstream of the chain can ever feed this kind (null when one can): a WebSocket upstream
+    /// feeds every kind; without one, `newHeads` and `logs` are polled over HTTP, pending
+    /// transactions cannot be.
+    /// </summary>
+    private static string? Unfeedable(ChainRuntime chain, SubscriptionKind kind)
+    {
+        var eligible = chain.Router.Eligible("eth_subscribe");
+        if (chain.Upstreams.Any(u => !string.IsNullOrEmpty(u.Options.WsUrl) && eligible[chain.IndexOf[u]]))
+        {
+            return null;
+        }
+
+        if (kind == SubscriptionKind.NewPendingTransactions)
+        {
+            return $"newPendingTransactions needs an upstream with a ws_url (pending transactions cannot be followed over HTTP); no upstream of chain {chain.Name} has one";
+        }
+
+        string[] needed = kind == SubscriptionKind.Logs ? ["eth_getBlockByNumber", "eth_getBlockByHash", "eth_getLogs"] : ["eth_getBlockByNumber", "eth_getBlockByHash"];
+        var missing = needed.FirstOrDefault(m => !chain.Router.IsServable(m));
+        return missing is null
+            ? null
+            : $"{SubscriptionKinds.Wire(kind)} needs an upstream with a ws_url, or one serving {missing} to poll over HTTP; chain {chain.Name} has neither";
     }
 
     private static ForwardResult Unsubscribe(SubscribeScope scope, RpcRequestItem item)

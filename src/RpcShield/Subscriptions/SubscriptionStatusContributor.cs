@@ -5,7 +5,7 @@ using RpcShield.Upstreams;
 
 namespace RpcShield.Subscriptions;
 
-/// <summary>Adds `subscriptions: {active, feeds: [{kind, upstream, clients}]}` to each chain in `/status`.</summary>
+/// <summary>Adds `subscriptions: {active, feeds: [{kind, upstream, clients, source}]}` to each chain in `/status`.</summary>
 internal sealed class SubscriptionStatusContributor : IStatusContributor
 {
     private readonly SubscriptionHub _hub;
@@ -22,12 +22,13 @@ internal sealed class SubscriptionStatusContributor : IStatusContributor
         writer.WriteStartObject("subscriptions"u8);
         writer.WriteNumber("active"u8, feeds.Sum(f => f.Clients));
         writer.WriteStartArray("feeds"u8);
-        foreach (var (kind, upstream, clients) in feeds)
+        foreach (var (kind, upstream, clients, source) in feeds)
         {
             writer.WriteStartObject();
             writer.WriteString("kind"u8, kind);
             writer.WriteString("upstream"u8, upstream);
             writer.WriteNumber("clients"u8, clients);
+            writer.WriteString("source"u8, source);
             writer.WriteEndObject();
         }
 

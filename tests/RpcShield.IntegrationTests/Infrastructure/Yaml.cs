@@ -3,10 +3,12 @@ namespace RpcShield.IntegrationTests.Infrastructure;
 /// <summary>Builds small proxy.yaml documents for tests.</summary>
 internal static class Yaml
 {
-    /// <summary>One chain over the given nodes, fast health settings so tests converge quickly.</summary>
-    public static string Chain(IEnumerable<(string Name, string Url)> upstreams, long chainId = 31337, string extraChain = "", string extraRouting = "", string extraTop = "")
+    /// <summary>One chain over the given nodes, fast health settings so tests converge quickly; <paramref name="wsUrl"/> gives an upstream its `ws_url`.</summary>
+    public static string Chain(IEnumerable<(string Name, string Url)> upstreams, long chainId = 31337, string extraChain = "", string extraRouting = "", string extraTop = "", Func<string, string?>? wsUrl = null)
     {
-        var list = string.Join("\n", upstreams.Select(u => $"      - {{ name: {u.Name}, url: \"{u.Url}\" }}"));
+        var list = string.Join("\n", upstreams.Select(u => wsUrl?.Invoke(u.Name) is { } ws
+            ? $"      - {{ name: {u.Name}, url: \"{u.Url}\", ws_url: \"{ws}\" }}"
+            : $"      - {{ name: {u.Name}, url: \"{u.Url}\" }}"));
         return $"""
             server: {"{"} listen: http://127.0.0.1:0 {"}"}
             journal: {"{"} path: "" {"}"}

@@ -18,6 +18,9 @@ public sealed class SandboxConfigTests
         Assert.Equal(3, sandbox.Nodes.Count);
         Assert.Equal(3, sandbox.Builders.Count);
         Assert.Equal(sandbox.Nodes.Select(n => n.Port).Order(), chain.Upstreams.Select(u => new Uri(u.Url).Port).Order());
+        // Sandbox nodes serve WebSocket on their HTTP port (relayed to anvil's): subscriptions go over it.
+        Assert.All(chain.Upstreams, u => Assert.Equal(new Uri(u.Url).Port, new Uri(u.WsUrl!).Port));
+        Assert.All(chain.Upstreams, u => Assert.Equal("ws", new Uri(u.WsUrl!).Scheme));
         foreach (var builder in chain.Builders)
         {
             var sandboxBuilder = Assert.Single(sandbox.Builders, b => b.Port == new Uri(builder.Url).Port);
