@@ -9,7 +9,7 @@ namespace RpcShield.Heads;
 /// tag or number at the method's block-parameter position, and where a `"latest"` token sits
 /// (so it can be pinned to a number).
 /// </summary>
-public readonly record struct BlockRef(BlockRefKind Kind, long Number = -1, int LatestStart = -1, int LatestLength = 0)
+internal readonly record struct BlockRef(BlockRefKind Kind, long Number = -1, int LatestStart = -1, int LatestLength = 0)
 {
     /// <summary>
     /// Index of the block parameter per method (-1: the method has none but follows the tip).

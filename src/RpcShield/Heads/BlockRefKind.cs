@@ -1,7 +1,7 @@
 namespace RpcShield.Heads;
 
 /// <summary>What block a read asks about (see <see cref="BlockRef"/>).</summary>
-public enum BlockRefKind : byte
+internal enum BlockRefKind : byte
 {
     /// <summary>Not a head-dependent method, or params that could not be read: routed as any read.</summary>
     None,

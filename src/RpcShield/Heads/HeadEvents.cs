@@ -3,13 +3,13 @@ using Microsoft.Extensions.Logging;
 namespace RpcShield.Heads;
 
 /// <summary>A new head of one upstream (number, and hash when the source gives one).</summary>
-public sealed record HeadUpdate(string Chain, string Upstream, long Number, string? Hash, DateTimeOffset SeenAt);
+internal sealed record HeadUpdate(string Chain, string Upstream, long Number, string? Hash, DateTimeOffset SeenAt);
 
 /// <summary>
 /// An upstream's head went backwards, changed hash at the same height, or moved on from a block
 /// that is not its new head's parent: blocks from <see cref="FirstAffectedBlock"/> up may have changed.
 /// </summary>
-public sealed record ReorgEvent(string Chain, string Upstream, long OldNumber, string? OldHash, long NewNumber, string? NewHash, DateTimeOffset SeenAt)
+internal sealed record ReorgEvent(string Chain, string Upstream, long OldNumber, string? OldHash, long NewNumber, string? NewHash, DateTimeOffset SeenAt)
 {
     /// <summary>The lowest block whose content may differ from what was seen before.</summary>
     public long FirstAffectedBlock => Math.Min(OldNumber, NewNumber);
@@ -20,7 +20,7 @@ public sealed record ReorgEvent(string Chain, string Upstream, long OldNumber, s
 /// a synthesised newHeads feed follows <see cref="HeadUpdated"/>). Handlers run on the tracker's
 /// thread: keep them short; an exception in one is logged and does not stop the others.
 /// </summary>
-public sealed partial class HeadEvents(ILogger<HeadEvents> logger)
+internal sealed partial class HeadEvents(ILogger<HeadEvents> logger)
 {
     /// <summary>Raised for every reorg an upstream's heads show.</summary>
     public event Action<ReorgEvent>? Reorged;

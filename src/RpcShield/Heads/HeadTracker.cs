@@ -17,7 +17,7 @@ namespace RpcShield.Heads;
 /// measures how late each upstream shows each block, and records and publishes reorgs.
 /// Remote upstreams without a `ws_url` keep the health probe's heads (one per `health.interval`).
 /// </summary>
-public sealed partial class HeadTracker : BackgroundService
+internal sealed partial class HeadTracker : BackgroundService
 {
     private static readonly byte[] LatestHeaderRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_getBlockByNumber","params":["latest",false]}"""u8.ToArray();
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(20);

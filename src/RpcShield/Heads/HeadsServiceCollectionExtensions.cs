@@ -4,7 +4,7 @@ using RpcShield.Status;
 
 namespace RpcShield.Heads;
 
-public static class HeadsServiceCollectionExtensions
+internal static class HeadsServiceCollectionExtensions
 {
     /// <summary>Real-time heads (newHeads / fast polling), reorg events, the nonce quorum and verified reads. Call after AddUpstreamRouting.</summary>
     public static IServiceCollection AddHeads(this IServiceCollection services)
