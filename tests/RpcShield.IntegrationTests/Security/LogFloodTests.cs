@@ -52,11 +52,10 @@ public sealed class LogFloodTests
         var lines = logs.Lines.Skip(before).Where(line => line.Contains("RpcShield.Telemetry", StringComparison.Ordinal) || line.Contains("Kestrel", StringComparison.Ordinal)).ToList();
         Assert.DoesNotContain(logs.Lines, line => line.Contains("   at ", StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Lines, line => line.StartsWith("Error", StringComparison.Ordinal) || line.StartsWith("Critical", StringComparison.Ordinal));
-        // The burst plus what the bucket refills while the loop runs (one line per 10 s).
-        Assert.InRange(lines.Count, 1, 30);
-        var metrics = await proxy.Client.GetStringAsync("/metrics");
-        // A few hundred of the bodies make the JSON reader throw (lone surrogates); all but the burst are counted, not written.
-        Assert.True(Exposition.Sum(metrics, "rpcshield_log_suppressed_total", ("category", "client_error")) >= 100);
+        // At most the burst plus what the bucket refills while the loop runs (one line per 10 s). Lone
+        // surrogates used to make the JSON reader throw here; the envelope parser now answers them
+        // -32700 itself, so these bodies may log nothing at all.
+        Assert.InRange(lines.Count, 0, 30);
     }
 
     [Fact]

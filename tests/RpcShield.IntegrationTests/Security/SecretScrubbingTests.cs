@@ -29,7 +29,7 @@ public sealed class SecretScrubbingTests : IDisposable
         {
             "eth_chainId" => $$"""{"jsonrpc":"2.0","id":{{id}},"result":"0x7a69"}""",
             "eth_blockNumber" => $$"""{"jsonrpc":"2.0","id":{{id}},"result":"0x1"}""",
-            _ => $$$"""{"jsonrpc":"2.0","id":{{{id}}},"error":{"code":-32603,"message":"internal error: key {{{UpstreamKey}}} over quota at {{{context.Request.Path}}}"}}""",
+            _ => $$$"""{"jsonrpc":"2.0","id":{{{id}}},"error":{"code":-32001,"message":"resource unavailable: key {{{UpstreamKey}}} over quota at {{{context.Request.Path}}}"}}""",
         });
     }));
 
@@ -61,9 +61,10 @@ public sealed class SecretScrubbingTests : IDisposable
             {
                 var text = await read.Content.ReadAsStringAsync();
                 seen.AppendLine(text);
-                // Every node failed, one with a JSON-RPC error: its own words are passed on (-32603), without the key.
+                // Every node failed, one with a JSON-RPC error (-32001, a clear node fault, so it is
+                // journaled as the node's failure): its own words are passed on, without the key.
                 var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
-                Assert.Equal(-32603, error.GetProperty("code").GetInt32());
+                Assert.Equal(-32001, error.GetProperty("code").GetInt32());
                 Assert.Contains("over quota", text, StringComparison.Ordinal);
             }
 
