@@ -14,6 +14,7 @@ internal static class FailoverReason
         AttemptKind.Transport => "transport",
         AttemptKind.Timeout => "timeout",
         AttemptKind.Rejected => "rejected",
+        AttemptKind.Behind => "behind",
         _ => "other",
     };
 

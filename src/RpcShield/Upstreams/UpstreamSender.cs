@@ -281,7 +281,7 @@ internal sealed class UpstreamSender
             {
                 reply = batch ? BatchAnswer.Summarize(buffer.Span, out refused, out items) : UpstreamReply.Inspect(buffer.Span, response.Framed);
                 kind = FailureClassifier.ClassifyReply(reply);
-                if (kind is AttemptKind.NodeError or AttemptKind.Answered && reply.HasError && !batch && Heads.MissingBlock.IsBehind(upstream, reply, body.Span))
+                if (kind is AttemptKind.NodeError or AttemptKind.Answered or AttemptKind.Unconfirmed && reply.HasError && !batch && Heads.MissingBlock.IsBehind(upstream, reply, body.Span))
                 {
                     kind = AttemptKind.Behind;
                 }
