@@ -12,7 +12,7 @@ namespace RpcShield.Journal;
 /// `journal.stats_interval` and at shutdown). Opens and checks the file before any other hosted
 /// service starts, so a corrupt or locked journal stops the start with a clear message.
 /// </summary>
-public sealed partial class JournalWriter : BackgroundService, IHostedLifecycleService
+internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycleService
 {
     private const int MaxBatch = 512;
     private static readonly TimeSpan RetentionInterval = TimeSpan.FromHours(1);
@@ -274,7 +274,7 @@ internal static class JournalRows
 }
 
 /// <summary>The `kind` values RpcShield writes (bounded: also the `rpcshield_journal_entries_total` label).</summary>
-public static class JournalKinds
+internal static class JournalKinds
 {
     public const string FailedAttempt = "failed_attempt";
     public const string Failover = "failover";
