@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the proxy.yaml reference (markdown) from the XML doc comments in ProxyOptions.cs.
 
-The options model is the single source of truth: README.md's reference section is this output.
+The options model is the single source of truth: docs/configuration.md's reference table is this output.
 Usage: python3 scripts/config-reference.py > /tmp/ref.md
 """
 import re, sys, pathlib

@@ -27,7 +27,7 @@ done
 
 bash scripts/install-deps.sh
 echo "building (Release)…"
-dotnet build src/RpcShield/RpcShield.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
+dotnet build src/RpcShield.Sandbox/RpcShield.Sandbox.csproj -c Release -nologo -v quiet -clp:ErrorsOnly   # builds RpcShield too and puts the sandbox beside it
 dotnet build src/RpcShield.DemoBot/RpcShield.DemoBot.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
 
 listen="$(sed -nE 's/^[[:space:]]*listen:[[:space:]]*(http:\/\/[^[:space:]#]+).*/\1/p' "$config" | head -1)"

@@ -19,7 +19,9 @@ internal sealed class NginxProxy : IAsyncDisposable
 
     public string Url { get; }
 
-    public static string? Binary => new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists);
+    private static readonly string[] Candidates = ["/usr/sbin/nginx", "/usr/bin/nginx"];
+
+    public static string? Binary => Candidates.FirstOrDefault(File.Exists);
 
     public static async Task<NginxProxy?> StartAsync(int upstreamPort)
     {

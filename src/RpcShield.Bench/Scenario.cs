@@ -154,7 +154,7 @@ internal static class ScenarioRunner
         }
     }
 
-    private static async Task<WebApplication> StartProxyAsync(IReadOnlyList<UpstreamProcess> upstreams)
+    private static async Task<WebApplication> StartProxyAsync(List<UpstreamProcess> upstreams)
     {
         var yaml = new StringBuilder($$"""
             server: { listen: http://127.0.0.1:0 }

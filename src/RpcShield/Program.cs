@@ -13,7 +13,7 @@ try
     {
         "run" => await RunCommands.RunAsync(args0, Console.Error),
         "check-config" => RunCommands.CheckConfig(args0, Console.Out),
-        "sandbox" => await RpcShield.Sandbox.SandboxCommand.RunAsync(args0, Console.Error),
+        "sandbox" => await RunExtensionAsync("sandbox", args0),
         "report" => ReportCommand.Run(args0, Console.Out, Console.Error),
         "chaos" => await RpcShield.Chaos.Experiments.ChaosCommand.RunAsync(args0, Console.Out, Console.Error),
         _ => Usage(),
@@ -22,6 +22,17 @@ try
 catch (Exception ex) when (ex is IOException or InvalidOperationException)
 {
     await Console.Error.WriteLineAsync($"rpcshield: {ex.Message}");
+    return 1;
+}
+
+static async Task<int> RunExtensionAsync(string verb, CommandLine args)
+{
+    if (CommandExtensions.Find(verb) is { } extension)
+    {
+        return await extension.RunAsync(args, Console.Error);
+    }
+
+    await Console.Error.WriteLineAsync($"rpcshield: `{verb}` is not part of this build (RpcShield.{char.ToUpperInvariant(verb[0])}{verb[1..]}.dll is not beside RpcShield.dll); build src/RpcShield.{char.ToUpperInvariant(verb[0])}{verb[1..]} (scripts/sandbox.sh does)");
     return 1;
 }
 

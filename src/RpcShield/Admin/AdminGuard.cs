@@ -10,7 +10,7 @@ namespace RpcShield.Admin;
 /// `Authorization: Bearer &lt;admin.token&gt;` (constant-time compare) and, unless
 /// `admin.allow_remote: true`, come from a loopback address.
 /// </summary>
-public static class AdminGuard
+internal static class AdminGuard
 {
     /// <summary>Null when allowed, else the HTTP status and a short reason (never echoing the token).</summary>
     public static (int Status, string Reason)? Check(HttpContext context, AdminOptions admin)

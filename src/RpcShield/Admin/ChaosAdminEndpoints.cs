@@ -13,7 +13,7 @@ namespace RpcShield.Admin;
 /// `DELETE /admin/chaos/rules/{name}`; `POST /admin/chaos/halt` (kill switch),
 /// `/admin/chaos/arm`, `/admin/chaos/disarm`, `/admin/chaos/resume`. Guarded by <see cref="AdminGuard"/>.
 /// </summary>
-public static class ChaosAdminEndpoints
+internal static class ChaosAdminEndpoints
 {
     /// <summary>Runtime rules live at most this long.</summary>
     public static readonly TimeSpan MaxTtl = TimeSpan.FromHours(24);
@@ -133,12 +133,12 @@ public static class ChaosAdminEndpoints
         new(chaos.IsArmed, chaos.IsHalted, config.Current.Chaos.Enabled, config.Current.Chaos.AllowHeader, chaos.Rules.Select(RuleView.From).ToArray());
 }
 
-public sealed record AdminMessage(string Error);
+internal sealed record AdminMessage(string Error);
 
-public sealed record ChaosState(bool Armed, bool Halted, bool Enabled, bool AllowHeader, RuleView[] Rules);
+internal sealed record ChaosState(bool Armed, bool Halted, bool Enabled, bool AllowHeader, RuleView[] Rules);
 
 /// <summary>Body of `POST /admin/chaos/rules` (same keys as a `chaos.rules` entry, plus `ttl`).</summary>
-public sealed class AddRuleRequest
+internal sealed class AddRuleRequest
 {
     public string? Name { get; set; }
     public string? Scope { get; set; }
@@ -157,7 +157,7 @@ public sealed class AddRuleRequest
     public string? Ttl { get; set; }
 }
 
-public sealed record RuleView(
+internal sealed record RuleView(
     string Name, string Scope, string Fault, IReadOnlyList<string> Chains, IReadOnlyList<string> Targets, IReadOnlyList<string> Methods,
     double Rate, string? Latency, int ErrorCode, string ErrorMessage, int StaleBlocks, bool AllowSends, string Source, DateTimeOffset? ExpiresAt)
 {
@@ -173,4 +173,4 @@ public sealed record RuleView(
 [JsonSerializable(typeof(RuleView))]
 [JsonSerializable(typeof(RuleView[]))]
 [JsonSerializable(typeof(AddRuleRequest))]
-public sealed partial class AdminJson : JsonSerializerContext;
+internal sealed partial class AdminJson : JsonSerializerContext;

@@ -16,7 +16,7 @@ namespace RpcShield.Breakers;
 /// every attempt on it is refused locally: <see cref="UpstreamSender"/> turns the breaker's
 /// refusal into <see cref="AttemptOutcome.Refused"/> (reason `circuit_open`).
 /// </summary>
-public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContributor
+internal sealed partial class CircuitBreakerContributor : IUpstreamStrategyContributor
 {
     private readonly ChainRegistry _chains;
     private readonly TimeProvider _time;
@@ -42,8 +42,8 @@ public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContrib
         var options = _chains.TryGet(upstream.Chain, out var chain) ? chain.Options.Routing.CircuitBreaker : new Configuration.CircuitBreakerOptions();
         var info = new BreakerInfo(new CircuitBreakerStateProvider());
         _breakers.AddOrUpdate(upstream, info);
-        upstream.CircuitState = 0;
-        upstream.Metrics.Circuit.Set(0);
+        upstream.CircuitState = BreakerState.Closed;
+        upstream.Metrics.Circuit.Set((int)BreakerState.Closed);
 
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<AttemptOutcome>
         {
@@ -59,32 +59,32 @@ public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContrib
             {
                 info.OpenedAt = _time.GetUtcNow();
                 info.LastFault = args.Outcome.Result?.Reason ?? args.Outcome.Exception?.GetType().Name;
-                Transition(upstream, 2, args.BreakDuration);
+                Transition(upstream, BreakerState.Open, args.BreakDuration);
                 return default;
             },
             OnHalfOpened = _ =>
             {
-                Transition(upstream, 1, TimeSpan.Zero);
+                Transition(upstream, BreakerState.HalfOpen, TimeSpan.Zero);
                 return default;
             },
             OnClosed = _ =>
             {
-                Transition(upstream, 0, TimeSpan.Zero);
+                Transition(upstream, BreakerState.Closed, TimeSpan.Zero);
                 return default;
             },
         });
     }
 
-    private void Transition(Upstream upstream, int state, TimeSpan breakDuration)
+    private void Transition(Upstream upstream, BreakerState state, TimeSpan breakDuration)
     {
         upstream.CircuitState = state;
-        upstream.Metrics.Circuit.Set(state);
+        upstream.Metrics.Circuit.Set((int)state);
         switch (state)
         {
-            case 2:
+            case BreakerState.Open:
                 LogOpened(upstream.Chain, upstream.Name, breakDuration.TotalMilliseconds, InfoOf(upstream)?.LastFault ?? "");
                 break;
-            case 1:
+            case BreakerState.HalfOpen:
                 LogHalfOpen(upstream.Chain, upstream.Name);
                 break;
             default:
@@ -106,7 +106,7 @@ public sealed partial class CircuitBreakerContributor : IUpstreamStrategyContrib
 }
 
 /// <summary>What /status shows about one breaker.</summary>
-public sealed class BreakerInfo(CircuitBreakerStateProvider stateProvider)
+internal sealed class BreakerInfo(CircuitBreakerStateProvider stateProvider)
 {
     public CircuitBreakerStateProvider StateProvider { get; } = stateProvider;
 

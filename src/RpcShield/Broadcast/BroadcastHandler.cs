@@ -19,7 +19,7 @@ namespace RpcShield.Broadcast;
 /// "nonce too low" when that node has this very hash. When every upstream rejects, the client gets
 /// the most informative node error verbatim. Every per-upstream outcome is counted and journaled.
 /// </summary>
-public sealed partial class BroadcastHandler : IRpcHandler
+internal sealed partial class BroadcastHandler : IRpcHandler
 {
     private readonly UpstreamSender _sender;
     private readonly RpcShieldMetrics _metrics;
@@ -72,7 +72,7 @@ public sealed partial class BroadcastHandler : IRpcHandler
     private static Upstream[] Targets(ChainRuntime chain, string method)
     {
         var eligible = chain.Router.Eligible(method);
-        var healthy = chain.Ranking.Where(u => eligible[chain.IndexOf[u]] && u.Health.Status == HealthStatus.Healthy && u.CircuitState == 0).ToArray();
+        var healthy = chain.Ranking.Where(u => eligible[chain.IndexOf[u]] && u.Health.Status == HealthStatus.Healthy && u.CircuitState == Breakers.BreakerState.Closed).ToArray();
         return healthy.Length > 0 ? healthy : chain.Candidates(method, int.MaxValue);
     }
 

@@ -3,7 +3,7 @@ using RpcShield.Upstreams;
 namespace RpcShield.Broadcast;
 
 /// <summary>How one upstream took a broadcast transaction (`outcome` label of rpcshield_broadcasts_total).</summary>
-public static class BroadcastOutcome
+internal static class BroadcastOutcome
 {
     // Node answers that mean "I already have exactly this transaction".
     private static readonly string[] KnownMessages = ["already known", "known transaction", "transaction already imported", "already imported", "alreadyknown"];

@@ -4,7 +4,7 @@ using Nethereum.Util;
 namespace RpcShield.Broadcast;
 
 /// <summary>The raw transaction of an `eth_sendRawTransaction`-style call and its hash (keccak256 of the raw bytes).</summary>
-public static class RawTransaction
+internal static class RawTransaction
 {
     /// <summary>Reads params[0] (a 0x-prefixed hex string) and returns its tx hash as 0x-prefixed lowercase hex.</summary>
     public static bool TryHash(ReadOnlySpan<byte> paramsJson, out string hash, out string error)

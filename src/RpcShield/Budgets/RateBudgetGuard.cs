@@ -12,7 +12,7 @@ namespace RpcShield.Budgets;
 /// `budget_exhausted` / `throttled`) so failover moves to the next upstream instead of queueing.
 /// A throttled answer (HTTP 429 / -32005) starts the backoff and ranks the upstream last until it ends.
 /// </summary>
-public sealed partial class RateBudgetGuard : IAttemptGuard
+internal sealed partial class RateBudgetGuard : IAttemptGuard
 {
     private readonly ChainRegistry _chains;
     private readonly TimeProvider _time;

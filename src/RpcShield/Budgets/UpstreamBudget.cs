@@ -6,7 +6,7 @@ namespace RpcShield.Budgets;
 /// `Retry-After` when given (capped at 10 min), else exponential from 1 s doubling to 60 s;
 /// reset by the next answer that is not throttled. All timing through the injected TimeProvider.
 /// </summary>
-public sealed class UpstreamBudget
+internal sealed class UpstreamBudget
 {
     public static readonly TimeSpan InitialBackoff = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);

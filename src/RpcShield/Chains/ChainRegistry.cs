@@ -12,7 +12,7 @@ namespace RpcShield.Chains;
 /// each <see cref="Upstream"/> whose chain, name and URL are unchanged, so learned health, latency
 /// and connections survive; removed upstreams are disposed after in-flight work has moved on.
 /// </summary>
-public sealed partial class ChainRegistry : IDisposable
+internal sealed partial class ChainRegistry : IDisposable
 {
     private readonly TimeProvider _time;
     private readonly RpcShieldMetrics _metrics;

@@ -9,7 +9,7 @@ namespace RpcShield.Chains;
 /// Live state of one chain for one config snapshot: its upstreams (instances carried over from the
 /// previous snapshot where unchanged), method routing, and the published ranking the request path reads.
 /// </summary>
-public sealed class ChainRuntime
+internal sealed class ChainRuntime
 {
     private volatile Upstream[] _ranking = [];
     private long _bestHead = -1;

@@ -18,7 +18,7 @@ namespace RpcShield.Chaos;
 /// are sends: faults are pre-forward (the builder never saw the bundle) unless the rule says
 /// `allow_sends: true`, in which case the bundle is submitted and then reported as failed.
 /// </summary>
-public sealed class BuilderChaos
+internal sealed class BuilderChaos
 {
     /// <summary>The fan-out pipeline's method key (`BuilderAttemptKeys.Method`: same name, so the same key).</summary>
     public static readonly ResiliencePropertyKey<string> BuilderMethodKey = new("rpcshield.builder.method");

@@ -4,7 +4,7 @@ using RpcShield.Fanout;
 namespace RpcShield.Chaos;
 
 /// <summary>Builder-scope chaos in every builder's submission pipeline (innermost).</summary>
-public sealed class BuilderChaosContributor : IBuilderStrategyContributor
+internal sealed class BuilderChaosContributor : IBuilderStrategyContributor
 {
     private readonly BuilderChaos _chaos;
 

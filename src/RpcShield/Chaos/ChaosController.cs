@@ -7,7 +7,7 @@ using RpcShield.Telemetry;
 namespace RpcShield.Chaos;
 
 /// <inheritdoc cref="IChaosController"/>
-public sealed partial class ChaosController : IChaosController
+internal sealed partial class ChaosController : IChaosController
 {
     private readonly ConfigStore _config;
     private readonly IChaosRandom _random;

@@ -8,7 +8,7 @@ namespace RpcShield.Chaos;
 /// `fault=http_500;rate=0.5`, `latency=100ms`, `fault=jsonrpc_error;code=-32000;message=boom`,
 /// `fault=stale_head;blocks=5`, optional `methods=eth_call|eth_get*`. Clamped to the caps.
 /// </summary>
-public static class ChaosHeader
+internal static class ChaosHeader
 {
     public const string Name = "X-RpcShield-Chaos";
 

@@ -4,7 +4,7 @@ using RpcShield.Routing;
 namespace RpcShield.Chaos;
 
 /// <summary>Where a rule injects: in front of routing (client), inside an upstream attempt, or inside a builder submission.</summary>
-public enum ChaosScope
+internal enum ChaosScope
 {
     Client,
     Upstream,
@@ -12,7 +12,7 @@ public enum ChaosScope
 }
 
 /// <summary>The fault a rule injects (wire names in <see cref="ChaosFaults"/>).</summary>
-public enum ChaosFault
+internal enum ChaosFault
 {
     Http500,
     Http429,
@@ -26,7 +26,7 @@ public enum ChaosFault
     BuilderTimeout,
 }
 
-public static class ChaosFaults
+internal static class ChaosFaults
 {
     public static string Name(ChaosFault fault) => fault switch
     {
@@ -83,7 +83,7 @@ public static class ChaosFaults
 /// A compiled, immutable chaos rule: from proxy.yaml (source `config`), the admin API
 /// (`runtime`, with an expiry) or one request's `X-RpcShield-Chaos` header (`header`).
 /// </summary>
-public sealed record ChaosRule
+internal sealed record ChaosRule
 {
     /// <summary>Default JSON-RPC error code of injected errors (DESIGN.md: -32094).</summary>
     public const int DefaultErrorCode = -32094;

@@ -4,7 +4,7 @@ using RpcShield.Upstreams;
 
 namespace RpcShield.Chaos;
 
-public static class ChaosServiceCollectionExtensions
+internal static class ChaosServiceCollectionExtensions
 {
     /// <summary>Chaos controller, client gate, upstream contributor, builder seam, WebSocket driver (needs AddSubscriptions).</summary>
     public static IServiceCollection AddChaos(this IServiceCollection services)

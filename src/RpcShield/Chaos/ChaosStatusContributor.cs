@@ -6,7 +6,7 @@ using RpcShield.Upstreams;
 namespace RpcShield.Chaos;
 
 /// <summary>`/status`: per chain `"chaos": {"armed", "halted", "rules": [names that can touch this chain]}`.</summary>
-public sealed class ChaosStatusContributor : IStatusContributor
+internal sealed class ChaosStatusContributor : IStatusContributor
 {
     private readonly IChaosController _chaos;
 

@@ -19,7 +19,7 @@ namespace RpcShield.Chaos;
 /// ► outcome), each enabled only when chaos is armed and a rule (or the request's header) matches.
 /// Every client-scope fault is pre-forward: a send it touches was never forwarded.
 /// </summary>
-public sealed class ClientChaosGate : IRpcGate
+internal sealed class ClientChaosGate : IRpcGate
 {
     private static readonly ResiliencePropertyKey<GateState> StateKey = new("rpcshield.chaos.gate");
 
@@ -137,7 +137,7 @@ public sealed class ClientChaosGate : IRpcGate
         _ => false,
     };
 
-    private Exception Reset(ResilienceContext context)
+    private static ChaosResetException Reset(ResilienceContext context)
     {
         // Abort the client connection (HTTP: TCP reset; WebSocket: the socket drops).
         State(context).Call.HttpContext?.Abort();
@@ -237,7 +237,7 @@ public sealed class ClientChaosGate : IRpcGate
 }
 
 /// <summary>Thrown inside the client chaos pipeline after the connection was aborted.</summary>
-public sealed class ChaosResetException : Exception
+internal sealed class ChaosResetException : Exception
 {
     public ChaosResetException()
         : base("chaos: connection reset")

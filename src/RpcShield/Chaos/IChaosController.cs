@@ -5,7 +5,7 @@ namespace RpcShield.Chaos;
 /// pipeline, builder seam, WebSocket hook) and the admin API. Nothing injects unless chaos is
 /// armed (`chaos.enabled: true` or armed at runtime) and not halted.
 /// </summary>
-public interface IChaosController
+internal interface IChaosController
 {
     /// <summary>True when rules may inject (enabled or runtime-armed, and not halted).</summary>
     bool IsArmed { get; }
@@ -60,12 +60,12 @@ public interface IChaosController
 }
 
 /// <summary>Random source for rate rolls and latency picks (tests inject a fixed sequence).</summary>
-public interface IChaosRandom
+internal interface IChaosRandom
 {
     double NextDouble();
 }
 
-public sealed class SystemChaosRandom : IChaosRandom
+internal sealed class SystemChaosRandom : IChaosRandom
 {
     public double NextDouble() => Random.Shared.NextDouble();
 }

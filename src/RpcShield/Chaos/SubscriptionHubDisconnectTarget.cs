@@ -3,7 +3,7 @@ using RpcShield.Subscriptions;
 namespace RpcShield.Chaos;
 
 /// <summary>`ws_disconnect` acts on the subscription hub's sockets (its chaos seam).</summary>
-public sealed class SubscriptionHubDisconnectTarget : IWsDisconnectTarget
+internal sealed class SubscriptionHubDisconnectTarget : IWsDisconnectTarget
 {
     private readonly SubscriptionHub _hub;
 

@@ -15,7 +15,7 @@ namespace RpcShield.Chaos;
 /// <see cref="AttemptOutcome.Injected"/> and never recorded into the upstream's latency, error
 /// window or health: ranking only ever learns from organic traffic.
 /// </summary>
-public sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
+internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
 {
     private static readonly ResiliencePropertyKey<ChaosRule> RuleKey = new("rpcshield.chaos.upstream");
     private static readonly ResiliencePropertyKey<TimeSpan> LatencyKey = new("rpcshield.chaos.latency");

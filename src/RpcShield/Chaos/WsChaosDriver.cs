@@ -8,7 +8,7 @@ namespace RpcShield.Chaos;
 /// it (`DisconnectClients(chain)`, `DisconnectUpstreams(chain, upstream)`); both return how many
 /// sockets were dropped, exactly as a network failure would drop them.
 /// </summary>
-public interface IWsDisconnectTarget
+internal interface IWsDisconnectTarget
 {
     int DisconnectClients(string chain);
 
@@ -22,7 +22,7 @@ public interface IWsDisconnectTarget
 /// <see cref="IWsDisconnectTarget"/>. An injection is recorded only when a socket was dropped.
 /// Rules match the method `eth_subscribe`. Does nothing when no target is registered.
 /// </summary>
-public sealed class WsChaosDriver : BackgroundService
+internal sealed class WsChaosDriver : BackgroundService
 {
     public static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
     private const string Method = "eth_subscribe";

@@ -5,7 +5,7 @@ using RpcShield.Reporting;
 namespace RpcShield.Cli;
 
 /// <summary>`rpcshield report [--journal F] [--since 7d] [--format text|json] [--config proxy.yaml]`.</summary>
-public static class ReportCommand
+internal static class ReportCommand
 {
     public static int Run(CommandLine args, TextWriter output, TextWriter errors, TimeProvider? time = null)
     {

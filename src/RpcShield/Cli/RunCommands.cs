@@ -3,7 +3,7 @@ using RpcShield.Configuration;
 namespace RpcShield.Cli;
 
 /// <summary>`run` and `check-config`.</summary>
-public static class RunCommands
+internal static class RunCommands
 {
     public static int CheckConfig(CommandLine args, TextWriter output)
     {

@@ -1,7 +1,7 @@
 namespace RpcShield.Configuration;
 
 /// <summary>Reads, binds and validates proxy.yaml.</summary>
-public static class ConfigLoader
+internal static class ConfigLoader
 {
     public static ConfigLoadResult LoadFile(string path, Func<string, string?>? environment = null)
     {
@@ -40,7 +40,7 @@ public static class ConfigLoader
     }
 }
 
-public sealed record ConfigLoadResult(ProxyOptions? Options, IReadOnlyList<ConfigError> Errors)
+internal sealed record ConfigLoadResult(ProxyOptions? Options, IReadOnlyList<ConfigError> Errors)
 {
     public bool IsValid => Options is not null;
 }

@@ -6,7 +6,7 @@ namespace RpcShield.Configuration;
 /// Holds the current validated <see cref="ProxyOptions"/> snapshot and reloads it when the file
 /// changes. A bad reload keeps the last good snapshot and logs every error.
 /// </summary>
-public sealed partial class ConfigStore : IDisposable
+internal sealed partial class ConfigStore : IDisposable
 {
     private readonly string? _path;
     private readonly ILogger<ConfigStore> _logger;

@@ -81,9 +81,10 @@ internal static partial class ConfigValidator
         RpcShield.Passthrough.PassthroughValidation.Validate(options, Error);
 
         ValidateChaos(options.Chaos, Error);
-        if (options.Sandbox is not null)
+        // Extension sections (`sandbox:`) are checked by the extension that reads them, when it is installed.
+        foreach (var extension in RpcShield.Cli.CommandExtensions.All)
         {
-            RpcShield.Sandbox.SandboxOptionsValidator.Validate(options.Sandbox, options.Server.Listen, Error);
+            extension.Validate(options, Error);
         }
 
         return errors;
@@ -435,7 +436,7 @@ internal static partial class ConfigValidator
 }
 
 /// <summary>`100ms` (fixed) or `1ms..500ms` (uniform range).</summary>
-public readonly record struct LatencyRange(TimeSpan Min, TimeSpan Max)
+internal readonly record struct LatencyRange(TimeSpan Min, TimeSpan Max)
 {
     public static bool TryParse(string text, out LatencyRange range)
     {

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace RpcShield.Configuration;
 
 /// <summary>Parses `250ms`, `2s`, `5m`, `1h`, `1d` (and `0`).</summary>
-public static class DurationParser
+internal static class DurationParser
 {
     public static bool TryParse(string? text, out TimeSpan value)
     {

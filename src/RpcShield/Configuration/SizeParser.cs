@@ -3,7 +3,7 @@ using System.Globalization;
 namespace RpcShield.Configuration;
 
 /// <summary>Parses sizes: a plain byte count (`1048576`, `1_048_576`) or a whole number with `KiB`, `MiB` or `GiB`.</summary>
-public static class SizeParser
+internal static class SizeParser
 {
     public static bool TryParse(string? text, out long bytes)
     {

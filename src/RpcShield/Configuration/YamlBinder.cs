@@ -309,7 +309,7 @@ internal sealed partial class YamlBinder
 }
 
 /// <summary>One configuration problem, located by its key path (e.g. `chains[0].upstreams[1].url`).</summary>
-public sealed record ConfigError(string Path, string Message)
+internal sealed record ConfigError(string Path, string Message)
 {
     public override string ToString() => $"{Path}: {Message}";
 }

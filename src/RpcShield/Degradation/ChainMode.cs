@@ -1,14 +1,14 @@
 namespace RpcShield.Degradation;
 
 /// <summary>How much a chain can be trusted right now (`rpcshield_mode`: 0 full, 1 degraded, 2 minimal).</summary>
-public enum ChainMode
+internal enum ChainMode
 {
     Full = 0,
     Degraded = 1,
     Minimal = 2,
 }
 
-public static class ChainModeNames
+internal static class ChainModeNames
 {
     public static string Name(this ChainMode mode) => mode switch
     {
@@ -19,4 +19,4 @@ public static class ChainModeNames
 }
 
 /// <summary>One mode change and its cause (logged, counted, journaled, shown in /status).</summary>
-public readonly record struct ModeTransition(ChainMode From, ChainMode To, string Cause, DateTimeOffset At);
+internal readonly record struct ModeTransition(ChainMode From, ChainMode To, string Cause, DateTimeOffset At);

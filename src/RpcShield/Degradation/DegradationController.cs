@@ -20,7 +20,7 @@ namespace RpcShield.Degradation;
 /// transition is logged with its cause, counted, journaled (`mode_change`) and shown in /status;
 /// the current mode is the `X-RpcShield-Mode` header and the `rpcshield_mode` gauge.
 /// </summary>
-public sealed partial class DegradationController : BackgroundService, IChainModeSource, IStatusContributor
+internal sealed partial class DegradationController : BackgroundService, IChainModeSource, IStatusContributor
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
@@ -106,7 +106,7 @@ public sealed partial class DegradationController : BackgroundService, IChainMod
                 failed += f;
             }
 
-            if (upstream.CircuitState != 2)
+            if (upstream.CircuitState != Breakers.BreakerState.Open)
             {
                 healthy++;
             }

@@ -8,7 +8,7 @@ namespace RpcShield.Degradation;
 /// matching `degradation.shed_in_degraded` get -32092; in minimal mode, when
 /// `reject_sends_in_minimal`, broadcast and fan-out methods get -32091.
 /// </summary>
-public sealed class ModeGate : IRpcGate
+internal sealed class ModeGate : IRpcGate
 {
     private readonly DegradationController _controller;
 

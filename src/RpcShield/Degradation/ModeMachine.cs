@@ -6,7 +6,7 @@ namespace RpcShield.Degradation;
 /// target to hold, uninterrupted, for `min_time_in_mode` (sustained health); then it moves straight
 /// to the target.
 /// </summary>
-public sealed class ModeMachine
+internal sealed class ModeMachine
 {
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();

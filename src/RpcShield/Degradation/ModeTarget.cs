@@ -11,7 +11,7 @@ namespace RpcShield.Degradation;
 /// Both healthy thresholds are capped at the number of configured upstreams, so a chain with one
 /// upstream is full while it is healthy instead of being degraded forever.
 /// </summary>
-public static class ModeTarget
+internal static class ModeTarget
 {
     public static (ChainMode Mode, string Cause) Evaluate(DegradationOptions options, int configured, int healthy, long ok, long failed)
     {

@@ -12,7 +12,7 @@ namespace RpcShield.Fanout;
 /// submission pipeline, metric children and running statistics for `/status`. An instance survives
 /// reloads while chain, name and URL stay the same.
 /// </summary>
-public sealed class BuilderEndpoint : IDisposable
+internal sealed class BuilderEndpoint : IDisposable
 {
     private readonly RpcShieldMetrics _metrics;
     private readonly TimeProvider _time;
@@ -147,7 +147,7 @@ public sealed class BuilderEndpoint : IDisposable
 }
 
 /// <summary>Running totals of one builder since start (for `/status`).</summary>
-public readonly record struct BuilderStats(long Ok, long Error, long Timeout, long Throttled, long Included, long NotIncluded, long Lost)
+internal readonly record struct BuilderStats(long Ok, long Error, long Timeout, long Throttled, long Included, long NotIncluded, long Lost)
 {
     public long Submissions => Ok + Error + Timeout + Throttled;
 

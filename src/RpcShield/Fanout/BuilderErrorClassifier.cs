@@ -9,7 +9,7 @@ namespace RpcShield.Fanout;
 /// errors (-32600 "signature is required", -32025), a `jsonerror` key, or an HTML 502 page from a
 /// simulator. A JSON-RPC error object is never assumed.
 /// </summary>
-public static class BuilderErrorClassifier
+internal static class BuilderErrorClassifier
 {
     private const int MaxReason = 120;
 

@@ -1,6 +1,6 @@
 namespace RpcShield.Fanout;
 
-public enum BuilderOutcomeKind
+internal enum BuilderOutcomeKind
 {
     /// <summary>The builder accepted the submission (a JSON-RPC result).</summary>
     Ok,
@@ -16,7 +16,7 @@ public enum BuilderOutcomeKind
 /// What one builder did with one submission. <see cref="Body"/> is the builder's own answer (kept
 /// for the journal and, for pass-through methods, for the bot); bounded by <see cref="BuilderSender.MaxAnswerBytes"/>.
 /// </summary>
-public sealed class BuilderOutcome
+internal sealed class BuilderOutcome
 {
     public required string Builder { get; init; }
 

@@ -10,7 +10,7 @@ namespace RpcShield.Fanout;
 /// name and URL are unchanged is kept (its connections, budget and statistics survive); removed
 /// endpoints are disposed once in-flight submissions have had time to finish.
 /// </summary>
-public sealed class BuilderRegistry : IDisposable
+internal sealed class BuilderRegistry : IDisposable
 {
     private readonly TimeProvider _time;
     private readonly RpcShieldMetrics _metrics;

@@ -13,7 +13,7 @@ namespace RpcShield.Fanout;
 /// (<see cref="IBuilderStrategyContributor"/>s) within its `timeout`, and classifies the answer.
 /// Never throws: every failure becomes a <see cref="BuilderOutcome"/>.
 /// </summary>
-public sealed class BuilderSender
+internal sealed class BuilderSender
 {
     /// <summary>Largest builder answer kept (builders answer with a hash or an error; anything bigger is refused).</summary>
     public const int MaxAnswerBytes = 1 << 20;

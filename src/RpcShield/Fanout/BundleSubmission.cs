@@ -8,7 +8,7 @@ namespace RpcShield.Fanout;
 /// unchanged): the raw transactions and target block of a bundle, the replacementUuid of a cancel,
 /// the raw transaction of a private send. Parsing failures become -32602 with a clear message.
 /// </summary>
-public sealed class BundleSubmission
+internal sealed class BundleSubmission
 {
     public required string Method { get; init; }
 

@@ -17,7 +17,7 @@ namespace RpcShield.Fanout;
 /// the background and are recorded (metrics, journal kind `builder`). Every builder failing gives
 /// -32095 with `data.builders`.
 /// </summary>
-public sealed partial class FanoutHandler : IRpcHandler, IDisposable
+internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 {
     public const string BuildersHeader = "X-RpcShield-Builders";
 

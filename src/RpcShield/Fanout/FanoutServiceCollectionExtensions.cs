@@ -5,7 +5,7 @@ using RpcShield.Status;
 
 namespace RpcShield.Fanout;
 
-public static class FanoutServiceCollectionExtensions
+internal static class FanoutServiceCollectionExtensions
 {
     /// <summary>Builder fan-out (with signing) and bundle inclusion tracking.</summary>
     public static IServiceCollection AddFanout(this IServiceCollection services)

@@ -10,7 +10,7 @@ namespace RpcShield.Fanout;
 /// <see cref="BuilderOutcome"/> (see <see cref="BuilderOutcome.Local"/>) rather than throwing.
 /// Context properties: <see cref="BuilderAttemptKeys"/>.
 /// </summary>
-public interface IBuilderStrategyContributor
+internal interface IBuilderStrategyContributor
 {
     int Order { get; }
 
@@ -18,7 +18,7 @@ public interface IBuilderStrategyContributor
 }
 
 /// <summary>Properties set on the <see cref="ResilienceContext"/> of a builder submission.</summary>
-public static class BuilderAttemptKeys
+internal static class BuilderAttemptKeys
 {
     /// <summary>The exact body forwarded (read-only).</summary>
     public static readonly ResiliencePropertyKey<ReadOnlyMemory<byte>> Body = new("rpcshield.builder.body");

@@ -5,7 +5,7 @@ namespace RpcShield.Fanout;
 /// burst of max(1, rate). Used for a builder's `max_rps` (over budget = `throttled`, never queued:
 /// a bundle that waits is a bundle that misses its block).
 /// </summary>
-public sealed class TokenBucket
+internal sealed class TokenBucket
 {
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();

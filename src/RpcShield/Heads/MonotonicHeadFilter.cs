@@ -13,7 +13,7 @@ namespace RpcShield.Heads;
 /// A filter on the forwarded answer rather than a handler wrapping the forwarder: no extra async
 /// layer per eth_blockNumber, the most frequent call of a bot.
 /// </summary>
-public sealed class MonotonicHeadFilter : IRpcResultFilter
+internal sealed class MonotonicHeadFilter : IRpcResultFilter
 {
     private readonly ConcurrentDictionary<string, HighWater> _served = new(StringComparer.Ordinal);
 

@@ -11,7 +11,7 @@ namespace RpcShield.Health;
 /// tracks heads and lag, and republishes each chain's ranking: on every probe result, on every
 /// passive health change, and every 100 ms so in-flight load and latency stay current.
 /// </summary>
-public sealed partial class HealthMonitor : BackgroundService
+internal sealed partial class HealthMonitor : BackgroundService
 {
     private static readonly byte[] BlockNumberRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_blockNumber","params":[]}"""u8.ToArray();
     private static readonly byte[] ChainIdRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_chainId","params":[]}"""u8.ToArray();

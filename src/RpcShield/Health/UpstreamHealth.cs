@@ -2,7 +2,7 @@ using RpcShield.Configuration;
 
 namespace RpcShield.Health;
 
-public enum HealthStatus
+internal enum HealthStatus
 {
     /// <summary>Not yet verified (chain id unknown): never routed to.</summary>
     Probing,
@@ -19,7 +19,7 @@ public enum HealthStatus
 /// consecutive failures make it unhealthy, a refused connection does so at once, and only
 /// `recover_after` consecutive good probes (with the chain id re-checked) bring it back.
 /// </summary>
-public sealed class UpstreamHealth
+internal sealed class UpstreamHealth
 {
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;

@@ -14,7 +14,7 @@ namespace RpcShield.Hedging;
 /// exist. Infinite (failover only) when hedging is disabled, the method is not idempotent, or the
 /// chain is not in full mode (spare the survivors).
 /// </summary>
-public sealed class AdaptiveHedgeDelay : IHedgeDelayPolicy
+internal sealed class AdaptiveHedgeDelay : IHedgeDelayPolicy
 {
     /// <summary>Samples needed before the quantile replaces the cold-start delay.</summary>
     public const int MinSamples = 20;
@@ -66,7 +66,7 @@ public sealed class AdaptiveHedgeDelay : IHedgeDelayPolicy
     public void Report(ChainRuntime chain, string method, HedgeResult result) =>
         _children.GetOrAdd((chain.Name, result), static (key, m) => m.Hedges.WithLabels(key.Item1, Label(key.Item2)), _metrics).Inc();
 
-    private static string Label(HedgeResult result) => result switch
+    internal static string Label(HedgeResult result) => result switch
     {
         HedgeResult.Sent => "sent",
         HedgeResult.Won => "won",

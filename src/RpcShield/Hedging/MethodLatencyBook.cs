@@ -7,7 +7,7 @@ namespace RpcShield.Hedging;
 /// Recent successful-attempt latency per (chain, method) across all upstreams of the chain: the
 /// input of the adaptive hedge delay. Methods outside <see cref="KnownMethods"/> share one `other` entry.
 /// </summary>
-public sealed class MethodLatencyBook
+internal sealed class MethodLatencyBook
 {
     private readonly ConcurrentDictionary<(string Chain, string Method), MethodLatency> _entries = new();
     private readonly TimeProvider _time;

@@ -11,7 +11,7 @@ namespace RpcShield.Inclusion;
 /// a configured `extra_data` substring of the block's extraData decoded as UTF-8), and what became of
 /// a bundle in its target block (`included`, `lost` to a same-sender same-nonce competitor, or `not_included`).
 /// </summary>
-public static class InclusionJudge
+internal static class InclusionJudge
 {
     /// <summary>Name of the configured builder that built the block, or <see cref="InclusionDecision.OtherBuilder"/>.</summary>
     public static string AttributeBuilder(BlockView block, IReadOnlyList<BuilderOptions> builders)

@@ -19,7 +19,7 @@ namespace RpcShield.Inclusion;
 /// landed in an earlier block). Outcomes go to `rpcshield_bundle_outcomes_total`, the journal
 /// (kind `bundle`) and the per-builder statistics in `/status`.
 /// </summary>
-public sealed partial class InclusionTracker : BackgroundService
+internal sealed partial class InclusionTracker : BackgroundService
 {
     /// <summary>Bundles waiting at most (oldest dropped beyond this).</summary>
     public const int MaxPending = 10_000;

@@ -6,7 +6,7 @@ using RpcShield.Signing;
 namespace RpcShield.Inclusion;
 
 /// <summary>A signed transaction's identity: its hash, and the sender and nonce recovered from the signature.</summary>
-public sealed record RawTransaction(string Hash, string Sender, BigInteger Nonce)
+internal sealed record RawTransaction(string Hash, string Sender, BigInteger Nonce)
 {
     /// <summary>Decodes a raw signed transaction (legacy, EIP-155, 2930, 1559, 7702); null when it cannot be decoded.</summary>
     public static RawTransaction? TryDecode(byte[] raw)

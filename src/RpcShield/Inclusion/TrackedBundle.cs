@@ -1,7 +1,7 @@
 namespace RpcShield.Inclusion;
 
 /// <summary>A bundle accepted by at least one builder, waiting for its target block.</summary>
-public sealed class TrackedBundle
+internal sealed class TrackedBundle
 {
     public required string Chain { get; init; }
 
@@ -23,12 +23,12 @@ public sealed class TrackedBundle
 }
 
 /// <summary>The parts of a block inclusion tracking needs (from `eth_getBlockByNumber(n, true)`).</summary>
-public sealed record BlockView(long Number, string Miner, string ExtraDataHex, IReadOnlyList<BlockTransaction> Transactions);
+internal sealed record BlockView(long Number, string Miner, string ExtraDataHex, IReadOnlyList<BlockTransaction> Transactions);
 
-public sealed record BlockTransaction(string Hash, string From, System.Numerics.BigInteger Nonce);
+internal sealed record BlockTransaction(string Hash, string From, System.Numerics.BigInteger Nonce);
 
 /// <summary>The verdict for one bundle: outcome, the builder credited with the block, and the competing tx when lost.</summary>
-public sealed record InclusionDecision(string Outcome, string BlockBuilder, string? CompetitorTx)
+internal sealed record InclusionDecision(string Outcome, string BlockBuilder, string? CompetitorTx)
 {
     public const string Included = "included";
     public const string NotIncluded = "not_included";

@@ -6,13 +6,13 @@ namespace RpcShield.Journal;
 /// outcome). <see cref="Record"/> never blocks and never throws: the SQLite writer drains a
 /// bounded queue off the hot path and counts what it has to drop.
 /// </summary>
-public interface IFailureJournal
+internal interface IFailureJournal
 {
     void Record(JournalEntry entry);
 }
 
 /// <summary>One journal row. Never put secrets (URLs with keys, tokens, signing keys) in any field.</summary>
-public sealed record JournalEntry
+internal sealed record JournalEntry
 {
     /// <summary>failed_attempt, failover, hedge, broadcast, builder, bundle, mode_change, chaos, config_reload, outcome.</summary>
     public required string Kind { get; init; }
@@ -37,7 +37,7 @@ public sealed record JournalEntry
 }
 
 /// <summary>Used when no journal is configured (`journal.path: ""`).</summary>
-public sealed class NullFailureJournal : IFailureJournal
+internal sealed class NullFailureJournal : IFailureJournal
 {
     public void Record(JournalEntry entry)
     {

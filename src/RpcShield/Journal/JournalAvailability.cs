@@ -9,7 +9,7 @@ namespace RpcShield.Journal;
 /// the writer retries every <see cref="RetryInterval"/>, `/status` and `/readyz` say so, and the
 /// log gets one line per change of state (rate-limited, category `journal`), not one per row.
 /// </summary>
-public sealed partial class JournalAvailability
+internal sealed partial class JournalAvailability
 {
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
 

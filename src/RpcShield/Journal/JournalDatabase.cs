@@ -212,7 +212,7 @@ internal sealed class JournalDatabase
 }
 
 /// <summary>The journal file cannot be used; the message names the file and the reason.</summary>
-public sealed class JournalUnavailableException : InvalidOperationException
+internal sealed class JournalUnavailableException : InvalidOperationException
 {
     public JournalUnavailableException(string path, string reason, Exception? inner = null)
         : base($"journal {path}: {reason}", inner)

@@ -9,7 +9,7 @@ using RpcShield.Telemetry;
 
 namespace RpcShield.Journal;
 
-public static class JournalServiceCollectionExtensions
+internal static class JournalServiceCollectionExtensions
 {
     /// <summary>
     /// The SQLite failure journal (when `journal.path` is set), learned priors, and outcome reports

@@ -14,7 +14,7 @@ namespace RpcShield.Journal;
 /// journal stops the start with a clear message; a full or failing disk only takes the journal
 /// down (<see cref="JournalAvailability"/>): RPC keeps serving and writing resumes when it can.
 /// </summary>
-public sealed partial class JournalWriter : BackgroundService, IHostedLifecycleService
+internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycleService
 {
     private const int MaxBatch = 512;
     private static readonly TimeSpan RetentionInterval = TimeSpan.FromHours(1);
@@ -364,7 +364,7 @@ internal static class JournalRows
 }
 
 /// <summary>The `kind` values RpcShield writes (bounded: also the `rpcshield_journal_entries_total` label).</summary>
-public static class JournalKinds
+internal static class JournalKinds
 {
     public const string FailedAttempt = "failed_attempt";
     public const string Failover = "failover";

@@ -8,10 +8,10 @@ using RpcShield.Upstreams;
 namespace RpcShield.Journal;
 
 /// <summary>What a previous run learned about one upstream.</summary>
-public sealed record UpstreamPrior(string Chain, string Upstream, double EwmaMs, double? P50Ms, double? P90Ms, double ErrorRatio, long OkTotal, long FailedTotal, DateTimeOffset Updated);
+internal sealed record UpstreamPrior(string Chain, string Upstream, double EwmaMs, double? P50Ms, double? P90Ms, double ErrorRatio, long OkTotal, long FailedTotal, DateTimeOffset Updated);
 
 /// <summary>What a previous run learned about one builder (from `bundle` journal entries).</summary>
-public sealed record BuilderPrior(string Chain, string Builder, long Included, long Total)
+internal sealed record BuilderPrior(string Chain, string Builder, long Included, long Total)
 {
     public double InclusionRate => Total == 0 ? 0 : (double)Included / Total;
 }
@@ -22,7 +22,7 @@ public sealed record BuilderPrior(string Chain, string Builder, long Included, l
 /// loads the priors and seeds each upstream's latency tracker so a restarted proxy ranks from
 /// experience instead of a cold default. Other capabilities read <see cref="Builder"/>.
 /// </summary>
-public sealed partial class LearnedState
+internal sealed partial class LearnedState
 {
     private readonly ChainRegistry _chains;
     private readonly TimeProvider _time;

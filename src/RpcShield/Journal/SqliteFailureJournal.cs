@@ -8,7 +8,7 @@ namespace RpcShield.Journal;
 /// waits: when the queue is full the entry is dropped and counted
 /// (`rpcshield_journal_dropped_total`). <see cref="JournalWriter"/> drains it in batches.
 /// </summary>
-public sealed class SqliteFailureJournal : IFailureJournal
+internal sealed class SqliteFailureJournal : IFailureJournal
 {
     private readonly Channel<JournalEntry> _channel;
     private readonly Prometheus.Counter.Child _dropped;

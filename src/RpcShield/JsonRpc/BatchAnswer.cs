@@ -8,7 +8,7 @@ namespace RpcShield.JsonRpc;
 /// answer in any order). Only ids a node echoes byte for byte are sent in a batch
 /// (<see cref="IsMatchableId"/>), so the raw id bytes are compared, never parsed.
 /// </summary>
-public static class BatchAnswer
+internal static class BatchAnswer
 {
     /// <summary>
     /// True for an id that identifies one answer: present, not `null`, echoed unchanged (see
@@ -196,4 +196,4 @@ public static class BatchAnswer
 }
 
 /// <summary>One answer object of a batch answer: its range, its raw id's range, what it says and how that classifies.</summary>
-public readonly record struct BatchItem(Range Answer, Range Id, UpstreamReply Reply, AttemptKind Kind);
+internal readonly record struct BatchItem(Range Answer, Range Id, UpstreamReply Reply, AttemptKind Kind);

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace RpcShield.JsonRpc;
 
 /// <summary>Ethereum JSON-RPC quantities (`"0x1a"`): the one parser/formatter for block numbers and the like.</summary>
-public static class HexQuantity
+internal static class HexQuantity
 {
     /// <summary>`0x` followed by 1–16 hex digits, non-negative as a long.</summary>
     public static bool TryParse(string? text, out long value)

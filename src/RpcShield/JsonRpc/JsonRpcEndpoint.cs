@@ -6,7 +6,7 @@ using RpcShield.Configuration;
 namespace RpcShield.JsonRpc;
 
 /// <summary>`POST /` and `POST /{chain}`: reads the bounded body, processes it, streams the reply.</summary>
-public sealed class JsonRpcEndpoint
+internal sealed class JsonRpcEndpoint
 {
     private readonly ChainRegistry _chains;
     private readonly ConfigStore _config;
@@ -68,6 +68,7 @@ public sealed class JsonRpcEndpoint
                 // The unread body stays on the wire: tell the client this connection cannot be reused.
                 context.Response.Headers.Connection = "close";
                 await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
+                await OversizeBodyDrain.DrainAsync(context).ConfigureAwait(false);
                 return;
             }
 
@@ -76,6 +77,7 @@ public sealed class JsonRpcEndpoint
             {
                 context.Response.Headers.Connection = "close";
                 await WriteAsync(context, TooLarge(server), chain).ConfigureAwait(false);
+                await OversizeBodyDrain.DrainAsync(context).ConfigureAwait(false);
                 return;
             }
 
@@ -166,10 +168,4 @@ public sealed class JsonRpcEndpoint
             }
         }
     }
-}
-
-/// <summary>The chain's mode as shown in `X-RpcShield-Mode` (full, degraded, minimal).</summary>
-public interface IChainModeSource
-{
-    string ModeOf(string chain);
 }

@@ -4,7 +4,7 @@ namespace RpcShield.JsonRpc;
 /// Method names RpcShield knows by name: interned on parse and used as metric labels. Any other
 /// method is labelled `other` so a client cannot blow up metric cardinality.
 /// </summary>
-public static class KnownMethods
+internal static class KnownMethods
 {
     public static readonly string[] All =
     [

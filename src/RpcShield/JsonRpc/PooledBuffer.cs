@@ -3,7 +3,7 @@ using System.Buffers;
 namespace RpcShield.JsonRpc;
 
 /// <summary>A growable byte buffer rented from <see cref="ArrayPool{T}"/>; dispose returns it.</summary>
-public sealed class PooledBuffer : IBufferWriter<byte>, IDisposable
+internal sealed class PooledBuffer : IBufferWriter<byte>, IDisposable
 {
     private byte[] _array;
     private int _length;

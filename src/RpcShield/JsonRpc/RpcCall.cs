@@ -8,7 +8,7 @@ namespace RpcShield.JsonRpc;
 /// One client call (an HTTP request or a WebSocket message), shared by the items of a batch.
 /// Capabilities add response annotations here (`X-RpcShield-*` headers) from any thread.
 /// </summary>
-public sealed class RpcCall
+internal sealed class RpcCall
 {
     private List<KeyValuePair<string, string>>? _annotations;
     // The one annotation nearly every call gets (X-RpcShield-Upstream) is kept without a list.
@@ -122,41 +122,8 @@ public sealed class RpcCall
     }
 }
 
-public enum RpcTransport
+internal enum RpcTransport
 {
     Http,
     WebSocket,
-}
-
-/// <summary>
-/// Serves a class of methods instead of the default read forwarder (broadcast, builder fan-out,
-/// RpcShield's own `rpcshield_*` methods). The first handler that claims a method wins.
-/// </summary>
-public interface IRpcHandler
-{
-    bool Handles(ChainRuntime chain, string method);
-
-    ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken);
-}
-
-/// <summary>
-/// Looks at every routed answer for the methods it applies to (from a handler or the read
-/// forwarder; a gate's own answer is final) and may replace it, e.g. to keep eth_blockNumber
-/// monotonic. Synchronous by design.
-/// </summary>
-public interface IRpcResultFilter
-{
-    bool Applies(string method);
-
-    /// <summary>Returns <paramref name="result"/> or a replacement answering <paramref name="id"/> (disposing the one it replaces).</summary>
-    ForwardResult Apply(RpcCall call, ReadOnlyMemory<byte> id, ForwardResult result);
-}
-
-/// <summary>
-/// Checked before any handler: may answer the item itself (shed in degraded mode, reject sends in
-/// minimal mode, a client-scope chaos fault). Returns null to let the item through.
-/// </summary>
-public interface IRpcGate
-{
-    ValueTask<ForwardResult?> AdmitAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken);
 }

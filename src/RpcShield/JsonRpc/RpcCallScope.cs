@@ -8,7 +8,7 @@ namespace RpcShield.JsonRpc;
 /// for a feature that is off. Cleared when the dispatch ends, so background work that outlives
 /// the request (broadcast stragglers, fan-out) sees no call.
 /// </summary>
-public sealed class RpcCallScope
+internal sealed class RpcCallScope
 {
     private readonly AsyncLocal<Holder?> _current = new();
     private Func<bool>? _wanted;
@@ -41,7 +41,7 @@ public sealed class RpcCallScope
     public void Leave(Holder holder) => _current.Value = holder.Previous;
 
     /// <summary>Shared by every flow forked from the dispatch; emptied when the dispatch ends.</summary>
-    public sealed class Holder(RpcCall call, Holder? previous) : IDisposable
+    internal sealed class Holder(RpcCall call, Holder? previous) : IDisposable
     {
         public RpcCall? Call { get; private set; } = call;
 

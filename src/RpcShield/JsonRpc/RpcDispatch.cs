@@ -4,7 +4,7 @@ namespace RpcShield.JsonRpc;
 /// What <see cref="RpcDispatcher.End"/> needs of a dispatch begun by <see cref="RpcDispatcher.Begin"/>:
 /// kept by the caller across its await, so the dispatcher needs no state machine of its own.
 /// </summary>
-public readonly struct RpcDispatch
+internal readonly struct RpcDispatch
 {
     internal RpcDispatch(long started, RpcCallScope.Holder? published, string method, ReadOnlyMemory<byte> id, bool routed)
     {

@@ -8,7 +8,7 @@ namespace RpcShield.JsonRpc;
 /// read forwarder; result filters then see the answer. Shared by HTTP and WebSocket. Records the
 /// per-request metric.
 /// </summary>
-public sealed class RpcDispatcher
+internal sealed class RpcDispatcher
 {
     private readonly IRpcGate[] _gates;
     private readonly IRpcHandler[] _handlers;

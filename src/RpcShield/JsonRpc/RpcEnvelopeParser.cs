@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace RpcShield.JsonRpc;
 
-public enum EnvelopeKind
+internal enum EnvelopeKind
 {
     Single,
     Batch,
@@ -11,7 +11,7 @@ public enum EnvelopeKind
 }
 
 /// <summary>Result of reading the envelope: items in client order, each valid or invalid.</summary>
-public sealed class RpcEnvelope
+internal sealed class RpcEnvelope
 {
     public EnvelopeKind Kind { get; init; }
 
@@ -32,7 +32,7 @@ public sealed class RpcEnvelope
 /// Reads `id`, `method` and the extent of each request with <see cref="Utf8JsonReader"/>, skipping
 /// over params. The reader's depth limit bounds nesting, so deep garbage fails fast.
 /// </summary>
-public static class RpcEnvelopeParser
+internal static class RpcEnvelopeParser
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 128, CommentHandling = JsonCommentHandling.Disallow };
 

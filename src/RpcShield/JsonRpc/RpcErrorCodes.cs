@@ -1,7 +1,7 @@
 namespace RpcShield.JsonRpc;
 
 /// <summary>RpcShield's own JSON-RPC error codes (DESIGN.md); upstream errors pass through untouched.</summary>
-public static class RpcErrorCodes
+internal static class RpcErrorCodes
 {
     public const int ParseError = -32700;
     public const int InvalidRequest = -32600;

@@ -11,7 +11,7 @@ namespace RpcShield.JsonRpc;
 /// synthetic string id; the client's raw id is spliced back into the answer. Ordinary ids
 /// (short integers, plain strings, null) are forwarded untouched and cost nothing.
 /// </summary>
-public static class RpcIdRewriter
+internal static class RpcIdRewriter
 {
     private static ReadOnlySpan<byte> SyntheticPrefix => "\"rpcshield-id-"u8;
 

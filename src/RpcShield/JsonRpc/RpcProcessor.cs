@@ -7,7 +7,7 @@ namespace RpcShield.JsonRpc;
 /// Parses an envelope and dispatches its items (a batch's items concurrently, each routed on its
 /// own), producing the <see cref="RpcReply"/> in the client's order. Shared by HTTP and WebSocket.
 /// </summary>
-public sealed class RpcProcessor
+internal sealed class RpcProcessor
 {
     private readonly RpcDispatcher _dispatcher;
 

@@ -8,7 +8,7 @@ namespace RpcShield.JsonRpc;
 /// The answer to one envelope: one part per answered item (upstream bytes passed through or a
 /// local error), written as a single object or a batch array in the client's order.
 /// </summary>
-public sealed class RpcReply : IDisposable
+internal sealed class RpcReply : IDisposable
 {
     private static readonly byte[] Open = "["u8.ToArray();
     private static readonly byte[] Comma = ","u8.ToArray();

@@ -4,7 +4,7 @@ namespace RpcShield.JsonRpc;
 /// One JSON-RPC request as the client sent it: the raw bytes (forwarded unchanged), the raw id
 /// bytes (echoed in locally made errors) and the method. Params are never materialised.
 /// </summary>
-public readonly struct RpcRequestItem
+internal readonly struct RpcRequestItem
 {
     public RpcRequestItem(ReadOnlyMemory<byte> raw, ReadOnlyMemory<byte> id, string method, ReadOnlyMemory<byte> @params)
     {
@@ -28,4 +28,4 @@ public readonly struct RpcRequestItem
 }
 
 /// <summary>A batch slot that failed validation: answered locally with -32600.</summary>
-public readonly record struct InvalidItem(ReadOnlyMemory<byte> Id, string Message);
+internal readonly record struct InvalidItem(ReadOnlyMemory<byte> Id, string Message);

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace RpcShield.JsonRpc;
 
 /// <summary>Writes RpcShield's own JSON-RPC responses (errors and local results) with the client's raw id.</summary>
-public static class RpcResponseWriter
+internal static class RpcResponseWriter
 {
     private static readonly byte[] NullId = "null"u8.ToArray();
 

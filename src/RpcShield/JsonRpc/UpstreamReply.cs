@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace RpcShield.JsonRpc;
 
 /// <summary>What an upstream's JSON-RPC response says, read without materialising the result.</summary>
-public readonly record struct UpstreamReply(bool IsJsonRpc, bool HasError, int ErrorCode, string? ErrorMessage)
+internal readonly record struct UpstreamReply(bool IsJsonRpc, bool HasError, int ErrorCode, string? ErrorMessage)
 {
     public static readonly UpstreamReply NotJsonRpc = new(false, false, 0, null);
 

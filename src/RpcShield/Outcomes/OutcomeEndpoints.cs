@@ -8,7 +8,7 @@ using RpcShield.JsonRpc;
 
 namespace RpcShield.Outcomes;
 
-public static class OutcomeEndpoints
+internal static class OutcomeEndpoints
 {
     private const int MaxBody = 16 * 1024;
 

@@ -8,7 +8,7 @@ namespace RpcShield.Outcomes;
 /// A bot's report of how an opportunity ended (`rpcshield_reportOutcome`, `POST /v1/outcomes`):
 /// `{strategy, block, expectedProfit, outcome, bundleHash?, competitorTx?, latencyMs?, note?}`.
 /// </summary>
-public sealed record OutcomeReport(
+internal sealed record OutcomeReport(
     string Strategy,
     long Block,
     double ExpectedProfit,
@@ -41,7 +41,7 @@ public sealed record OutcomeReport(
 }
 
 /// <summary>Validates an outcome report; every error names the offending field.</summary>
-public static class OutcomeReportParser
+internal static class OutcomeReportParser
 {
     /// <summary>Parses the object itself or a one-element params array holding it.</summary>
     public static bool TryParse(ReadOnlyMemory<byte> json, string? strategyHeader, out OutcomeReport? report, out string error)

@@ -5,7 +5,7 @@ using Yarp.ReverseProxy.Configuration;
 
 namespace RpcShield.Passthrough;
 
-public static class PassthroughServiceCollectionExtensions
+internal static class PassthroughServiceCollectionExtensions
 {
     /// <summary>
     /// `passthrough:` routes (beacon REST API, relay data API…) served by YARP's own route/cluster

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace RpcShield.Reporting;
 
 /// <summary>`rpcshield report` result (`--format json` prints this, snake_case).</summary>
-public sealed record FailureReport(
+internal sealed record FailureReport(
     string Journal,
     DateTimeOffset Since,
     DateTimeOffset Until,
@@ -18,41 +18,41 @@ public sealed record FailureReport(
     IReadOnlyList<BuilderInclusion> BuilderInclusion,
     IReadOnlyList<ChainAvailability> Availability);
 
-public sealed record OutcomeBreakdown(long Total, double TotalLostProfit, IReadOnlyList<OutcomeCount> Items);
+internal sealed record OutcomeBreakdown(long Total, double TotalLostProfit, IReadOnlyList<OutcomeCount> Items);
 
 /// <summary>One outcome class: how many, their share, and the expected profit lost with them (0 for succeeded).</summary>
-public sealed record OutcomeCount(string Outcome, long Count, double Percent, double LostProfit);
+internal sealed record OutcomeCount(string Outcome, long Count, double Percent, double LostProfit);
 
 /// <summary>A cause to fix, ranked by expected profit lost (then count).</summary>
-public sealed record FixItem(int Rank, string Cause, long Count, double LostProfit, string Advice);
+internal sealed record FixItem(int Rank, string Cause, long Count, double LostProfit, string Advice);
 
-public sealed record ReasonCount(string Reason, long Count);
+internal sealed record ReasonCount(string Reason, long Count);
 
 /// <summary>Most common failure reasons of one upstream (or builder).</summary>
-public sealed record FailureReasons(string Chain, string Name, long Failures, IReadOnlyList<ReasonCount> TopReasons);
+internal sealed record FailureReasons(string Chain, string Name, long Failures, IReadOnlyList<ReasonCount> TopReasons);
 
 /// <summary>
 /// Latency of successful calls per upstream, from the periodic samples: the median over the
 /// window of each sample's p50/p90/p99 (the typical value) and the worst p99 seen.
 /// </summary>
-public sealed record UpstreamLatency(string Chain, string Upstream, long Samples, double? P50Ms, double? P90Ms, double? P99Ms, double? WorstP99Ms);
+internal sealed record UpstreamLatency(string Chain, string Upstream, long Samples, double? P50Ms, double? P90Ms, double? P99Ms, double? WorstP99Ms);
 
 /// <summary>
 /// Where lost races sit in the latency distribution of all outcome reports that carried
 /// `latencyMs`: each lost race's percentile rank; `cluster_percentile` is their median.
 /// </summary>
-public sealed record LostRaceLatency(long Lost, long WithLatency, double? ClusterPercentile, double? LowPercentile, double? HighPercentile, double? MedianLatencyMs);
+internal sealed record LostRaceLatency(long Lost, long WithLatency, double? ClusterPercentile, double? LowPercentile, double? HighPercentile, double? MedianLatencyMs);
 
-public sealed record BuilderInclusion(string Chain, string Builder, long Included, long Total, double Rate);
+internal sealed record BuilderInclusion(string Chain, string Builder, long Included, long Total, double Rate);
 
 /// <summary>Observed availability (fraction of samples healthy) and request success ratio of one upstream.</summary>
-public sealed record UpstreamAvailability(string Upstream, long Samples, double Availability, double? SuccessRatio);
+internal sealed record UpstreamAvailability(string Upstream, long Samples, double Availability, double? SuccessRatio);
 
 /// <summary>
 /// Availability the configured redundancy gives if failures are independent:
 /// 1 − ∏(1 − aᵢ); and the fewest upstreams (best first) reaching 99.9 %.
 /// </summary>
-public sealed record ChainAvailability(
+internal sealed record ChainAvailability(
     string Chain,
     IReadOnlyList<UpstreamAvailability> Upstreams,
     double Combined,

@@ -5,7 +5,7 @@ using RpcShield.Journal;
 namespace RpcShield.Reporting;
 
 /// <summary>Builds <see cref="FailureReport"/> from a journal database (read-only).</summary>
-public static class ReportBuilder
+internal static class ReportBuilder
 {
     public const double Target = 0.999;
     private const int TopReasons = 5;

@@ -4,7 +4,7 @@ using System.Text;
 namespace RpcShield.Reporting;
 
 /// <summary>Renders a <see cref="FailureReport"/> as plain terminal tables.</summary>
-public static class ReportTextRenderer
+internal static class ReportTextRenderer
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

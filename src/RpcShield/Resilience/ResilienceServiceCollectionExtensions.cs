@@ -13,7 +13,7 @@ using RpcShield.Upstreams;
 
 namespace RpcShield.Resilience;
 
-public static class ResilienceServiceCollectionExtensions
+internal static class ResilienceServiceCollectionExtensions
 {
     /// <summary>
     /// Hedging (adaptive delay), per-upstream circuit breakers and rate budgets, transaction

@@ -8,7 +8,7 @@ using RpcShield.Upstreams;
 namespace RpcShield.Resilience;
 
 /// <summary>/status fields per upstream: `circuit` (closed|half_open|open, opened_at, last_fault) and `throttle` (active, remaining_ms).</summary>
-public sealed class ResilienceStatus : IStatusContributor
+internal sealed class ResilienceStatus : IStatusContributor
 {
     private readonly CircuitBreakerContributor _breakers;
     private readonly RateBudgetGuard _budgets;

@@ -12,7 +12,7 @@ namespace RpcShield.Routing;
 /// it as an attempt sent alone. A null outcome hands the item back to be sent alone after all (it
 /// ended up by itself, or the node refused the batch).
 /// </summary>
-public sealed class BatchCoalescer
+internal sealed class BatchCoalescer
 {
     /// <summary>How long an upstream that refused a batch gets items one by one before it is offered batches again.</summary>
     public static readonly TimeSpan RefusalCooldown = TimeSpan.FromMinutes(5);
@@ -118,7 +118,7 @@ public sealed class BatchCoalescer
     /// </summary>
     private bool TakesBatches(Upstream upstream) =>
         upstream.Options is { MaxBatch: >= 2, MaxRps: <= 0, MaxConcurrency: <= 0 }
-        && upstream.CircuitState == 0
+        && upstream.CircuitState == Breakers.BreakerState.Closed
         && _time.GetTimestamp() >= upstream.TakesBatchesAgainAt;
 
     private void Send(Upstream upstream, List<Member> chunk)

@@ -4,13 +4,13 @@ using RpcShield.Upstreams;
 namespace RpcShield.Routing;
 
 /// <summary>One `{upstream, reason}` entry of -32090's `data.attempts` (secret-free).</summary>
-public readonly record struct AttemptRecord(string Upstream, string Reason);
+internal readonly record struct AttemptRecord(string Upstream, string Reason);
 
 /// <summary>
 /// What the request path answers for one JSON-RPC item: upstream bytes to pass through, or a
 /// locally made error. Owns <see cref="Body"/>.
 /// </summary>
-public sealed class ForwardResult : IDisposable
+internal sealed class ForwardResult : IDisposable
 {
     public PooledBuffer? Body { get; private init; }
 

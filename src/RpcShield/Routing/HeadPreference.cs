@@ -8,7 +8,7 @@ namespace RpcShield.Routing;
 /// `latest`-tagged reads (and `eth_blockNumber`) go to upstreams at the best known head first,
 /// so a read never lands on a node a block or two behind while a node at the head is available.
 /// </summary>
-public static class HeadPreference
+internal static class HeadPreference
 {
     /// <summary>
     /// <paramref name="candidates"/> with upstreams at the best head first (a stable reorder, in a new

@@ -4,7 +4,7 @@ using RpcShield.Configuration;
 namespace RpcShield.Routing;
 
 /// <summary>How long to wait before hedging a slow attempt (infinite: only fail over on failure).</summary>
-public interface IHedgeDelayPolicy
+internal interface IHedgeDelayPolicy
 {
     /// <summary>The hedge delay for a request; <see cref="Timeout.InfiniteTimeSpan"/> (never hedge) when <paramref name="hedgeable"/> is false.</summary>
     TimeSpan DelayFor(ChainRuntime chain, string method, bool hedgeable);
@@ -24,7 +24,7 @@ public interface IHedgeDelayPolicy
 }
 
 /// <summary>`result` label of rpcshield_hedges_total.</summary>
-public enum HedgeResult
+internal enum HedgeResult
 {
     /// <summary>A hedge attempt was started because the previous one was slow.</summary>
     Sent,
@@ -35,7 +35,7 @@ public enum HedgeResult
 }
 
 /// <summary>Which methods may ever be sent twice.</summary>
-public static class HedgePolicy
+internal static class HedgePolicy
 {
     // Sends, filters and anything stateful on the node must never be duplicated.
     private static readonly string[] NeverHedge =
@@ -50,7 +50,7 @@ public static class HedgePolicy
 }
 
 /// <summary>Failover only: no hedging (used until the adaptive policy is configured).</summary>
-public sealed class NoHedging : IHedgeDelayPolicy
+internal sealed class NoHedging : IHedgeDelayPolicy
 {
     public TimeSpan DelayFor(ChainRuntime chain, string method, bool hedgeable) => Timeout.InfiniteTimeSpan;
 }

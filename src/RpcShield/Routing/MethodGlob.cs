@@ -1,7 +1,7 @@
 namespace RpcShield.Routing;
 
 /// <summary>Method globs: `*` matches any run of characters (`trace_*`, `eth_get*`, `*`).</summary>
-public static class MethodGlob
+internal static class MethodGlob
 {
     public static bool IsMatch(string pattern, string method)
     {

@@ -7,7 +7,7 @@ namespace RpcShield.Routing;
 /// Which upstreams (by config index) may serve a method: per-upstream allow/deny globs, then the
 /// chain's ordered `routes` (first match wins). Answers are cached per method name.
 /// </summary>
-public sealed class MethodRouter
+internal sealed class MethodRouter
 {
     private const int MaxCachedMethods = 2048;
     private readonly ChainOptions _chain;

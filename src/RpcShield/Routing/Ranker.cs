@@ -13,7 +13,7 @@ namespace RpcShield.Routing;
 /// </code>
 /// error_rate is the failure ratio over the breaker window, counted only from `min_requests` samples.
 /// </summary>
-public static class Ranker
+internal static class Ranker
 {
     public const double LagPenaltyMs = 50;
     public const double ErrorWeight = 4;
@@ -42,7 +42,7 @@ public static class Ranker
                 HealthStatus.Unhealthy => 2,
                 _ => -1,
             };
-            if (cls >= 0 && (upstream.CircuitState != 0 || upstream.IsThrottled))
+            if (cls >= 0 && (upstream.CircuitState != Breakers.BreakerState.Closed || upstream.IsThrottled))
             {
                 // Open breaker or throttle backoff: a last resort only (its attempt pipeline refuses it locally).
                 cls = 3;

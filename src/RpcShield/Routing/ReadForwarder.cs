@@ -13,7 +13,7 @@ namespace RpcShield.Routing;
 /// Built on Polly's hedging strategy: in fallback mode a new attempt starts when the previous
 /// one fails; with a hedge delay it also starts when the previous one is merely slow.
 /// </summary>
-public sealed class ReadForwarder
+internal sealed class ReadForwarder
 {
     private static readonly ResiliencePropertyKey<ForwardState> StateKey = new("rpcshield.forward");
 
@@ -398,7 +398,7 @@ public sealed class ReadForwarder
             {
                 _failures++;
                 (_attempts ??= new(candidates.Length)).Add(new AttemptRecord(attempt.Upstream.Name, attempt.Reason));
-                attempt.Upstream.Metrics.Failover(ReasonLabel(attempt.Kind));
+                attempt.Upstream.Metrics.Failover(FailoverReason.Label(attempt.Kind));
                 if (!attempt.Injected)
                 {
                     // Injected failures are journaled as kind `chaos`, never as the upstream's own failures.
@@ -468,17 +468,5 @@ public sealed class ReadForwarder
         private AttemptRecord[] Attempts() => _attempts?.ToArray() ?? [];
 
         private string AttemptsNote() => string.Join(", ", Attempts().Select(a => $"{a.Upstream}: {a.Reason}"));
-
-        private static string ReasonLabel(AttemptKind kind) => kind switch
-        {
-            AttemptKind.NodeError => "node_error",
-            AttemptKind.Unsupported => "unsupported",
-            AttemptKind.Throttled => "throttled",
-            AttemptKind.HttpError => "http_error",
-            AttemptKind.Transport => "transport",
-            AttemptKind.Timeout => "timeout",
-            AttemptKind.Rejected => "rejected",
-            _ => "other",
-        };
     }
 }

@@ -7,7 +7,7 @@ using RpcShield.Upstreams;
 
 namespace RpcShield.Routing;
 
-public static class RoutingServiceCollectionExtensions
+internal static class RoutingServiceCollectionExtensions
 {
     /// <summary>Chains, upstreams, health monitoring, ranking and the read forwarder.</summary>
     public static IServiceCollection AddUpstreamRouting(this IServiceCollection services)

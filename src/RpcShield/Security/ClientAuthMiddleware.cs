@@ -11,7 +11,7 @@ namespace RpcShield.Security;
 /// `Authorization: Bearer …` or `?token=` (for bots that can only set a URL). Compared in
 /// constant time; the token is never logged or echoed.
 /// </summary>
-public sealed class ClientAuthMiddleware
+internal sealed class ClientAuthMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly ConfigStore _config;

@@ -9,7 +9,7 @@ namespace RpcShield.Security;
 /// and the parts of upstream, builder and passthrough URLs that hold keys (user info, path
 /// segments and query values that came from `${VAR}` or look like keys). Rebuilt on every reload.
 /// </summary>
-public sealed class SecretScrubber
+internal sealed class SecretScrubber
 {
     public const string Mask = "***";
 

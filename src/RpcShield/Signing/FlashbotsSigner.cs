@@ -12,7 +12,7 @@ namespace RpcShield.Signing;
 /// Signing uses NBitcoin.Secp256k1 (a C# port of libsecp256k1): measured ~5 ms per signature with
 /// Nethereum's BouncyCastle path on this machine, which put signing on a race's critical path.
 /// </summary>
-public sealed class FlashbotsSigner
+internal sealed class FlashbotsSigner
 {
     public const string HeaderName = "X-Flashbots-Signature";
 

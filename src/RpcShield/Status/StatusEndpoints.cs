@@ -9,7 +9,7 @@ using RpcShield.JsonRpc;
 namespace RpcShield.Status;
 
 /// <summary>`/healthz` (alive), `/readyz` (every chain has a healthy upstream) and `/status` (JSON detail).</summary>
-public static class StatusEndpoints
+internal static class StatusEndpoints
 {
     public static IEndpointRouteBuilder MapStatusEndpoints(this IEndpointRouteBuilder app)
     {
@@ -140,12 +140,4 @@ public static class StatusEndpoints
     }
 
     private sealed record ReadyBody(string Status, string? Reason);
-}
-
-/// <summary>Adds a capability's fields to `/status` (breaker state, builders, mode detail…).</summary>
-public interface IStatusContributor
-{
-    void WriteUpstream(Utf8JsonWriter writer, ChainRuntime chain, Upstreams.Upstream upstream);
-
-    void WriteChain(Utf8JsonWriter writer, ChainRuntime chain);
 }

@@ -16,7 +16,7 @@ namespace RpcShield.Subscriptions;
 /// Chaos seam: <see cref="DisconnectClients"/> and <see cref="DisconnectUpstreams"/> drop sockets
 /// exactly as a network failure would (for the `ws_disconnect` fault, client and upstream scope).
 /// </summary>
-public sealed partial class SubscriptionHub : IAsyncDisposable
+internal sealed partial class SubscriptionHub : IAsyncDisposable
 {
     private readonly ChainRegistry _chains;
     private readonly UpstreamSender _sender;

@@ -1,7 +1,7 @@
 namespace RpcShield.Subscriptions;
 
 /// <summary>The `eth_subscribe` kinds RpcShield keeps alive across upstreams.</summary>
-public enum SubscriptionKind
+internal enum SubscriptionKind
 {
     NewHeads,
     Logs,

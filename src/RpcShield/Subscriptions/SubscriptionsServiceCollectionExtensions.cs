@@ -4,7 +4,7 @@ using RpcShield.Status;
 
 namespace RpcShield.Subscriptions;
 
-public static class SubscriptionsServiceCollectionExtensions
+internal static class SubscriptionsServiceCollectionExtensions
 {
     /// <summary>JSON-RPC over WebSocket and `eth_subscribe` that survives upstream loss.</summary>
     public static IServiceCollection AddSubscriptions(this IServiceCollection services)

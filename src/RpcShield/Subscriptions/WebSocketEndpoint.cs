@@ -6,7 +6,7 @@ using RpcShield.JsonRpc;
 namespace RpcShield.Subscriptions;
 
 /// <summary>`GET /` and `GET /{chain}` with a WebSocket upgrade: JSON-RPC over WebSocket.</summary>
-public sealed class WebSocketEndpoint
+internal sealed class WebSocketEndpoint
 {
     private readonly ChainRegistry _chains;
     private readonly ConfigStore _config;

@@ -5,7 +5,7 @@ namespace RpcShield.Telemetry;
 /// <see cref="RefillInterval"/>. What it holds back is counted in
 /// `rpcshield_log_suppressed_total{category}`, so a flood costs a counter, not the disk.
 /// </summary>
-public sealed class LogLimiter
+internal sealed class LogLimiter
 {
     public const int Burst = 10;
     public static readonly TimeSpan RefillInterval = TimeSpan.FromSeconds(10);
@@ -65,7 +65,7 @@ public sealed class LogLimiter
 }
 
 /// <summary>The `category` values of `rpcshield_log_suppressed_total` (each exists at 0 from the first scrape).</summary>
-public static class LogCategories
+internal static class LogCategories
 {
     /// <summary>A request RpcShield could not read (malformed body, client gone): debug, the client's fault.</summary>
     public const string ClientError = "client_error";

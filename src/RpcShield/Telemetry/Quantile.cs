@@ -1,7 +1,7 @@
 namespace RpcShield.Telemetry;
 
 /// <summary>Nearest-rank quantile, the one definition every latency figure in RpcShield uses.</summary>
-public static class Quantile
+internal static class Quantile
 {
     /// <summary>The value at rank ⌈q·n⌉ of already sorted samples; null without samples.</summary>
     public static double? NearestRank(ReadOnlySpan<double> sorted, double q) =>

@@ -13,7 +13,7 @@ namespace RpcShield.Telemetry;
 /// when the response has not started, a -32700 answer; anything else is a rate-limited warning
 /// (<see cref="LogLimiter"/>) and a -32603 HTTP 500. Never Kestrel's per-request `fail` with a stack trace.
 /// </summary>
-public sealed partial class RequestFailures
+internal sealed partial class RequestFailures
 {
     private readonly LogLimiter _limiter;
     private readonly ILogger<RequestFailures> _logger;

@@ -8,7 +8,7 @@ namespace RpcShield.Telemetry;
 /// so tests and multiple hosts in one process never share state. Label values come from config
 /// names or bounded sets; methods outside <see cref="JsonRpc.KnownMethods"/> become `other`.
 /// </summary>
-public sealed class RpcShieldMetrics
+internal sealed class RpcShieldMetrics
 {
     /// <summary>Buckets from 100 µs to 30 s.</summary>
     internal static readonly double[] LatencyBuckets =

@@ -4,7 +4,7 @@ using RpcShield.Configuration;
 
 namespace RpcShield.Telemetry;
 
-public static class TelemetryServiceCollectionExtensions
+internal static class TelemetryServiceCollectionExtensions
 {
     /// <summary>A private prometheus-net registry per host (no static state) and the metric set.</summary>
     public static IServiceCollection AddTelemetry(this IServiceCollection services)
@@ -13,7 +13,10 @@ public static class TelemetryServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var metrics = new RpcShieldMetrics(sp.GetRequiredService<CollectorRegistry>());
-            sp.GetRequiredService<ConfigStore>().ReloadAttempted += result => metrics.ConfigReloads.WithLabels(result).Inc();
+            var config = sp.GetRequiredService<ConfigStore>();
+            config.ReloadAttempted += result => metrics.ConfigReloads.WithLabels(result).Inc();
+            MetricSeeder.Seed(metrics, config.Current);
+            config.Changed += (_, next) => MetricSeeder.Seed(metrics, next);
             return metrics;
         });
         services.AddSingleton<LogLimiter>();

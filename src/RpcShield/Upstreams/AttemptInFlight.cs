@@ -8,7 +8,7 @@ namespace RpcShield.Upstreams;
 /// <see cref="ValueTask{TResult}"/> is awaited once: that returns Polly's context and releases the
 /// budget guards.
 /// </summary>
-public readonly struct AttemptInFlight
+internal readonly struct AttemptInFlight
 {
     internal AttemptInFlight(Upstream? upstream, ValueTask<Outcome<AttemptOutcome>> outcome, ResilienceContext? context, bool plain, CancellationToken cancellation)
     {

@@ -2,7 +2,7 @@ using RpcShield.JsonRpc;
 
 namespace RpcShield.Upstreams;
 
-public enum AttemptKind
+internal enum AttemptKind
 {
     /// <summary>A JSON-RPC answer to return: a result, or a deterministic error (revert, invalid params).</summary>
     Answered,
@@ -25,7 +25,7 @@ public enum AttemptKind
 }
 
 /// <summary>Result of one attempt against one upstream. Owns <see cref="Body"/> until taken.</summary>
-public sealed class AttemptOutcome : IDisposable
+internal sealed class AttemptOutcome : IDisposable
 {
     public required Upstream Upstream { get; init; }
 

@@ -1,7 +1,7 @@
 namespace RpcShield.Upstreams;
 
 /// <summary>Success/failure counts in one-second buckets over a sliding window.</summary>
-public sealed class ErrorWindow
+internal sealed class ErrorWindow
 {
     private readonly TimeProvider _time;
     private readonly int _buckets;

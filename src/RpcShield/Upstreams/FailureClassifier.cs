@@ -8,7 +8,7 @@ namespace RpcShield.Upstreams;
 /// Decides whether an upstream's answer is the node's fault (try another node) or the request's
 /// own answer (return it). Deterministic errors such as reverts and invalid params are never retried.
 /// </summary>
-public static class FailureClassifier
+internal static class FailureClassifier
 {
     // Messages that mean "this node cannot answer now", not "the request is wrong".
     private static readonly string[] NodeFaultMessages =

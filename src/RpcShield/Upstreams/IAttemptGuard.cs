@@ -5,7 +5,7 @@ namespace RpcShield.Upstreams;
 /// budget answers "yes" or "no" at once, so it needs no async layer per attempt). A refused
 /// attempt is never sent and never reaches the breaker.
 /// </summary>
-public interface IAttemptGuard
+internal interface IAttemptGuard
 {
     /// <summary>Null admits the attempt (<see cref="Completed"/> follows); otherwise the local refusal.</summary>
     AttemptOutcome? Admit(Upstream upstream);

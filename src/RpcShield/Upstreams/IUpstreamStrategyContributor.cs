@@ -11,7 +11,7 @@ namespace RpcShield.Upstreams;
 /// only while a dormant-capable contributor is active (the attempt's own token and timeout apply
 /// inside the sender): an always-on strategy must not wait on it.
 /// </summary>
-public interface IUpstreamStrategyContributor
+internal interface IUpstreamStrategyContributor
 {
     int Order { get; }
 

@@ -4,7 +4,7 @@ namespace RpcShield.Upstreams;
 /// Latency of successful calls: a peak-EWMA (jumps up at once on a slow call, decays with a
 /// 10 s time constant) for ranking, and a ring of recent samples for percentiles.
 /// </summary>
-public sealed class LatencyTracker
+internal sealed class LatencyTracker
 {
     private const int RingSize = 512;
     private static readonly double DecayTauMs = 10_000;

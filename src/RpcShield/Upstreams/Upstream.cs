@@ -9,7 +9,7 @@ namespace RpcShield.Upstreams;
 /// One upstream node: its client, its health and its learned statistics. An instance survives
 /// config reloads while its chain, name and URL stay the same, so learned state is kept.
 /// </summary>
-public sealed class Upstream : IDisposable
+internal sealed class Upstream : IDisposable
 {
     private int _inFlight;
     private int _circuitState;
@@ -66,11 +66,11 @@ public sealed class Upstream : IDisposable
     /// <summary>Strategies of dormant-capable contributors (chaos), nested innermost only while active.</summary>
     internal Polly.ResiliencePipeline<AttemptOutcome>? OptionalAttemptPipeline { get; set; }
 
-    /// <summary>Circuit breaker state: 0 closed, 1 half-open, 2 open. Not closed = ranked last (the breaker refuses it anyway).</summary>
-    public int CircuitState
+    /// <summary>Circuit breaker state. Not closed = ranked last (the breaker refuses it anyway).</summary>
+    public Breakers.BreakerState CircuitState
     {
-        get => Volatile.Read(ref _circuitState);
-        set => Volatile.Write(ref _circuitState, value);
+        get => (Breakers.BreakerState)Volatile.Read(ref _circuitState);
+        set => Volatile.Write(ref _circuitState, (int)value);
     }
 
     /// <summary>True while the upstream asked us to back off (429 / -32005): ranked last until it expires.</summary>
@@ -99,7 +99,7 @@ public sealed class Upstream : IDisposable
 }
 
 /// <summary>Pre-resolved metric children of one upstream (no label lookups on the hot path).</summary>
-public sealed class UpstreamMetrics
+internal sealed class UpstreamMetrics
 {
     public UpstreamMetrics(RpcShieldMetrics metrics, string chain, string upstream)
     {

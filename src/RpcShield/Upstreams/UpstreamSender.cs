@@ -9,7 +9,7 @@ namespace RpcShield.Upstreams;
 /// Sends one JSON-RPC body to one upstream and reads the answer into a pooled buffer. Every
 /// attempt's result is recorded on the upstream (latency, error window, passive health, metrics).
 /// </summary>
-public sealed class UpstreamSender
+internal sealed class UpstreamSender
 {
     /// <summary>Upper bound of one upstream response (large traces are hundreds of MB at worst).</summary>
     public const long MaxResponseBytes = 512L * 1024 * 1024;

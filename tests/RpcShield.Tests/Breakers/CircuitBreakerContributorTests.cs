@@ -65,7 +65,7 @@ public sealed class CircuitBreakerContributorTests
         rig.Send(AttemptKind.HttpError); // 2 of 4 failed: ratio 0.5 reached with min_requests 4
 
         Assert.Equal("open", rig.Breakers.InfoOf(rig.Upstream)!.StateName);
-        Assert.Equal(2, rig.Upstream.CircuitState);
+        Assert.Equal(BreakerState.Open, rig.Upstream.CircuitState);
         Assert.Equal("HttpError", rig.Breakers.InfoOf(rig.Upstream)!.LastFault);
         var sent = rig.Sent;
         var refused = rig.Send(AttemptKind.Answered);
@@ -94,14 +94,14 @@ public sealed class CircuitBreakerContributorTests
             rig.Send(AttemptKind.Timeout);
         }
 
-        Assert.Equal(2, rig.Upstream.CircuitState);
+        Assert.Equal(BreakerState.Open, rig.Upstream.CircuitState);
         rig.Time.Advance(TimeSpan.FromSeconds(4.9));
         Assert.Equal(AttemptKind.Rejected, rig.Send(AttemptKind.Answered).Kind);
 
         rig.Time.Advance(TimeSpan.FromMilliseconds(200));
         var probe = rig.Send(AttemptKind.Answered);
         Assert.Equal(AttemptKind.Answered, probe.Kind);
-        Assert.Equal(0, rig.Upstream.CircuitState);
+        Assert.Equal(BreakerState.Closed, rig.Upstream.CircuitState);
         Assert.Equal("closed", rig.Breakers.InfoOf(rig.Upstream)!.StateName);
     }
 
@@ -116,7 +116,7 @@ public sealed class CircuitBreakerContributorTests
 
         rig.Time.Advance(TimeSpan.FromSeconds(5.1));
         Assert.Equal(AttemptKind.Transport, rig.Send(AttemptKind.Transport).Kind);
-        Assert.Equal(2, rig.Upstream.CircuitState);
+        Assert.Equal(BreakerState.Open, rig.Upstream.CircuitState);
         Assert.Equal(AttemptKind.Rejected, rig.Send(AttemptKind.Answered).Kind);
     }
 
@@ -129,7 +129,7 @@ public sealed class CircuitBreakerContributorTests
             rig.Send(i % 3 == 0 ? AttemptKind.Throttled : i % 3 == 1 ? AttemptKind.Unsupported : AttemptKind.Answered);
         }
 
-        Assert.Equal(0, rig.Upstream.CircuitState);
+        Assert.Equal(BreakerState.Closed, rig.Upstream.CircuitState);
         Assert.Equal(40, rig.Sent);
     }
 
@@ -146,6 +146,6 @@ public sealed class CircuitBreakerContributorTests
         rig.Send(AttemptKind.Transport);
         rig.Send(AttemptKind.Answered);
 
-        Assert.Equal(0, rig.Upstream.CircuitState);
+        Assert.Equal(BreakerState.Closed, rig.Upstream.CircuitState);
     }
 }

@@ -4,7 +4,7 @@ using RpcShield.Cli;
 namespace RpcShield.Chaos.Experiments;
 
 /// <summary>`rpcshield chaos run EXPERIMENT.yaml [--report F] [--format text|json]`. Exit code: 0 pass, 1 fail, 3 inconclusive, 2 usage/config error or the experiment could not run (proxy or admin API unreachable, interrupted).</summary>
-public static class ChaosCommand
+internal static class ChaosCommand
 {
     public static async Task<int> RunAsync(CommandLine args, TextWriter output, TextWriter log, CancellationToken cancellationToken = default)
     {

@@ -3,7 +3,7 @@ using RpcShield.Configuration;
 namespace RpcShield.Chaos.Experiments;
 
 /// <summary>A game day in a file (`rpcshield chaos run EXPERIMENT.yaml`). Same binder as proxy.yaml: snake_case, `${VAR}`, unknown keys are errors.</summary>
-public sealed class ExperimentOptions
+internal sealed class ExperimentOptions
 {
     public string Name { get; set; } = "experiment";
     public string? Description { get; set; }
@@ -25,7 +25,7 @@ public sealed class ExperimentOptions
     public AbortOptions? Abort { get; set; }
 }
 
-public sealed class ProbeOptions
+internal sealed class ProbeOptions
 {
     /// <summary>Methods called with empty params, in rotation.</summary>
     public List<string> Methods { get; set; } = ["eth_blockNumber"];
@@ -39,7 +39,7 @@ public sealed class ProbeOptions
 }
 
 /// <summary>Steady state: what "the system works" means.</summary>
-public sealed class HypothesisOptions
+internal sealed class HypothesisOptions
 {
     /// <summary>Minimum fraction of successful probes (HTTP 200, a JSON-RPC result, no error).</summary>
     public double SuccessRate { get; set; } = 0.999;
@@ -48,7 +48,7 @@ public sealed class HypothesisOptions
 }
 
 /// <summary>What the faults may touch: rules default to (and must stay inside) these.</summary>
-public sealed class BlastRadiusOptions
+internal sealed class BlastRadiusOptions
 {
     public List<string> Chains { get; set; } = [];
     /// <summary>Upstream/builder names the upstream- and builder-scope faults may target (empty = any).</summary>
@@ -58,14 +58,14 @@ public sealed class BlastRadiusOptions
     public double MaxRate { get; set; } = 1.0;
 }
 
-public sealed class PhaseOptions
+internal sealed class PhaseOptions
 {
     public TimeSpan Baseline { get; set; } = TimeSpan.FromSeconds(30);
     public TimeSpan Chaos { get; set; } = TimeSpan.FromSeconds(60);
     public TimeSpan Recovery { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-public sealed class AbortOptions
+internal sealed class AbortOptions
 {
     /// <summary>Abort when the window's success rate falls below this.</summary>
     public double? SuccessRate { get; set; }
@@ -77,7 +77,7 @@ public sealed class AbortOptions
     public int MinSamples { get; set; } = 5;
 }
 
-public static class ExperimentLoader
+internal static class ExperimentLoader
 {
     public static ExperimentOptions Load(string yaml, Func<string, string?> environment, out List<string> errors)
     {

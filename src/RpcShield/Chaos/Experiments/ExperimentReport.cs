@@ -5,9 +5,9 @@ using System.Text.Json.Serialization;
 namespace RpcShield.Chaos.Experiments;
 
 /// <summary>One probe through the proxy.</summary>
-public readonly record struct ProbeSample(string Phase, TimeSpan At, bool Ok, double LatencyMs, string? Upstream, string? Error);
+internal readonly record struct ProbeSample(string Phase, TimeSpan At, bool Ok, double LatencyMs, string? Upstream, string? Error);
 
-public sealed record PhaseReport(
+internal sealed record PhaseReport(
     string Phase, double DurationSeconds, int Probes, int Failures, double SuccessRate, double? P50Ms, double? P90Ms, double? P99Ms,
     bool HypothesisMet, IReadOnlyDictionary<string, int> ServedBy, IReadOnlyList<string> SampleErrors)
 {
@@ -38,7 +38,7 @@ public sealed record PhaseReport(
         Telemetry.Quantile.NearestRank(sorted, q) is { } value ? Math.Round(value, 3) : null;
 }
 
-public sealed record ExperimentReport
+internal sealed record ExperimentReport
 {
     /// <summary>pass, fail or inconclusive.</summary>
     public required string Verdict { get; init; }

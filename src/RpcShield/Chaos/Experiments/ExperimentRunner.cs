@@ -11,7 +11,7 @@ namespace RpcShield.Chaos.Experiments;
 /// time. The chaos phase arms the experiment's faults through the admin API (rules expire on
 /// their own if the runner dies); the abort condition halts injection the moment it is broken.
 /// </summary>
-public sealed class ExperimentRunner : IDisposable
+internal sealed class ExperimentRunner : IDisposable
 {
     private static readonly TimeSpan MonitorInterval = TimeSpan.FromMilliseconds(50);
 
@@ -25,6 +25,9 @@ public sealed class ExperimentRunner : IDisposable
     private readonly Lock _lock = new();
     private readonly byte[][] _requests;
     private long _start;
+    /// <summary>The phase of probes that started while faults were being taken away, or straddled a phase change: counted in none.</summary>
+    private const string Disarming = "disarming";
+
     private volatile string _phase = "baseline";
     private int _next;
 
@@ -81,6 +84,7 @@ public sealed class ExperimentRunner : IDisposable
             {
                 Log($"chaos: arming {_options.Faults.Count} fault(s) for {DurationParser.Format(phases.Chaos)}");
                 var chaosStart = Elapsed();
+                var chaosEnd = chaosStart;
                 var disarmed = false;
                 try
                 {
@@ -101,6 +105,8 @@ public sealed class ExperimentRunner : IDisposable
                         if (AbortBreach(chaosStart) is { } breach)
                         {
                             // Stop every injection at once, then tidy up.
+                            chaosEnd = Elapsed();
+                            _phase = Disarming;
                             await AdminAsync(HttpMethod.Post, "/admin/chaos/halt", null, cancellationToken).ConfigureAwait(false);
                             aborted = true;
                             abortReason = breach;
@@ -110,11 +116,26 @@ public sealed class ExperimentRunner : IDisposable
                         }
                     }
 
+                    // Probes that start while the faults are being taken away belong to no phase: the
+                    // rules may already be gone, so counting them as chaos would credit the faulted
+                    // upstream with answers it gave after the faults ended.
+                    if (_phase != Disarming)
+                    {
+                        chaosEnd = Elapsed();
+                        _phase = Disarming;
+                    }
+
                     await DisarmAsync(cancellationToken).ConfigureAwait(false);
                     disarmed = true;
                 }
                 finally
                 {
+                    if (!disarmed && _phase != Disarming)
+                    {
+                        chaosEnd = Elapsed();
+                        _phase = Disarming;
+                    }
+
                     if (!disarmed)
                     {
                         // Failed or cancelled mid-chaos: never leave the proxy armed.
@@ -123,7 +144,7 @@ public sealed class ExperimentRunner : IDisposable
                 }
 
                 injectionEnd = Elapsed();
-                bounds["chaos"] = (chaosStart, injectionEnd);
+                bounds["chaos"] = (chaosStart, chaosEnd);
                 _phase = "recovery";
                 Log($"recovery: {DurationParser.Format(phases.Recovery)}");
                 await Task.Delay(phases.Recovery, _time, cancellationToken).ConfigureAwait(false);
@@ -310,6 +331,13 @@ public sealed class ExperimentRunner : IDisposable
             var sample = await ProbeAsync(phase, cancellationToken).ConfigureAwait(false);
             if (sample is { } s)
             {
+                // A probe still in flight when its phase ended straddled the change (faults armed or
+                // taken away under it): it speaks for neither side, so it counts in no phase.
+                if (phase != _phase)
+                {
+                    s = s with { Phase = Disarming };
+                }
+
                 lock (_lock)
                 {
                     _samples.Add(s);

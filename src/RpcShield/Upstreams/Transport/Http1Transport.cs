@@ -9,13 +9,13 @@ namespace RpcShield.Upstreams.Transport;
 /// A lean HTTP/1.1 keep-alive client for plain-http nodes (the local node a searcher runs next to
 /// the bot). The request head is prepared once per upstream; a pooled connection carries each
 /// exchange with no per-request allocations. Measured against .NET's HttpClient on the same path:
-/// about 1.5 KB and a few microseconds less per request (README "Performance").
+/// about 1.5 KB and a few microseconds less per request (docs/performance.md).
 /// Pooled connections are checked before reuse (a readable idle socket holds a late answer or the
 /// node's close, never the next request's answer), and a request is sent again only when the node
 /// provably never took it: the send on a reused connection failed. A connection that closes after
 /// the request went out is reported, never asked twice (reads then fail over to another node).
 /// </summary>
-public sealed class Http1Transport : IUpstreamTransport
+internal sealed class Http1Transport : IUpstreamTransport
 {
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(50);
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
@@ -76,7 +76,7 @@ public sealed class Http1Transport : IUpstreamTransport
     /// would cost a state-machine allocation per request (measured ~300 B each).
     /// </summary>
     public ValueTask<UpstreamResponse> PostAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken) =>
-        _slots.Wait(0) ? ExchangeAsync(body, into, maxResponseBytes, cancellationToken) : WaitForSlotAsync(body, into, maxResponseBytes, cancellationToken);
+        _slots.Wait(0, CancellationToken.None) ? ExchangeAsync(body, into, maxResponseBytes, cancellationToken) : WaitForSlotAsync(body, into, maxResponseBytes, cancellationToken);
 
     private async ValueTask<UpstreamResponse> WaitForSlotAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
     {

@@ -7,7 +7,7 @@ namespace RpcShield.Upstreams.Transport;
 /// .NET's HttpClient stack (YARP's tuned handler): TLS, HTTP/2, proxies-off. Used for https://
 /// upstreams and wherever `transport: httpclient` asks for it.
 /// </summary>
-public sealed class HttpClientTransport : IUpstreamTransport
+internal sealed class HttpClientTransport : IUpstreamTransport
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
     private readonly HttpMessageInvoker _invoker;

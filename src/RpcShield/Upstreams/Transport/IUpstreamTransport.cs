@@ -8,7 +8,7 @@ namespace RpcShield.Upstreams.Transport;
 /// socket error inside), so <see cref="FailureClassifier.Describe"/> names them the same way for
 /// every transport; cancellation surfaces as <see cref="OperationCanceledException"/>.
 /// </summary>
-public interface IUpstreamTransport : IDisposable
+internal interface IUpstreamTransport : IDisposable
 {
     ValueTask<UpstreamResponse> PostAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken);
 }
@@ -17,7 +17,7 @@ public interface IUpstreamTransport : IDisposable
 /// Status line facts of an upstream answer; the body is in the caller's buffer. Kept to 12 bytes
 /// (Retry-After as whole milliseconds): it is copied through every state machine of an attempt.
 /// </summary>
-public readonly struct UpstreamResponse
+internal readonly struct UpstreamResponse
 {
     private readonly int _retryAfterMs;
 

@@ -3,7 +3,7 @@ using RpcShield.Configuration;
 namespace RpcShield.Upstreams.Transport;
 
 /// <summary>Picks an upstream's transport: the lean HTTP/1.1 client for http://, HttpClient otherwise or when asked.</summary>
-public static class UpstreamTransports
+internal static class UpstreamTransports
 {
     public const string Auto = "auto";
     public const string HttpClient = "httpclient";

@@ -4,10 +4,10 @@ using Microsoft.Extensions.Logging;
 namespace RpcShield.Sandbox;
 
 /// <summary>What happened to one bundle in a sealed block.</summary>
-public sealed record BundleInclusion(string BundleHash, bool Included, string? Reason);
+internal sealed record BundleInclusion(string BundleHash, bool Included, string? Reason);
 
 /// <summary>One block of the sandbox chain: who built it and which bundles it took.</summary>
-public sealed record SealedBlock(long Number, string? Builder, string? Coinbase, IReadOnlyList<BundleInclusion> Bundles, DateTimeOffset SealedAt);
+internal sealed record SealedBlock(long Number, string? Builder, string? Coinbase, IReadOnlyList<BundleInclusion> Bundles, DateTimeOffset SealedAt);
 
 /// <summary>
 /// Drives the sandbox chain: every slot one builder wins (by weight), sets itself as coinbase,

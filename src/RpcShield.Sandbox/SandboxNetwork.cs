@@ -5,7 +5,7 @@ using RpcShield.Configuration;
 namespace RpcShield.Sandbox;
 
 /// <summary>Knobs for starting the sandbox (tests inject time, randomness and the anvil path).</summary>
-public sealed class SandboxSettings
+internal sealed class SandboxSettings
 {
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -25,7 +25,7 @@ public sealed class SandboxSettings
 /// The local sandbox network `rpcshield sandbox` starts: one anvil chain with mining driven per slot,
 /// node endpoints in front of it and sandbox builders, all on loopback.
 /// </summary>
-public sealed class SandboxNetwork : IAsyncDisposable
+internal sealed class SandboxNetwork : IAsyncDisposable
 {
     private readonly AnvilProcess _anvilProcess;
     private readonly HttpClient _http;

@@ -7,7 +7,7 @@ using RpcShield.Configuration;
 namespace RpcShield.Sandbox;
 
 /// <summary>`rpcshield sandbox [--config proxy.yaml]`: starts the sandbox network the config points at, then serves RpcShield in the same process.</summary>
-public static class SandboxCommand
+internal static class SandboxCommand
 {
     public static async Task<int> RunAsync(CommandLine args, TextWriter errors)
     {

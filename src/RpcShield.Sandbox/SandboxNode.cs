@@ -7,7 +7,7 @@ using RpcShield.Configuration;
 namespace RpcShield.Sandbox;
 
 /// <summary>What a sandbox node is currently doing.</summary>
-public enum SandboxNodeState
+internal enum SandboxNodeState
 {
     /// <summary>Forwards every request to the sandbox chain.</summary>
     Running,

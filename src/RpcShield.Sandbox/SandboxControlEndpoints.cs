@@ -12,7 +12,7 @@ namespace RpcShield.Sandbox;
 /// `GET /sandbox`, `POST /sandbox/nodes/{name}/{stop|stall|lag|slow|heal}` (`?blocks=N`, `?ms=N`),
 /// `POST /sandbox/builders/{name}/{stop|heal}`, `POST /sandbox/seal[?winner=name]`.
 /// </summary>
-public static class SandboxControlEndpoints
+internal static class SandboxControlEndpoints
 {
     public static IEndpointRouteBuilder MapSandboxControl(this IEndpointRouteBuilder app, SandboxNetwork network)
     {
