@@ -94,7 +94,8 @@ internal sealed partial class HeadTracker : BackgroundService
                     source.Subscribe(new UpstreamSubscription(upstream, SubscriptionKind.NewHeads, null, _notifications.Writer, timeout, WsKeepAlive));
                 }
 
-                var routable = upstream.Health.Status is HealthStatus.Healthy or HealthStatus.Lagging;
+                // An open breaker stops every request to the node, head polls too (the probe still runs).
+                var routable = upstream.Health.Status is HealthStatus.Healthy or HealthStatus.Lagging && upstream.CircuitState == 0;
                 var polls = !source.Live && upstream.Url.IsLoopback;
                 upstream.Health.HeadTracked = source.Live || (polls && routable);
                 if (polls && routable && !source.Polling && _time.GetElapsedTime(source.LastPoll, now) >= consistency.HeadPoll)
