@@ -8,20 +8,20 @@ namespace RpcShield.Heads;
 /// <summary>
 /// Head-consistent routing of one read. A read at the tip (`latest`, `pending`, `safe`,
 /// `finalized`, no block argument) goes only to upstreams at the best known head; with
-/// `pin_latest` a `latest` read is instead rewritten to the best head's number, so any node may
-/// take it (one behind answers "header not found" and is failed over without counting as a fault),
-/// nodes at the head first. A read at an explicit block goes to upstreams whose head has reached
+/// `pin_latest` a `latest` read may go to any node, those at the head first: a node behind gets it
+/// rewritten to the best head's number (it answers "header not found" and is failed over without
+/// counting as a fault), a node at the head gets it as sent (its own latest is never older). A read at an explicit block goes to upstreams whose head has reached
 /// it first; one above the best head goes to the best upstreams as sent.
 /// </summary>
 internal static class HeadConsistency
 {
     /// <summary>
     /// The candidates for <paramref name="item"/> (never modified: a new array when the set or the
-    /// order changes), and the item to send (<paramref name="item"/> itself unless `latest` was pinned: then <paramref name="pinned"/>).
+    /// order changes), and, when `latest` is pinned, the pinned bytes for the upstreams behind the best head.
     /// </summary>
-    public static Upstream[] Route(ChainRuntime chain, ref RpcRequestItem item, Upstream[] candidates, out bool pinned)
+    public static Upstream[] Route(ChainRuntime chain, in RpcRequestItem item, Upstream[] candidates, out PinnedBody pinned)
     {
-        pinned = false;
+        pinned = default;
         var block = BlockRef.Read(item.Method, item.Params.Span);
         var best = chain.BestHead;
         if (best < 0 || block.Kind is BlockRefKind.None or BlockRefKind.Hash or BlockRefKind.Earliest)
@@ -42,10 +42,15 @@ internal static class HeadConsistency
 
         if (block.CanPin && chain.Options.Routing.Consistency.PinLatest)
         {
-            var original = item.Raw;
-            item = Pin(item, block, best);
-            pinned = item.Raw.Length != original.Length || !item.Raw.Equals(original);
-            return HeadPreference.PreferAtLeast(candidates, best);
+            candidates = HeadPreference.PreferAtLeast(candidates, best);
+            if (candidates[^1].Health.Head < best)
+            {
+                // Someone is behind: it gets the number (bytes made only then), the others `latest` as sent.
+                var pinnedItem = Pin(item, block, best);
+                pinned = pinnedItem.Raw.Length != item.Raw.Length || !pinnedItem.Raw.Equals(item.Raw) ? new PinnedBody(pinnedItem.Raw, best) : default;
+            }
+
+            return candidates;
         }
 
         return OnlyAtLeast(candidates, best);

@@ -28,8 +28,10 @@ internal sealed partial class VerifiedReadHandler(UpstreamSender sender, ReadFor
     public ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
         var chain = call.Chain;
-        var sent = item;
-        var candidates = HeadConsistency.Route(chain, ref sent, chain.Candidates(item.Method, int.MaxValue), out _);
+        var candidates = HeadConsistency.Route(chain, item, chain.Candidates(item.Method, int.MaxValue), out _);
+        // Every member answers for the same block: `latest` is pinned for all of them.
+        var block = BlockRef.Read(item.Method, item.Params.Span);
+        var sent = block.CanPin && chain.BestHead >= 0 ? HeadConsistency.Pin(item, block, chain.BestHead) : item;
         var members = QuorumMembers.Pick(chain, candidates, chain.Options.Routing.Consistency.Verify.Quorum);
         return members.Length < 2 ? reads.ForwardAsync(chain, item, cancellationToken, call) : VerifyAsync(call, item, sent, members, cancellationToken);
     }

@@ -74,7 +74,7 @@ internal sealed class ReadForwarder
     {
         var routing = chain.Options.Routing;
         var maxExtra = Math.Max(0, _hedgeDelay.MaxExtra(chain));
-        var candidates = HeadConsistency.Route(chain, ref item, chain.Candidates(item.Method, routing.Retries + 1 + maxExtra), out var pinned);
+        var candidates = HeadConsistency.Route(chain, item, chain.Candidates(item.Method, routing.Retries + 1 + maxExtra), out var pinned);
         if (candidates.Length == 0)
         {
             return ValueTask.FromResult(chain.Router.IsServable(item.Method)
@@ -89,7 +89,7 @@ internal sealed class ReadForwarder
         // The first attempt's timeout, from configuration alone (not the clock): items of one method share it exactly, so they can share a batch.
         var firstTimeout = deadline < routing.Timeouts.PerAttempt ? deadline : routing.Timeouts.PerAttempt;
         Task<AttemptOutcome?>? batched = null;
-        var joined = call?.Batch is { } batch && batch.TryJoin(candidates[0], item, firstTimeout, out batched);
+        var joined = call?.Batch is { } batch && !pinned.Forces(candidates[0]) && batch.TryJoin(candidates[0], item, firstTimeout, out batched);
         if (candidates.Length == 1 && firstTimeout > TimeSpan.Zero)
         {
             // One candidate: its attempt (or its share of an upstream batch) is awaited inline, and the
@@ -97,7 +97,7 @@ internal sealed class ReadForwarder
             var request = new LoneRequest(chain, item.Raw, item.Method, candidates, call, started, deadline, pinned);
             return joined
                 ? ForwardBatchedAsync(request, batched!, cancellationToken)
-                : ForwardAloneAsync(request, _sender.Start(candidates[0], item.Raw, item.Method, firstTimeout, cancellationToken), cancellationToken);
+                : ForwardAloneAsync(request, _sender.Start(candidates[0], pinned.BodyFor(candidates[0], item.Raw), item.Method, firstTimeout, cancellationToken), cancellationToken);
         }
 
         var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline, maxExtra, pinned);
@@ -109,7 +109,7 @@ internal sealed class ReadForwarder
         return ForwardRankedAsync(state, cancellationToken);
     }
 
-    private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline, int maxExtra, bool pinned)
+    private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline, int maxExtra, PinnedBody pinned)
     {
         var routing = chain.Options.Routing;
         return new ForwardState(this, chain, body, method, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(method, routing), routing.Retries, maxExtra)
@@ -122,7 +122,7 @@ internal sealed class ReadForwarder
     }
 
     /// <summary>What a request sent to its only candidate needs kept while the attempt is out.</summary>
-    private readonly record struct LoneRequest(ChainRuntime Chain, ReadOnlyMemory<byte> Body, string Method, Upstream[] Candidates, RpcCall? Call, long Started, TimeSpan Deadline, bool Pinned);
+    private readonly record struct LoneRequest(ChainRuntime Chain, ReadOnlyMemory<byte> Body, string Method, Upstream[] Candidates, RpcCall? Call, long Started, TimeSpan Deadline, PinnedBody Pinned);
 
     private async ValueTask<ForwardResult> ForwardAloneAsync(LoneRequest request, AttemptInFlight attempt, CancellationToken cancellationToken)
     {
@@ -221,7 +221,7 @@ internal sealed class ReadForwarder
     private AttemptInFlight Send(Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken) =>
         state.TakeBatched(upstream) is { } batched
             ? AttemptInFlight.NothingToSettle(AwaitBatchedAsync(batched, upstream, state, cancellationToken))
-            : _sender.Start(upstream, state.Body, state.Method, timeout, cancellationToken);
+            : _sender.Start(upstream, state.BodyFor(upstream), state.Method, timeout, cancellationToken);
 
     private async ValueTask<Outcome<AttemptOutcome>> AwaitBatchedAsync(Task<AttemptOutcome?> batched, Upstream upstream, ForwardState state, CancellationToken cancellationToken)
     {
@@ -247,7 +247,7 @@ internal sealed class ReadForwarder
     /// <summary>A batched item handed back (it ended up alone, or the node refused the batch): sent on its own, in the time left now.</summary>
     private ValueTask<AttemptOutcome> SendAfterBatch(ForwardState state, Upstream upstream, CancellationToken cancellationToken) =>
         TimeLeft(state) is { } timeout
-            ? SendAloneAsync(upstream, state.Body, state.Method, timeout, cancellationToken)
+            ? SendAloneAsync(upstream, state.BodyFor(upstream), state.Method, timeout, cancellationToken)
             : ValueTask.FromResult(DeadlineExceeded(upstream));
 
     /// <summary>As <see cref="UpstreamSender.SendAsync"/>, but an unconfirmed error is left for the request to judge.</summary>
@@ -329,8 +329,11 @@ internal sealed class ReadForwarder
         public bool Hedgeable { get; } = hedgeable;
         public RpcCall? Call { get; init; }
 
-        /// <summary>`latest` was pinned to a number: a node behind it has nothing to say to the client.</summary>
-        public bool Pinned { get; init; }
+        /// <summary>`latest` pinned to a number for the nodes behind it: such a node has nothing to say to the client.</summary>
+        public PinnedBody Pinned { get; init; }
+
+        /// <summary>What <paramref name="upstream"/> is sent: the pinned bytes when it is behind the pinned block.</summary>
+        public ReadOnlyMemory<byte> BodyFor(Upstream upstream) => Pinned.BodyFor(upstream, Body);
 
         /// <summary>Timestamp (TimeProvider) when forwarding started, and the overall budget from then.</summary>
         public long Started { get; init; }
@@ -439,7 +442,7 @@ internal sealed class ReadForwarder
                 Failed(attempt);
 
                 // Keep the most informative node answer (a JSON-RPC error beats a transport failure).
-                if (attempt.Reply.IsJsonRpc && attempt.Body is not null && !(Pinned && attempt.Kind == AttemptKind.Behind))
+                if (attempt.Reply.IsJsonRpc && attempt.Body is not null && !(Pinned.IsPinned && attempt.Kind == AttemptKind.Behind))
                 {
                     _bestNodeError?.Dispose();
                     _bestNodeError = Kept(attempt);

@@ -58,20 +58,22 @@ public sealed class HeadConsistencyTests
         var candidates = new[] { chain.Upstreams[0], chain.Upstreams[1], chain.Upstreams[2] };
 
         var pending = Item("""{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{},"pending"]}""", "eth_call");
-        Assert.Equal(["u1", "u2"], HeadConsistency.Route(chain, ref pending, candidates, out var pinnedPending).Select(u => u.Name));
-        Assert.False(pinnedPending);
+        Assert.Equal(["u1", "u2"], HeadConsistency.Route(chain, pending, candidates, out var pinnedPending).Select(u => u.Name));
+        Assert.False(pinnedPending.IsPinned);
 
         var latest = Item("""{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xabc","latest"]}""", "eth_getBalance");
-        Assert.Equal(["u1", "u2", "u0"], HeadConsistency.Route(chain, ref latest, candidates, out var pinned).Select(u => u.Name));
-        Assert.True(pinned);
-        Assert.Contains("\"0x64\"", Encoding.UTF8.GetString(latest.Raw.Span), StringComparison.Ordinal);
+        Assert.Equal(["u1", "u2", "u0"], HeadConsistency.Route(chain, latest, candidates, out var pinned).Select(u => u.Name));
+        // Only the node behind gets the number; those at the head answer their own latest as sent.
+        Assert.Equal((true, 100L), (pinned.IsPinned, pinned.Block));
+        Assert.Contains("\"0x64\"", Encoding.UTF8.GetString(pinned.BodyFor(chain.Upstreams[0], latest.Raw).Span), StringComparison.Ordinal);
+        Assert.True(pinned.BodyFor(chain.Upstreams[1], latest.Raw).Equals(latest.Raw));
 
         var old = Item("""{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xabc","0x63"]}""", "eth_getBalance");
-        Assert.Same(candidates, HeadConsistency.Route(chain, ref old, candidates, out _));
+        Assert.Same(candidates, HeadConsistency.Route(chain, old, candidates, out _));
 
         chain.Options.Routing.Consistency.PinLatest = false;
         var unpinned = Item("""{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xabc","latest"]}""", "eth_getBalance");
-        Assert.Equal(["u1", "u2"], HeadConsistency.Route(chain, ref unpinned, candidates, out _).Select(u => u.Name));
+        Assert.Equal(["u1", "u2"], HeadConsistency.Route(chain, unpinned, candidates, out _).Select(u => u.Name));
     }
 
     [Fact]
