@@ -202,7 +202,7 @@ public sealed class RoutingOptions
 
 public sealed class ConsistencyOptions
 {
-    /// <summary>Rewrite a read's `latest` tag to the best head's number before sending, so a node behind answers "header not found" (and is failed over) instead of old state.</summary>
+    /// <summary>Nodes at the best head get a `latest` read as sent; a node known to be behind gets `latest` rewritten to the best head's number, so it answers "header not found" (and is failed over) instead of old state.</summary>
     public bool PinLatest { get; set; } = true;
     /// <summary>eth_getTransactionCount with `latest`/`pending` asks this many of the best upstreams in parallel and answers the highest (1 = one upstream, as any read).</summary>
     public int NonceQuorum { get; set; } = 2;
