@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Logging;
-using RpcShield.Configuration;
 using RpcShield.IntegrationTests.Infrastructure;
-using RpcShield.Sandbox;
 
 namespace RpcShield.IntegrationTests.Sandbox;
 
@@ -16,35 +13,10 @@ public sealed class DemoBotTrustTests
     [Fact]
     public async Task A_60s_demo_bot_run_with_node_lag_events_loses_no_bundle_to_a_stale_read()
     {
-        var loaded = ConfigLoader.LoadFile(Path.Combine(Tools.RepositoryRoot, "proxy.yaml"), _ => null);
-        Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
-        var options = loaded.Options!;
-        var sandbox = options.Sandbox!;
         // One-second slots: more lag events in the minute (the bot's schedule repeats every 16 slots).
-        sandbox.Slot = TimeSpan.FromSeconds(1);
-        options.Chains[0].Routing.Subscriptions.BlockTime = sandbox.Slot;
-        sandbox.AnvilPort = 0;
-        sandbox.Nodes.ForEach(n => n.Port = 0);
-        sandbox.Builders.ForEach(b => b.Port = 0);
-        options.Journal.Path = "";
-        await using var network = await SandboxNetwork.StartAsync(sandbox, options.Chains[0].ChainId, new SandboxSettings { AnvilPath = Tools.Anvil });
-        var chain = options.Chains[0];
-        foreach (var upstream in chain.Upstreams)
-        {
-            var port = network.Node(upstream.Name)!.Port;
-            upstream.Url = new UriBuilder(upstream.Url) { Port = port }.Uri.ToString();
-            upstream.WsUrl = upstream.WsUrl is null ? null : new UriBuilder(upstream.WsUrl) { Port = port }.Uri.ToString();
-        }
+        await using var sandbox = await ShippedSandbox.StartAsync(TimeSpan.FromSeconds(1));
 
-        foreach (var builder in chain.Builders)
-        {
-            builder.Url = $"http://127.0.0.1:{network.Builder(builder.Name)!.Port}";
-        }
-
-        await using var app = SandboxCommand.Build(options, null, network, new HostSettings { ListenOverride = "http://127.0.0.1:0", MinimumLogLevel = LogLevel.Warning });
-        await app.StartAsync();
-
-        var output = await RunBotAsync(app.BoundAddress(), TimeSpan.FromSeconds(60));
+        var output = await RunBotAsync(sandbox.Address, TimeSpan.FromSeconds(60));
 
         Assert.Contains("node-b now serves a head 5 blocks old", output, StringComparison.Ordinal);
         Assert.DoesNotContain("stale nonce", output, StringComparison.Ordinal);
