@@ -1,6 +1,7 @@
 using System.Text.Json;
 using RpcShield.Chains;
 using RpcShield.Configuration;
+using RpcShield.Heads;
 using RpcShield.Inclusion;
 using RpcShield.Journal;
 using RpcShield.JsonRpc;
@@ -32,8 +33,11 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
     private (string? Key, FlashbotsSigner? Signer) _signer;
     private int _disposed;
 
-    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, ConfigStore config, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger)
+    private readonly MonotonicHeadFilter? _served;
+
+    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, ConfigStore config, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null)
     {
+        _served = served;
         _builders = builders;
         _sender = sender;
         _config = config;
@@ -62,7 +66,9 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             return ForwardResult.Error(RpcErrorCodes.InvalidParams, invalid!);
         }
 
-        var head = chain.BestHead;
+        // The best head RpcShield knows: tracked, or already answered to a bot as eth_blockNumber
+        // (the bot may have seen a block the head tracker has not yet).
+        var head = Math.Max(chain.BestHead, _served?.HighestServed(chain.Name) ?? -1);
         if (submission.BlockNumber >= 0 && head >= 0 && submission.BlockNumber <= head)
         {
             return ForwardResult.Error(RpcErrorCodes.InvalidParams, $"Bundle targets block {submission.BlockNumber} but block {head} is already the chain head: target {head + 1} or later");
@@ -131,7 +137,23 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         }
 
         LogAllFailed(chain.Name, method, targets.Length);
-        return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, $"Every builder failed ({targets.Length})", data: writer => WriteBuilders(writer, finished));
+        return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, AllFailedMessage(finished), data: writer => WriteBuilders(writer, finished));
+    }
+
+    /// <summary>
+    /// "Every builder failed (3): most common reason 'http_400 block already sealed' (2 of 3)": client
+    /// libraries often show only the message, so it names what went wrong, not only how many.
+    /// </summary>
+    internal static string AllFailedMessage(IReadOnlyList<BuilderOutcome?> finished)
+    {
+        var failed = finished.OfType<BuilderOutcome>().Where(o => !o.IsOk).ToList();
+        var message = $"Every builder failed ({finished.Count})";
+        if (failed.GroupBy(o => o.Reason, StringComparer.Ordinal).OrderByDescending(g => g.Count()).FirstOrDefault() is { } common)
+        {
+            message += $": most common reason '{common.Key}' ({common.Count()} of {finished.Count})";
+        }
+
+        return message;
     }
 
     private async Task SubmitAsync(FanoutRun run, int index, BuilderEndpoint builder, byte[] payload, string method, string? signature, Origin origin, BundleSubmission submission, CancellationToken background)

@@ -31,7 +31,8 @@ internal static class ResilienceServiceCollectionExtensions
         services.AddSingleton<IStatusContributor, ResilienceStatus>();
 
         services.AddSingleton<IRpcHandler, BroadcastHandler>();
-        services.AddSingleton<IRpcResultFilter, MonotonicHeadFilter>();
+        services.AddSingleton<MonotonicHeadFilter>();
+        services.AddSingleton<IRpcResultFilter>(sp => sp.GetRequiredService<MonotonicHeadFilter>());
 
         services.AddSingleton<DegradationController>();
         services.AddHostedService(sp => sp.GetRequiredService<DegradationController>());

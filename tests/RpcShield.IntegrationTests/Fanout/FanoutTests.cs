@@ -152,6 +152,33 @@ public sealed class FanoutTests
         Assert.Equal(("error", "http_502 html"), builders["sim"]);
         Assert.Equal("throttled", builders["busy"].Outcome);
         Assert.Equal(["busy=throttled", "down=error", "relay=error", "sim=error"], response.Headers.GetValues(FanoutHandler.BuildersHeader).Single().Split(',').Order());
+        // Client libraries often show only the message: it names a reason, not only a count.
+        Assert.StartsWith("Every builder failed (4): most common reason '", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("(1 of 4)", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bundle_for_the_block_the_bot_was_just_answered_as_the_head_is_rejected_before_any_builder_sees_it()
+    {
+        await using var anvil = await AnvilNode.StartAsync();
+        await using var builder = await FakeBuilder.StartAsync();
+        // Probes and head polls hourly: the tracked head stays at the start-up probe's answer.
+        var yaml = Config(anvil.Url, [$"{{ name: a, url: \"{builder.Url}\" }}"])
+            .Replace("interval: 200ms", "interval: 1h", StringComparison.Ordinal)
+            .Replace("      fanout_grace: 0s", "      fanout_grace: 0s\n      consistency: { head_poll: 1h }", StringComparison.Ordinal);
+        await using var proxy = await ProxyUnderTest.StartAsync(yaml, Env);
+        await WaitForHeadAsync(proxy);
+
+        // The chain moves on; the bot asks for the head through RpcShield and targets that very block.
+        await anvil.MineAsync(3);
+        var served = Convert.ToInt64((await Rpc.CallAsync(proxy, "eth_blockNumber")).Result.GetString(), 16);
+        var tx = SignedTx.Transfer(AnvilNode.DevKey0, 0, Recipient, 1);
+        using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(Bundle([tx], served, 4)));
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+
+        Assert.Equal(-32602, error.GetProperty("code").GetInt32());
+        Assert.Contains($"targets block {served}", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(builder.Requests);
     }
 
     [Fact]
