@@ -111,7 +111,7 @@ public sealed partial class DeployFilesTests
         }
     }
 
-    private static async Task<string> PromtoolAsync(params string[] args)
+    internal static async Task<string> PromtoolAsync(params string[] args)
     {
         var start = new ProcessStartInfo(RequiresToolFactAttribute.Find("promtool")!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args)
