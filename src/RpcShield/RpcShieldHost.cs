@@ -21,6 +21,7 @@ using RpcShield.Security;
 using RpcShield.Status;
 using RpcShield.Subscriptions;
 using RpcShield.Telemetry;
+using RpcShield.Ui;
 
 namespace RpcShield;
 
@@ -105,6 +106,7 @@ public static class RpcShieldHost
 
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.MapStatusEndpoints();
+        app.MapUi();
         app.MapChaosAdmin();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
         app.MapOutcomeEndpoints();
