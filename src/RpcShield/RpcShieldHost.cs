@@ -63,6 +63,10 @@ public static class RpcShieldHost
                 o.Protocols = HttpProtocols.Http1;
                 o.Use(idle.Track);
             });
+            if (options.Server.MetricsListen is { } metricsListen)
+            {
+                MetricsListener.Listen(kestrel, metricsListen);
+            }
         });
 
         var services = builder.Services;
@@ -90,6 +94,11 @@ public static class RpcShieldHost
             idle.Touch(context);
             return next(context);
         });
+        if (options.Server.MetricsListen is not null)
+        {
+            app.Use(MetricsListener.Gate);
+        }
+
         app.UseMiddleware<ClientAuthMiddleware>();
         // JSON-RPC over HTTP (POST / and POST /{a configured chain}) goes straight to its endpoint,
         // ahead of routing and authorization (measured ~0.5 KB and a few µs per request); the rest

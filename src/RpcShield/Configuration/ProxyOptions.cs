@@ -44,6 +44,8 @@ public sealed class ServerOptions
     public ServerWebSocketOptions Websocket { get; set; } = new();
     /// <summary>On SIGTERM: WebSocket clients get a 1001 close at once, in-flight requests may finish for this long, then the journal and learned priors are flushed and the process exits. Read at start. Keep the service manager's stop timeout a few seconds above it (deploy/: 10s).</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Optional second listener (e.g. `http://0.0.0.0:9464`) serving only `/metrics`, `/healthz` and `/readyz`, without the client token, so Prometheus can scrape while `listen` stays on loopback; every other path is 404 there. Read at start.</summary>
+    public string? MetricsListen { get; set; }
 }
 
 public sealed class ServerWebSocketOptions
