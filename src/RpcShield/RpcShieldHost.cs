@@ -77,6 +77,7 @@ public static class RpcShieldHost
         services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
         services.AddSingleton(sp => new SecretScrubber(sp.GetRequiredService<ConfigStore>()));
         services.AddTelemetry();
+        services.AddTracing(options);
         services.AddUpstreamRouting();
         services.AddSubscriptions();
         services.AddPassthrough();

@@ -83,6 +83,10 @@ internal static partial class ConfigValidator
         RpcShield.Passthrough.PassthroughValidation.Validate(options, Error);
 
         ValidateChaos(options.Chaos, Error);
+        if (options.Telemetry.OtlpEndpoint is { } otlp && (!IsHttpUrl(otlp) || !string.IsNullOrEmpty(new Uri(otlp).UserInfo)))
+        {
+            Error("telemetry.otlp_endpoint", "must be an absolute http(s) URL without credentials, e.g. http://127.0.0.1:4318");
+        }
         // Extension sections (`sandbox:`) are checked by the extension that reads them, when it is installed.
         foreach (var extension in RpcShield.Cli.CommandExtensions.All)
         {
