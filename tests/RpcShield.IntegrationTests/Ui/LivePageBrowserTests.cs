@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using PuppeteerSharp;
+using RpcShield.IntegrationTests.Fanout;
 using RpcShield.IntegrationTests.Infrastructure;
 
 namespace RpcShield.IntegrationTests.Ui;
@@ -25,8 +26,21 @@ public sealed class LivePageBrowserTests
         await using var a = await AnvilNode.StartAsync();
         await using var b = await AnvilNode.StartAsync();
         await using var c = await AnvilNode.StartAsync();
-        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("node-a", a.Url), ("node-b", b.Url), ("node-c", c.Url)]));
+        await using var titan = await FakeBuilder.StartAsync(BuilderBehaviour.AcceptTitanStyle);
+        var yaml = Yaml.Chain(
+            [("node-a", a.Url), ("node-b", b.Url), ("node-c", c.Url)],
+            extraChain: $"    builders:\n      - {{ name: titan, url: \"{titan.Url}\", timeout: 2s }}\n      - {{ name: down, url: \"{FakeBuilder.DownUrl()}\", timeout: 2s }}",
+            extraTop: "signing: { flashbots_key: \"${FLASHBOTS_SIGNING_KEY}\" }");
+        await using var proxy = await ProxyUnderTest.StartAsync(yaml, FanoutTests.Env);
         await proxy.WaitRoutableAsync(3);
+        // One bundle, so the builder rows have rates to show.
+        await FanoutTests.WaitForHeadAsync(proxy);
+        var tx = SignedTx.Transfer(AnvilNode.DevKey0, 0, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", 1);
+        using (var bundle = await proxy.Client.PostAsync("/", new StringContent(FanoutTests.Bundle([tx], await a.BlockNumberAsync() + 3, 1), System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Contains("bundleHash", await bundle.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         c.Kill();
         var status = await WaitStatusAsync(proxy, s => HealthOf(s, "node-c") == "unhealthy" && HealthOf(s, "node-a") == "healthy" && HealthOf(s, "node-b") == "healthy");
         using var load = new CancellationTokenSource();
@@ -52,6 +66,7 @@ public sealed class LivePageBrowserTests
         var text = await page.EvaluateFunctionAsync<string>("() => document.body.innerText");
         Assert.Contains("node-a", text, StringComparison.Ordinal);
         Assert.Contains("chaos off", text, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(2, await page.EvaluateFunctionAsync<int>("() => document.querySelectorAll('[data-builder]').length"));
 
         // A few seconds of history so the sparklines have a line, then the two screenshots.
         await WaitAsync(page, "() => document.querySelectorAll(\"[data-upstream='node-a'] .spark path\").length > 0");

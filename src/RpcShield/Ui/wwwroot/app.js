@@ -78,8 +78,8 @@
     const el = svg('svg', { class: 'spark', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img' });
     const values = samples.map((s) => s.lat).filter((v) => typeof v === 'number');
     const max = Math.max(1, ...values) * 1.15;
-    // The first minute stretches across the box; after that the last 5 minutes scroll through it.
-    const step = W / (Math.min(HISTORY, Math.max(60, samples.length)) - 1);
+    // Until 5 minutes are kept the samples so far stretch across the box; then they scroll through it.
+    const step = W / (Math.min(HISTORY, Math.max(2, samples.length)) - 1);
     const x0 = W - (samples.length - 1) * step;
     const y = (v) => (H - STRIP - 2) - (v / max) * (H - STRIP - 4);
     el.append(svg('line', { x1: 0, x2: W, y1: H - STRIP - 1.5, y2: H - STRIP - 1.5, stroke: '#223044', 'stroke-width': 1 }));
