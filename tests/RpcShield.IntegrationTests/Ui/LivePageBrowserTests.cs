@@ -5,6 +5,7 @@ using System.Text.Json;
 using PuppeteerSharp;
 using RpcShield.IntegrationTests.Fanout;
 using RpcShield.IntegrationTests.Infrastructure;
+using RpcShield.IntegrationTests.Routing;
 
 namespace RpcShield.IntegrationTests.Ui;
 
@@ -42,7 +43,7 @@ public sealed class LivePageBrowserTests
         }
 
         c.Kill();
-        var status = await WaitStatusAsync(proxy, s => HealthOf(s, "node-c") == "unhealthy" && HealthOf(s, "node-a") == "healthy" && HealthOf(s, "node-b") == "healthy");
+        await FailoverTests.WaitForAsync(proxy, s => HealthOf(s, "node-c") == "unhealthy" && HealthOf(s, "node-a") == "healthy" && HealthOf(s, "node-b") == "healthy", timeoutMs: 30_000);
         using var load = new CancellationTokenSource();
         var traffic = KeepBusyAsync(proxy, load.Token);
 
@@ -62,6 +63,7 @@ public sealed class LivePageBrowserTests
         Assert.Equal("healthy", shown["node-b"]);
         Assert.Equal("unhealthy", shown["node-c"]);
         var mode = await page.EvaluateFunctionAsync<string>("() => document.querySelector(\"[data-chain='test'] [data-mode]\").textContent");
+        var status = await proxy.Client.GetFromJsonAsync<JsonElement>("/status");
         Assert.Equal(status.GetProperty("chains")[0].GetProperty("mode").GetString(), mode);
         var text = await page.EvaluateFunctionAsync<string>("() => document.body.innerText");
         Assert.Contains("node-a", text, StringComparison.Ordinal);
@@ -177,22 +179,4 @@ public sealed class LivePageBrowserTests
     private static string? HealthOf(JsonElement status, string upstream) =>
         status.GetProperty("chains")[0].GetProperty("upstreams").EnumerateArray()
             .FirstOrDefault(u => u.GetProperty("name").GetString() == upstream) is { ValueKind: JsonValueKind.Object } u ? u.GetProperty("health").GetString() : null;
-
-    private static async Task<JsonElement> WaitStatusAsync(ProxyUnderTest proxy, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        JsonElement status = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            status = await proxy.Client.GetFromJsonAsync<JsonElement>("/status");
-            if (condition(status))
-            {
-                return status;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException("status never met the condition; last: " + status);
-    }
 }
