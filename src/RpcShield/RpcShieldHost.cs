@@ -21,6 +21,7 @@ using RpcShield.Security;
 using RpcShield.Status;
 using RpcShield.Subscriptions;
 using RpcShield.Telemetry;
+using RpcShield.Ui;
 
 namespace RpcShield;
 
@@ -62,6 +63,10 @@ public static class RpcShieldHost
                 o.Protocols = HttpProtocols.Http1;
                 o.Use(idle.Track);
             });
+            if (options.Server.MetricsListen is { } metricsListen)
+            {
+                MetricsListener.Listen(kestrel, metricsListen);
+            }
         });
 
         var services = builder.Services;
@@ -72,6 +77,7 @@ public static class RpcShieldHost
         services.AddSingleton(sp => new ConfigStore(options, configPath, sp.GetRequiredService<ILogger<ConfigStore>>(), settings.Environment));
         services.AddSingleton(sp => new SecretScrubber(sp.GetRequiredService<ConfigStore>()));
         services.AddTelemetry();
+        services.AddTracing(options);
         services.AddUpstreamRouting();
         services.AddSubscriptions();
         services.AddPassthrough();
@@ -89,6 +95,11 @@ public static class RpcShieldHost
             idle.Touch(context);
             return next(context);
         });
+        if (options.Server.MetricsListen is not null)
+        {
+            app.Use(MetricsListener.Gate);
+        }
+
         app.UseMiddleware<ClientAuthMiddleware>();
         // JSON-RPC over HTTP (POST / and POST /{a configured chain}) goes straight to its endpoint,
         // ahead of routing and authorization (measured ~0.5 KB and a few µs per request); the rest
@@ -105,6 +116,7 @@ public static class RpcShieldHost
 
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.MapStatusEndpoints();
+        app.MapUi();
         app.MapChaosAdmin();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
         app.MapOutcomeEndpoints();

@@ -83,6 +83,10 @@ internal static partial class ConfigValidator
         RpcShield.Passthrough.PassthroughValidation.Validate(options, Error);
 
         ValidateChaos(options.Chaos, Error);
+        if (options.Telemetry.OtlpEndpoint is { } otlp && (!IsHttpUrl(otlp) || !string.IsNullOrEmpty(new Uri(otlp).UserInfo)))
+        {
+            Error("telemetry.otlp_endpoint", "must be an absolute http(s) URL without credentials, e.g. http://127.0.0.1:4318");
+        }
         // Extension sections (`sandbox:`) are checked by the extension that reads them, when it is installed.
         foreach (var extension in RpcShield.Cli.CommandExtensions.All)
         {
@@ -121,6 +125,25 @@ internal static partial class ConfigValidator
         }
 
         RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateServer(server.Websocket, "server.websocket", error);
+        ValidateMetricsListen(server, error);
+    }
+
+    private static void ValidateMetricsListen(ServerOptions server, Action<string, string> error)
+    {
+        if (server.MetricsListen is null)
+        {
+            return;
+        }
+
+        if (!Uri.TryCreate(server.MetricsListen, UriKind.Absolute, out var metrics) || metrics.Scheme != Uri.UriSchemeHttp
+            || metrics.AbsolutePath != "/" || !(metrics.Host is "localhost" || IPAddress.TryParse(metrics.Host.Trim('[', ']'), out _)))
+        {
+            error("server.metrics_listen", "must be an http:// URL with an IP address (or localhost) and a port, e.g. http://0.0.0.0:9464");
+        }
+        else if (Uri.TryCreate(server.Listen, UriKind.Absolute, out var listen) && listen.Port == metrics.Port && metrics.Port != 0)
+        {
+            error("server.metrics_listen", $"must use another port than server.listen ({listen.Port})");
+        }
     }
 
     /// <summary>A token that is set must be guessable by nobody: blank or short ones are refused (the value is never shown).</summary>

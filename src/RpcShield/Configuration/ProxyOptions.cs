@@ -23,6 +23,8 @@ public sealed class ProxyOptions
     public ChaosOptions Chaos { get; set; } = new();
     /// <summary>Local sandbox network started by `rpcshield sandbox`.</summary>
     public SandboxOptions? Sandbox { get; set; }
+    /// <summary>OpenTelemetry traces (off unless `otlp_endpoint` is set).</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
 
     // Not a key: the values `${VAR}` substitution put into this snapshot (secrets to scrub from error text).
     internal IReadOnlyList<string> EnvironmentValues { get; set; } = [];
@@ -44,6 +46,8 @@ public sealed class ServerOptions
     public ServerWebSocketOptions Websocket { get; set; } = new();
     /// <summary>On SIGTERM: WebSocket clients get a 1001 close at once, in-flight requests may finish for this long, then the journal and learned priors are flushed and the process exits. Read at start. Keep the service manager's stop timeout a few seconds above it (deploy/: 10s).</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Optional second listener (e.g. `http://0.0.0.0:9464`) serving only `/metrics`, `/healthz` and `/readyz`, without the client token, so Prometheus can scrape while `listen` stays on loopback; every other path is 404 there. Read at start.</summary>
+    public string? MetricsListen { get; set; }
 }
 
 public sealed class ServerWebSocketOptions
@@ -58,6 +62,12 @@ public sealed class ServerWebSocketOptions
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(20);
     /// <summary>A client that does not answer a ping with a pong within this long is disconnected.</summary>
     public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+}
+
+public sealed class TelemetryOptions
+{
+    /// <summary>OTLP/HTTP (protobuf) collector base URL, e.g. `http://127.0.0.1:4318` (`/v1/traces` is appended unless the URL has a path). Set: one span per client call with a child per upstream attempt and builder submission, continuing the bot's `traceparent`. Absent: no tracing at all. Read at start.</summary>
+    public string? OtlpEndpoint { get; set; }
 }
 
 public sealed class AdminOptions

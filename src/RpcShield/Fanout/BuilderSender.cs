@@ -23,10 +23,12 @@ internal sealed class BuilderSender
     private readonly TimeProvider _time;
     private readonly IBuilderStrategyContributor[] _contributors;
     private readonly Security.SecretScrubber? _scrubber;
+    private readonly Telemetry.RpcTracing? _tracing;
 
-    public BuilderSender(TimeProvider time, IEnumerable<IBuilderStrategyContributor> contributors, Security.SecretScrubber? scrubber = null)
+    public BuilderSender(TimeProvider time, IEnumerable<IBuilderStrategyContributor> contributors, Security.SecretScrubber? scrubber = null, Telemetry.RpcTracing? tracing = null)
     {
         _time = time;
+        _tracing = tracing;
         _scrubber = scrubber;
         _contributors = contributors.OrderBy(c => c.Order).ToArray();
     }
@@ -36,7 +38,7 @@ internal sealed class BuilderSender
         var start = _time.GetTimestamp();
         if (!builder.TryAcquire())
         {
-            return BuilderOutcome.Local(builder.Name, BuilderOutcomeKind.Throttled, "max_rps");
+            return Traced(builder, BuilderOutcome.Local(builder.Name, BuilderOutcomeKind.Throttled, "max_rps"));
         }
 
         using var timeout = new CancellationTokenSource(builder.Options.Timeout, _time);
@@ -138,5 +140,11 @@ internal sealed class BuilderSender
     }
 
     private BuilderOutcome Finish(BuilderEndpoint builder, BuilderOutcomeKind kind, string reason, long start, int status = 0, byte[]? body = null) =>
-        new() { Builder = builder.Name, Kind = kind, Reason = reason, StatusCode = status, Body = body, Latency = _time.GetElapsedTime(start) };
+        Traced(builder, new() { Builder = builder.Name, Kind = kind, Reason = reason, StatusCode = status, Body = body, Latency = _time.GetElapsedTime(start) });
+
+    private BuilderOutcome Traced(BuilderEndpoint builder, BuilderOutcome outcome)
+    {
+        _tracing?.Submission(builder.Chain, outcome);
+        return outcome;
+    }
 }

@@ -17,10 +17,14 @@ internal sealed class RpcDispatcher
     private readonly RpcShieldMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly RpcCallScope _scope;
+    private readonly RpcTracing? _tracing;
+    private readonly IChainModeSource? _modes;
 
-    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope)
+    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope, RpcTracing? tracing = null, IChainModeSource? modes = null)
     {
         _scope = scope;
+        _tracing = tracing;
+        _modes = modes;
         _gates = gates.ToArray();
         _handlers = handlers.ToArray();
         _filters = filters.ToArray();
@@ -45,6 +49,8 @@ internal sealed class RpcDispatcher
     public ValueTask<ForwardResult> Begin(RpcCall call, in RpcRequestItem item, CancellationToken cancellationToken, out RpcDispatch dispatch)
     {
         var started = _time.GetTimestamp();
+        // The call's span (tracing on only) stays current in this flow until End stops it.
+        _tracing?.StartCall(call, item.Method);
         // Published (while chaos wants it) for the flows routing starts here, not for the caller's.
         var published = _scope.Enter(call);
         var routed = false;
@@ -103,6 +109,11 @@ internal sealed class RpcDispatcher
         }
 
         _metrics.RecordRequest(call.Chain.Name, dispatch.Method, result.Outcome, _time.GetElapsedTime(dispatch.Started).TotalSeconds);
+        if (_tracing is { Enabled: true } tracing)
+        {
+            tracing.EndCall(call, result.Outcome, result.ServedBy?.Name, _modes?.ModeOf(call.Chain.Name) ?? "full");
+        }
+
         return result;
     }
 

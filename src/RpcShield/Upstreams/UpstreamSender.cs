@@ -19,10 +19,12 @@ internal sealed class UpstreamSender
     private readonly IUpstreamStrategyContributor[] _optional;
     private readonly IAttemptGuard[] _guards;
     private readonly Security.SecretScrubber? _scrubber;
+    private readonly Telemetry.RpcTracing? _tracing;
 
-    public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors, IEnumerable<IAttemptGuard> guards, Security.SecretScrubber? scrubber = null)
+    public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors, IEnumerable<IAttemptGuard> guards, Security.SecretScrubber? scrubber = null, Telemetry.RpcTracing? tracing = null)
     {
         _time = time;
+        _tracing = tracing;
         _scrubber = scrubber;
         _guards = guards.ToArray();
         _contributors = contributors.OrderBy(c => c.Order).ToArray();
@@ -178,6 +180,7 @@ internal sealed class UpstreamSender
         };
 
         Release(upstream, attempt.Context, attempt.Plain, settled);
+        _tracing?.Attempt(settled);
         return settled;
     }
 
