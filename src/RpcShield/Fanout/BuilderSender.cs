@@ -23,10 +23,12 @@ internal sealed class BuilderSender
     private readonly TimeProvider _time;
     private readonly IBuilderStrategyContributor[] _contributors;
     private readonly Security.SecretScrubber? _scrubber;
+    private readonly Budgets.SharedBudgets? _shared;
 
-    public BuilderSender(TimeProvider time, IEnumerable<IBuilderStrategyContributor> contributors, Security.SecretScrubber? scrubber = null)
+    public BuilderSender(TimeProvider time, IEnumerable<IBuilderStrategyContributor> contributors, Security.SecretScrubber? scrubber = null, Budgets.SharedBudgets? shared = null)
     {
         _time = time;
+        _shared = shared is { Enabled: true } ? shared : null;
         _scrubber = scrubber;
         _contributors = contributors.OrderBy(c => c.Order).ToArray();
     }
@@ -34,7 +36,11 @@ internal sealed class BuilderSender
     public async Task<BuilderOutcome> SendAsync(BuilderEndpoint builder, ReadOnlyMemory<byte> body, string method, string? signature, CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
-        if (!builder.TryAcquire())
+        var options = builder.Options;
+        var admitted = options.ShareBudget && options.MaxRps > 0 && _shared is not null
+            ? _shared.TryTake(Budgets.SharedBudgets.BuilderKind, builder.Chain, builder.Name, options.MaxRps)
+            : builder.TryAcquire();
+        if (!admitted)
         {
             return BuilderOutcome.Local(builder.Name, BuilderOutcomeKind.Throttled, "max_rps");
         }
