@@ -15,7 +15,7 @@ internal sealed class PostgresJournalDatabase : IJournalStore
 {
     // Advisory lock keys ("RpcShMigr", "RpcShRetn" as ASCII, truncated to 64 bits).
     private const long MigrationLock = 0x5270_6353_684D_6967;
-    private const long RetentionLock = 0x5270_6353_6852_6574;
+    internal const long RetentionLock = 0x5270_6353_6852_6574;
     private const string RefuseToStart = "; refusing to start (fix journal.postgres or the database)";
 
     private readonly string _connectionString;
