@@ -9,8 +9,8 @@ namespace RpcShield.Budgets;
 /// </summary>
 internal static class RedisEndpoint
 {
-    /// <summary>How long one budget decision may wait for Redis before the local share decides.</summary>
-    public static readonly TimeSpan CommandTimeout = TimeSpan.FromMilliseconds(250);
+    /// <summary>How long a budget refill may take before the local share decides (no request waits for it).</summary>
+    public static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(1);
 
     public static bool TryParse(string url, out ConfigurationOptions? options, out string error)
     {

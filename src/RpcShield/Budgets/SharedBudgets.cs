@@ -9,30 +9,41 @@ namespace RpcShield.Budgets;
 
 /// <summary>
 /// `max_rps` budgets shared through Redis by every instance of a fleet (`share_budget: true`). One
-/// Lua script runs GCRA (the generic cell rate algorithm) on Redis' own clock, so the decision is
-/// atomic and the instances' clocks do not matter; the burst is max(1, max_rps), as for a local budget.
-/// With Redis unreachable (not connected yet, connection lost, a command timing out) the target
-/// keeps to its local share, `max_rps / redis.expected_instances`, logs once per outage and counts
-/// it (`rpcshield_budget_fallbacks_total{chain,target}`); it goes back to the shared budget by itself
-/// as soon as Redis answers again. Nothing here ever waits longer than <see cref="RedisEndpoint.CommandTimeout"/>.
+/// Lua script runs GCRA (the generic cell rate algorithm) on Redis' own clock, so a grant is atomic
+/// and the instances' clocks do not matter; the burst is max(1, max_rps), as for a local budget.
+/// No request waits for Redis: each instance takes request slots from a small local stock (about
+/// 50 ms worth of the budget) that is refilled from Redis asynchronously whenever it runs low; an
+/// empty stock refuses like an exhausted local budget. With Redis unreachable (not connected, a
+/// refill failing or timing out) the target keeps to its local share, `max_rps / redis.expected_instances`,
+/// logs once per outage and counts it (`rpcshield_budget_fallbacks_total{chain,target}`); it goes back
+/// to the shared budget by itself as soon as a refill succeeds again.
 /// </summary>
 internal sealed partial class SharedBudgets : IDisposable
 {
     public const string UpstreamKind = "upstream";
     public const string BuilderKind = "builder";
 
-    // KEYS[1] = budget key; ARGV = emission interval (µs), burst tolerance (µs). Returns 1 when admitted.
+    /// <summary>How much of the budget one refill asks for (then the stock is refilled as it is used).</summary>
+    public static readonly TimeSpan StockSpan = TimeSpan.FromMilliseconds(50);
+
+    // KEYS[1] = budget key; ARGV = emission interval (µs), burst tolerance (µs), slots wanted. Returns the slots granted.
     private const string GcraScript = """
         local interval = tonumber(ARGV[1])
         local tolerance = tonumber(ARGV[2])
+        local want = tonumber(ARGV[3])
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
         local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
         if tat < now then tat = now end
-        if tat - now > tolerance then return 0 end
-        local nxt = tat + interval
-        redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', math.ceil((nxt - now) / 1000) + 1000)
-        return 1
+        local granted = 0
+        while granted < want and tat - now <= tolerance do
+          tat = tat + interval
+          granted = granted + 1
+        end
+        if granted > 0 then
+          redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+        end
+        return granted
         """;
 
     private readonly ConcurrentDictionary<(string Kind, string Chain, string Name), Target> _targets = new();
@@ -61,29 +72,55 @@ internal sealed partial class SharedBudgets : IDisposable
     /// <summary>True when `redis` is configured (shared targets then use it).</summary>
     public bool Enabled => _connecting is not null;
 
-    /// <summary>Takes one request slot of a shared budget; false when over it (never waits on an unreachable Redis).</summary>
+    /// <summary>Takes one request slot of a shared budget; false when over it. Never waits.</summary>
     public bool TryTake(string kind, string chain, string name, double maxRps)
     {
         var target = TargetOf(kind, chain, name, maxRps);
-        if (_connecting is { IsCompletedSuccessfully: true } && _connecting.Result is { IsConnected: true } redis)
+        if (_connecting is not { IsCompletedSuccessfully: true } || _connecting.Result is not { IsConnected: true } redis)
         {
-            try
+            // Until the first connection attempt has finished (milliseconds on a reachable Redis) this is no fallback yet.
+            if (_connecting is { IsCompleted: true })
             {
-                var admitted = (long)redis.GetDatabase().ScriptEvaluate(GcraScript, target.Keys, target.Arguments) == 1;
-                Recovered(target);
-                return admitted;
+                FellBack(target, "not connected");
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                FellBack(target, ex is TimeoutException ? "timed out" : "command failed");
-            }
-        }
-        else
-        {
-            FellBack(target, _connecting is { IsCompleted: false } ? "not connected yet" : "not connected");
+
+            return target.LocalShare.TryTake();
         }
 
-        return target.LocalShare.TryTake();
+        var taken = target.TryTakeStock();
+        if (Volatile.Read(ref target.Stock) < target.Want && Interlocked.CompareExchange(ref target.Refilling, 1, 0) == 0)
+        {
+            _ = RefillAsync(target, redis.GetDatabase());
+        }
+
+        if (taken)
+        {
+            return true;
+        }
+
+        // Before the first grant, and while refills fail, the local share decides.
+        return Volatile.Read(ref target.Primed) == 0 || Volatile.Read(ref target.FallenBack) == 1
+            ? target.LocalShare.TryTake()
+            : false;
+    }
+
+    private async Task RefillAsync(Target target, IDatabase redis)
+    {
+        try
+        {
+            var granted = (int)(long)await redis.ScriptEvaluateAsync(GcraScript, target.Keys, target.Arguments).ConfigureAwait(false);
+            Interlocked.Add(ref target.Stock, granted);
+            Volatile.Write(ref target.Primed, 1);
+            Recovered(target);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            FellBack(target, ex is TimeoutException ? "timed out" : "command failed");
+        }
+        finally
+        {
+            Volatile.Write(ref target.Refilling, 0);
+        }
     }
 
     private Target TargetOf(string kind, string chain, string name, double maxRps)
@@ -101,7 +138,7 @@ internal sealed partial class SharedBudgets : IDisposable
 
     private void FellBack(Target target, string reason)
     {
-        if (Interlocked.Exchange(ref target.FallenBack, 1) == 0)
+        if (Volatile.Read(ref target.FallenBack) == 0 && Interlocked.Exchange(ref target.FallenBack, 1) == 0)
         {
             target.Fallbacks.Inc();
             LogFallback(target.Chain, target.Kind, target.Name, reason, target.LocalShare.Rate);
@@ -140,10 +177,12 @@ internal sealed partial class SharedBudgets : IDisposable
             MaxRps = maxRps;
             Fallbacks = fallbacks;
             LocalShare = new TokenBucket(maxRps / expectedInstances, time);
+            Want = (int)Math.Max(1, Math.Ceiling(maxRps * StockSpan.TotalSeconds));
             Keys = [(RedisKey)$"rpcshield:budget:{kind}:{chain}:{name}"];
             var interval = 1_000_000 / maxRps;
             var tolerance = (Math.Max(1, maxRps) - 1) * interval;
-            Arguments = [interval.ToString("R", System.Globalization.CultureInfo.InvariantCulture), tolerance.ToString("R", System.Globalization.CultureInfo.InvariantCulture)];
+            var invariant = System.Globalization.CultureInfo.InvariantCulture;
+            Arguments = [interval.ToString("R", invariant), tolerance.ToString("R", invariant), Want];
         }
 
         public string Kind { get; }
@@ -154,6 +193,9 @@ internal sealed partial class SharedBudgets : IDisposable
 
         public double MaxRps { get; }
 
+        /// <summary>Slots one refill asks for; the stock is refilled whenever it holds fewer.</summary>
+        public int Want { get; }
+
         public TokenBucket LocalShare { get; }
 
         public Prometheus.Counter.Child Fallbacks { get; }
@@ -162,7 +204,33 @@ internal sealed partial class SharedBudgets : IDisposable
 
         public RedisValue[] Arguments { get; }
 
+        // Request slots granted by Redis and not used yet.
+        public int Stock;
+
+        // 1 while a refill is in flight (one at a time).
+        public int Refilling;
+
+        // 1 once Redis has answered a refill.
+        public int Primed;
+
         // 1 while deciding on the local share (logged and counted once per outage).
         public int FallenBack;
+
+        public bool TryTakeStock()
+        {
+            while (true)
+            {
+                var stock = Volatile.Read(ref Stock);
+                if (stock <= 0)
+                {
+                    return false;
+                }
+
+                if (Interlocked.CompareExchange(ref Stock, stock - 1, stock) == stock)
+                {
+                    return true;
+                }
+            }
+        }
     }
 }
