@@ -11,7 +11,7 @@ public sealed class ProxyOptions
     public ServerOptions Server { get; set; } = new();
     /// <summary>Admin API (`/admin/*`).</summary>
     public AdminOptions Admin { get; set; } = new();
-    /// <summary>SQLite failure journal.</summary>
+    /// <summary>Failure journal: a SQLite file, or a PostgreSQL database shared by a fleet.</summary>
     public JournalOptions Journal { get; set; } = new();
     /// <summary>Redis shared by a fleet of RpcShield instances (shared `max_rps` budgets); absent = every budget is local.</summary>
     public RedisOptions? Redis { get; set; }
@@ -82,7 +82,8 @@ public sealed class JournalOptions
     public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>
     /// Upper bound on the journal's size (a byte count or `512MiB`, `1GiB`; at least 1MiB): past it the
-    /// oldest rows are deleted and their space reused, so the file stops growing near this size.
+    /// oldest rows are deleted and their space reused, so the file stops growing near this size. SQLite only
+    /// (a shared PostgreSQL journal is bounded by `retention_days`).
     /// </summary>
     public long MaxBytes { get; set; } = 1_073_741_824;
     /// <summary>
