@@ -160,14 +160,14 @@ internal sealed class JournalDatabase : IJournalStore
         }
     }
 
-    public static void Execute(SqliteConnection connection, string sql)
+    public static void Execute(DbConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
 
-    public static object? Scalar(SqliteConnection connection, string sql)
+    public static object? Scalar(DbConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;

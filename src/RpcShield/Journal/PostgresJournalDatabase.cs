@@ -86,8 +86,8 @@ internal sealed class PostgresJournalDatabase : IJournalStore
         {
             using var connection = (NpgsqlConnection)Open();
             using var transaction = connection.BeginTransaction();
-            Execute(connection, $"SELECT pg_advisory_xact_lock({MigrationLock}); CREATE TABLE IF NOT EXISTS rpcshield_schema (version INTEGER NOT NULL);");
-            var version = Convert.ToInt32(Scalar(connection, "SELECT COALESCE(MAX(version), 0) FROM rpcshield_schema;"), System.Globalization.CultureInfo.InvariantCulture);
+            JournalDatabase.Execute(connection, $"SELECT pg_advisory_xact_lock({MigrationLock}); CREATE TABLE IF NOT EXISTS rpcshield_schema (version INTEGER NOT NULL);");
+            var version = Convert.ToInt32(JournalDatabase.Scalar(connection, "SELECT COALESCE(MAX(version), 0) FROM rpcshield_schema;"), System.Globalization.CultureInfo.InvariantCulture);
             if (version > JournalSchema.Version)
             {
                 throw new JournalUnavailableException(Name, $"schema version {version} was written by a newer RpcShield (this one knows {JournalSchema.Version}){RefuseToStart}") { Reason = $"schema version {version} is newer than this RpcShield's" };
@@ -95,12 +95,12 @@ internal sealed class PostgresJournalDatabase : IJournalStore
 
             for (var step = version + 1; step <= JournalSchema.Version; step++)
             {
-                Execute(connection, JournalSchema.Step(step, postgres: true));
+                JournalDatabase.Execute(connection, JournalSchema.Step(step, postgres: true));
             }
 
             if (version < JournalSchema.Version)
             {
-                Execute(connection, $"DELETE FROM rpcshield_schema; INSERT INTO rpcshield_schema (version) VALUES ({JournalSchema.Version});");
+                JournalDatabase.Execute(connection, $"DELETE FROM rpcshield_schema; INSERT INTO rpcshield_schema (version) VALUES ({JournalSchema.Version});");
             }
 
             transaction.Commit();
@@ -121,7 +121,7 @@ internal sealed class PostgresJournalDatabase : IJournalStore
     {
         using var transaction = connection.BeginTransaction();
         // Transaction-scoped: released by the commit, or by the server if this instance dies mid-prune.
-        if (Scalar(connection, $"SELECT pg_try_advisory_xact_lock({RetentionLock});") is not true)
+        if (JournalDatabase.Scalar(connection, $"SELECT pg_try_advisory_xact_lock({RetentionLock});") is not true)
         {
             transaction.Rollback();
             return -1;
@@ -156,19 +156,5 @@ internal sealed class PostgresJournalDatabase : IJournalStore
         {
             NpgsqlConnection.ClearPool(npgsql);
         }
-    }
-
-    private static void Execute(DbConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(DbConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
     }
 }
