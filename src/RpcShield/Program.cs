@@ -42,7 +42,7 @@ static int Usage(int exitCode = 2)
         usage: rpcshield [run] [--config proxy.yaml]
                rpcshield check-config [--config proxy.yaml]
                rpcshield sandbox [--config proxy.yaml]
-               rpcshield report [--journal rpcshield.db] [--since 7d] [--format text|json]
+               rpcshield report [--journal rpcshield.db | --postgres "CS"] [--since 7d] [--format text|json]
                rpcshield chaos run EXPERIMENT.yaml [--report FILE]
         """);
     return exitCode;

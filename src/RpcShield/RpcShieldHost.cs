@@ -81,7 +81,7 @@ public static class RpcShieldHost
         services.AddUpstreamRouting();
         services.AddSubscriptions();
         services.AddPassthrough();
-        services.AddFailureJournal(options);
+        services.AddFailureJournal(options, listen.Port);
         services.AddResilience();
         RpcShield.Heads.HeadsServiceCollectionExtensions.AddHeads(services);
         services.AddFanout();

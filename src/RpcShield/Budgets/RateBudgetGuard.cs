@@ -17,13 +17,15 @@ internal sealed partial class RateBudgetGuard : IAttemptGuard
     private readonly ChainRegistry _chains;
     private readonly TimeProvider _time;
     private readonly ILogger<RateBudgetGuard> _logger;
+    private readonly SharedBudgets? _shared;
     private readonly ConditionalWeakTable<Upstream, UpstreamBudget> _budgets = new();
     // Made once: a lambda capturing the clock at the call site would be a delegate per attempt.
     private readonly ConditionalWeakTable<Upstream, UpstreamBudget>.CreateValueCallback _newBudget;
 
-    public RateBudgetGuard(ChainRegistry chains, TimeProvider time, ILogger<RateBudgetGuard> logger)
+    public RateBudgetGuard(ChainRegistry chains, TimeProvider time, ILogger<RateBudgetGuard> logger, SharedBudgets? shared = null)
     {
         _chains = chains;
+        _shared = shared is { Enabled: true } ? shared : null;
         _time = time;
         _logger = logger;
         _newBudget = _ => new UpstreamBudget(time);
@@ -40,6 +42,23 @@ internal sealed partial class RateBudgetGuard : IAttemptGuard
         }
 
         var options = upstream.Options;
+        if (options.ShareBudget && options.MaxRps > 0 && _shared is not null)
+        {
+            // Concurrency stays local; the rate is decided by the fleet's shared budget (probes and head polls included).
+            if (!budget.TryAcquire(0, options.MaxConcurrency))
+            {
+                return AttemptOutcome.Refused(upstream, "budget_exhausted");
+            }
+
+            if (_shared.TryTake(SharedBudgets.UpstreamKind, upstream.Chain, upstream.Name, options.MaxRps))
+            {
+                return null;
+            }
+
+            budget.Release();
+            return AttemptOutcome.Refused(upstream, "budget_exhausted");
+        }
+
         return budget.TryAcquire(options.MaxRps, options.MaxConcurrency) ? null : AttemptOutcome.Refused(upstream, "budget_exhausted");
     }
 

@@ -58,6 +58,8 @@ internal static partial class ConfigValidator
             Error("journal.max_bytes", "must be at least 1MiB");
         }
 
+        FleetOptionsValidator.Validate(options, Error);
+
         for (var p = 0; p < options.Passthrough.Count; p++)
         {
             var route = options.Passthrough[p];

@@ -11,8 +11,10 @@ public sealed class ProxyOptions
     public ServerOptions Server { get; set; } = new();
     /// <summary>Admin API (`/admin/*`).</summary>
     public AdminOptions Admin { get; set; } = new();
-    /// <summary>SQLite failure journal.</summary>
+    /// <summary>Failure journal: a SQLite file, or a PostgreSQL database shared by a fleet.</summary>
     public JournalOptions Journal { get; set; } = new();
+    /// <summary>Redis shared by a fleet of RpcShield instances (shared `max_rps` budgets); absent = every budget is local.</summary>
+    public RedisOptions? Redis { get; set; }
     /// <summary>Keys used to sign builder submissions.</summary>
     public SigningOptions Signing { get; set; } = new();
     /// <summary>Chains served; the first one is also served at `/`.</summary>
@@ -90,9 +92,25 @@ public sealed class JournalOptions
     public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>
     /// Upper bound on the journal's size (a byte count or `512MiB`, `1GiB`; at least 1MiB): past it the
-    /// oldest rows are deleted and their space reused, so the file stops growing near this size.
+    /// oldest rows are deleted and their space reused, so the file stops growing near this size. SQLite only
+    /// (a shared PostgreSQL journal is bounded by `retention_days`).
     /// </summary>
     public long MaxBytes { get; set; } = 1_073_741_824;
+    /// <summary>
+    /// PostgreSQL connection string (`Host=…;Database=…;Username=…;Password=${PGPASSWORD}`): the journal goes to this
+    /// database, shared by a fleet of instances, instead of the SQLite file at `path`. Never logged.
+    /// </summary>
+    public string? Postgres { get; set; }
+    /// <summary>Name this instance's journal rows carry (default: host name and listen port, e.g. `bot-1:8545`).</summary>
+    public string? Instance { get; set; }
+}
+
+public sealed class RedisOptions
+{
+    /// <summary>`redis://[:password@]host:port[/db]` (`rediss://` for TLS). May contain `${VAR}`; never logged.</summary>
+    public string Url { get; set; } = "";
+    /// <summary>How many instances share each budget: with Redis unreachable each one keeps to `max_rps / expected_instances`.</summary>
+    public int ExpectedInstances { get; set; } = 2;
 }
 
 public sealed class SigningOptions
@@ -133,6 +151,8 @@ public sealed class UpstreamOptions
     public double MaxRps { get; set; }
     /// <summary>Concurrent request budget (0 = unlimited).</summary>
     public int MaxConcurrency { get; set; }
+    /// <summary>Share `max_rps` with every instance using the same `redis` (keyed by chain and upstream name), probes and head polls included.</summary>
+    public bool ShareBudget { get; set; }
     /// <summary>Method globs this upstream may (`allow`) or must not (`deny`) serve.</summary>
     public MethodFilterOptions Methods { get; set; } = new();
     /// <summary>`auto`: RpcShield's lean HTTP/1.1 keep-alive client for http:// URLs (fastest for a local node), .NET's HttpClient for https://. `httpclient`: always .NET's HttpClient.</summary>
@@ -175,6 +195,8 @@ public sealed class BuilderOptions
     public string CancelStyle { get; set; } = "method";
     /// <summary>Submissions per second (0 = unlimited).</summary>
     public double MaxRps { get; set; }
+    /// <summary>Share `max_rps` with every instance using the same `redis` (keyed by chain and builder name).</summary>
+    public bool ShareBudget { get; set; }
     /// <summary>Fee recipient used to attribute blocks to this builder.</summary>
     public string? Coinbase { get; set; }
     /// <summary>Substring of a block's extraData used to attribute blocks to this builder.</summary>

@@ -31,6 +31,23 @@ internal sealed partial class YamlBinder
         return result;
     }
 
+    /// <summary>
+    /// Binds one top-level section alone (`rpcshield report` reads only `journal`): the rest of the
+    /// file is neither bound nor validated, so its `${VAR}`s need not be set. An absent section is the default.
+    /// </summary>
+    public static T? BindSection<T>(string yaml, string key, Func<string, string?> environment, out IReadOnlyList<ConfigError> errors)
+        where T : class, new()
+    {
+        var binder = new YamlBinder(environment);
+        errors = binder.Errors;
+        if (binder.BindDocument<YamlMappingNode>(yaml) is not { } root)
+        {
+            return null;
+        }
+
+        return root.Children.TryGetValue(new YamlScalarNode(key), out var section) ? (T?)binder.BindValue(section, typeof(T), key) : new T();
+    }
+
     private T? BindDocument<T>(string yaml) where T : class, new()
     {
         var stream = new YamlStream();
@@ -59,7 +76,8 @@ internal sealed partial class YamlBinder
             return null;
         }
 
-        return (T?)BindValue(root, typeof(T), "");
+        // BindSection asks for the parsed root itself.
+        return typeof(T) == typeof(YamlMappingNode) ? (T)(object)root : (T?)BindValue(root, typeof(T), "");
     }
 
     private object? BindValue(YamlNode node, Type type, string path)

@@ -24,11 +24,13 @@ internal sealed class BuilderSender
     private readonly IBuilderStrategyContributor[] _contributors;
     private readonly Security.SecretScrubber? _scrubber;
     private readonly Telemetry.RpcTracing? _tracing;
+    private readonly Budgets.SharedBudgets? _shared;
 
-    public BuilderSender(TimeProvider time, IEnumerable<IBuilderStrategyContributor> contributors, Security.SecretScrubber? scrubber = null, Telemetry.RpcTracing? tracing = null)
+    public BuilderSender(TimeProvider time, IEnumerable<IBuilderStrategyContributor> contributors, Security.SecretScrubber? scrubber = null, Telemetry.RpcTracing? tracing = null, Budgets.SharedBudgets? shared = null)
     {
         _time = time;
         _tracing = tracing;
+        _shared = shared is { Enabled: true } ? shared : null;
         _scrubber = scrubber;
         _contributors = contributors.OrderBy(c => c.Order).ToArray();
     }
@@ -36,7 +38,11 @@ internal sealed class BuilderSender
     public async Task<BuilderOutcome> SendAsync(BuilderEndpoint builder, ReadOnlyMemory<byte> body, string method, string? signature, CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
-        if (!builder.TryAcquire())
+        var options = builder.Options;
+        var admitted = options.ShareBudget && options.MaxRps > 0 && _shared is not null
+            ? _shared.TryTake(Budgets.SharedBudgets.BuilderKind, builder.Chain, builder.Name, options.MaxRps)
+            : builder.TryAcquire();
+        if (!admitted)
         {
             return Traced(builder, BuilderOutcome.Local(builder.Name, BuilderOutcomeKind.Throttled, "max_rps"));
         }

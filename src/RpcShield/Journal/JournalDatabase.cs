@@ -1,4 +1,6 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace RpcShield.Journal;
 
@@ -6,67 +8,11 @@ namespace RpcShield.Journal;
 /// The journal's SQLite file: schema, WAL mode and the start-up check that refuses a corrupt or
 /// locked file with a message naming it (instead of failing later on the request path).
 /// </summary>
-internal sealed class JournalDatabase
+internal sealed class JournalDatabase : IJournalStore
 {
     /// <summary>Schema version stored in `PRAGMA user_version`.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = JournalSchema.Version;
 
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS journal (
-            id              INTEGER PRIMARY KEY AUTOINCREMENT,
-            ts_ms           INTEGER NOT NULL,
-            kind            TEXT    NOT NULL,
-            chain           TEXT,
-            strategy        TEXT,
-            head_block      INTEGER,
-            method          TEXT,
-            reason          TEXT,
-            latency_ms      REAL,
-            upstream        TEXT,
-            builder         TEXT,
-            bundle_hash     TEXT,
-            tx_hash         TEXT,
-            competitor_tx   TEXT,
-            expected_profit REAL,
-            outcome         TEXT,
-            note            TEXT
-        );
-        CREATE INDEX IF NOT EXISTS ix_journal_ts ON journal (ts_ms);
-        CREATE INDEX IF NOT EXISTS ix_journal_kind ON journal (kind, ts_ms);
-        CREATE TABLE IF NOT EXISTS upstream_samples (
-            ts_ms      INTEGER NOT NULL,
-            chain      TEXT    NOT NULL,
-            upstream   TEXT    NOT NULL,
-            healthy    INTEGER NOT NULL,
-            ok         INTEGER NOT NULL,
-            failed     INTEGER NOT NULL,
-            ewma_ms    REAL,
-            p50_ms     REAL,
-            p90_ms     REAL,
-            p99_ms     REAL
-        );
-        CREATE INDEX IF NOT EXISTS ix_upstream_samples_ts ON upstream_samples (ts_ms);
-        CREATE TABLE IF NOT EXISTS upstream_priors (
-            chain        TEXT NOT NULL,
-            upstream     TEXT NOT NULL,
-            ewma_ms      REAL NOT NULL,
-            p50_ms       REAL,
-            p90_ms       REAL,
-            error_ratio  REAL NOT NULL,
-            ok_total     INTEGER NOT NULL,
-            failed_total INTEGER NOT NULL,
-            updated_ms   INTEGER NOT NULL,
-            PRIMARY KEY (chain, upstream)
-        );
-        CREATE TABLE IF NOT EXISTS builder_priors (
-            chain      TEXT NOT NULL,
-            builder    TEXT NOT NULL,
-            included   INTEGER NOT NULL,
-            total      INTEGER NOT NULL,
-            updated_ms INTEGER NOT NULL,
-            PRIMARY KEY (chain, builder)
-        );
-        """;
 
     private const string RefuseToStart = "; refusing to start (repair or move the file, or change journal.path)";
 
@@ -76,6 +22,24 @@ internal sealed class JournalDatabase
     }
 
     public string Path { get; }
+
+    public string Name => Path;
+
+    public bool BuffersWhileDown => false;
+
+    DbConnection IJournalStore.Open(bool readOnly) => Open(readOnly);
+
+    public bool IsStoreError(Exception ex) => ex is SqliteException;
+
+    public int DeleteOlderThan(DbConnection connection, long cutoffMs)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM journal WHERE ts_ms < @cutoff; DELETE FROM upstream_samples WHERE ts_ms < @cutoff;";
+        JournalRows.Add(command, "@cutoff", cutoffMs);
+        return command.ExecuteNonQuery();
+    }
+
+    public void EnforceSize(DbConnection connection, long maxBytes, ILogger logger) => JournalSizeLimit.Enforce((SqliteConnection)connection, maxBytes, logger);
 
     public SqliteConnection Open(bool readOnly = false, int timeoutSeconds = 5)
     {
@@ -121,12 +85,23 @@ internal sealed class JournalDatabase
             }
 
             Execute(connection, "PRAGMA synchronous = NORMAL;");
+            var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version;"), System.Globalization.CultureInfo.InvariantCulture);
+            if (version > SchemaVersion)
+            {
+                throw new JournalUnavailableException(Path, $"schema version {version} was written by a newer RpcShield (this one knows {SchemaVersion}){RefuseToStart}");
+            }
+
             using (var transaction = connection.BeginTransaction(deferred: false))
             {
+
                 using var command = connection.CreateCommand();
                 command.Transaction = transaction;
-                command.CommandText = Schema + $"PRAGMA user_version = {SchemaVersion};";
-                command.ExecuteNonQuery();
+                for (var step = version + 1; step <= SchemaVersion; step++)
+                {
+                    command.CommandText = JournalSchema.Step(step, postgres: false) + $"PRAGMA user_version = {step};";
+                    command.ExecuteNonQuery();
+                }
+
                 transaction.Commit();
             }
         }
@@ -158,6 +133,7 @@ internal sealed class JournalDatabase
     {
         JournalUnavailableException unavailable => unavailable.Reason,
         SqliteException sqlite => Describe(sqlite),
+        Npgsql.NpgsqlException postgres => PostgresJournalDatabase.Describe(postgres),
         _ => ex.Message,
     };
 
@@ -184,14 +160,14 @@ internal sealed class JournalDatabase
         }
     }
 
-    public static void Execute(SqliteConnection connection, string sql)
+    public static void Execute(DbConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
 
-    public static object? Scalar(SqliteConnection connection, string sql)
+    public static object? Scalar(DbConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -7,12 +8,15 @@ using RpcShield.Telemetry;
 namespace RpcShield.Journal;
 
 /// <summary>
-/// Drains <see cref="SqliteFailureJournal"/> into SQLite in batched transactions, keeps the file
-/// under `journal.max_bytes` (<see cref="JournalSizeLimit"/>), enforces retention (at start and
-/// hourly) and persists learned statistics (every `journal.stats_interval` and at shutdown).
-/// Opens and checks the file before any other hosted service starts, so a corrupt or locked
-/// journal stops the start with a clear message; a full or failing disk only takes the journal
-/// down (<see cref="JournalAvailability"/>): RPC keeps serving and writing resumes when it can.
+/// Drains <see cref="SqliteFailureJournal"/> into the journal store (<see cref="IJournalStore"/>:
+/// the SQLite file or a shared PostgreSQL database) in batched transactions, keeps a file under
+/// `journal.max_bytes` (<see cref="JournalSizeLimit"/>), enforces retention (at start and hourly)
+/// and persists learned statistics (every `journal.stats_interval` and at shutdown). Opens and
+/// checks the store before any other hosted service starts, so a corrupt or locked file, or a
+/// database that refuses us, stops the start with a clear message; a full disk or an unreachable
+/// database only takes the journal down (<see cref="JournalAvailability"/>): RPC keeps serving and
+/// writing resumes when it can. While a database is down, entries wait in the queue (up to
+/// `journal.queue_capacity`, plus the batch in hand) instead of being dropped at once.
 /// </summary>
 internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycleService
 {
@@ -20,7 +24,10 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
     private static readonly TimeSpan RetentionInterval = TimeSpan.FromHours(1);
 
     private readonly SqliteFailureJournal _journal;
-    private readonly JournalDatabase _database;
+    private readonly IJournalStore _database;
+    private readonly string _instance;
+    // The batch being written; kept across a failed write when the store buffers while down.
+    private readonly List<JournalEntry> _batch = new(MaxBatch);
     private readonly ConfigStore _config;
     private readonly LearnedState _learned;
     private readonly RpcShieldMetrics _metrics;
@@ -28,13 +35,14 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
     private readonly ILogger<JournalWriter> _logger;
     private readonly Dictionary<string, Prometheus.Counter.Child> _written = new(StringComparer.Ordinal);
     private long _lastRetention;
-    private SqliteConnection? _connection;
-    private SqliteCommand? _insert;
+    private DbConnection? _connection;
+    private DbCommand? _insert;
     // One writer connection, used by the drain loop, maintenance and shutdown in turn.
     private readonly Lock _writeLock = new();
 
-    internal JournalWriter(SqliteFailureJournal journal, JournalDatabase database, ConfigStore config, LearnedState learned, RpcShieldMetrics metrics, TimeProvider time, ILogger<JournalWriter> logger, LogLimiter limiter)
+    internal JournalWriter(SqliteFailureJournal journal, IJournalStore database, ConfigStore config, LearnedState learned, RpcShieldMetrics metrics, TimeProvider time, ILogger<JournalWriter> logger, LogLimiter limiter, string? instance = null)
     {
+        _instance = instance ?? config.Current.Journal.Instance ?? Environment.MachineName;
         _journal = journal;
         _database = database;
         _config = config;
@@ -42,7 +50,7 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        Availability = new JournalAvailability(database.Path, time, limiter, logger);
+        Availability = new JournalAvailability(database.Name, time, limiter, logger);
         config.ReloadAttempted += result => _journal.Record(new JournalEntry { Kind = JournalKinds.ConfigReload, Timestamp = _time.GetUtcNow(), Reason = result });
     }
 
@@ -57,13 +65,17 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
             using var connection = _database.Open();
             EnforceRetention(connection);
             _learned.Load(connection);
-            LogOpened(_database.Path, _config.Current.Journal.RetentionDays);
+            LogOpened(_database.Name, _instance, _config.Current.Journal.RetentionDays);
         }
         catch (JournalUnavailableException ex) when (!ex.RefusesStart)
         {
             Availability.Down(ex.Reason);
         }
         catch (SqliteException ex) when ((ex.SqliteErrorCode & 0xff) is not (5 or 6 or 11 or 26))
+        {
+            Availability.Down(JournalDatabase.Describe(ex));
+        }
+        catch (Exception ex) when (ex is not SqliteException && _database.IsStoreError(ex))
         {
             Availability.Down(JournalDatabase.Describe(ex));
         }
@@ -82,16 +94,29 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
         _journal.Complete();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         // The drain loop may never have run (stopped right after start): write what is queued.
-        Drain(new List<JournalEntry>(MaxBatch));
+        Drain();
         lock (_writeLock)
         {
+            // What a down database still holds at shutdown is lost: counted, like any drop.
+            if (_batch.Count > 0 || _journal.Pending > 0)
+            {
+                var lost = _batch.Count + _journal.Pending;
+                _batch.Clear();
+                while (_journal.Reader.TryRead(out _))
+                {
+                }
+
+                _metrics.JournalDropped.Inc(lost);
+                Availability.Dropped(lost);
+            }
+
             if (EnsureOpen())
             {
                 try
                 {
-                    _learned.Persist(_connection!);
+                    _learned.Persist(_connection!, _instance);
                 }
-                catch (SqliteException ex)
+                catch (Exception ex) when (_database.IsStoreError(ex))
                 {
                     Availability.Down(JournalDatabase.Describe(ex));
                 }
@@ -105,13 +130,16 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
     {
         await Task.Yield();
         var maintenance = MaintenanceLoopAsync(stoppingToken);
-        var batch = new List<JournalEntry>(MaxBatch);
         var reader = _journal.Reader;
         try
         {
             while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
-                Drain(batch);
+                if (!Drain())
+                {
+                    // A database is down and the batch is held: try again when a retry is due, not in a spin.
+                    await Task.Delay(JournalAvailability.RetryInterval, _time, stoppingToken).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -121,15 +149,18 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
         await maintenance.ConfigureAwait(false);
     }
 
-    /// <summary>Writes everything queued; while the journal is down (and not due for a retry) entries are dropped and counted.</summary>
-    private void Drain(List<JournalEntry> batch)
+    /// <summary>
+    /// Writes everything queued. While the journal is down (and not due for a retry) a file's entries
+    /// are dropped and counted; a database's stay queued (false is returned: the batch is held).
+    /// </summary>
+    private bool Drain()
     {
         var reader = _journal.Reader;
+        var batch = _batch;
         lock (_writeLock)
         {
             while (true)
             {
-                batch.Clear();
                 while (batch.Count < MaxBatch && reader.TryRead(out var entry))
                 {
                     batch.Add(entry);
@@ -137,14 +168,23 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
 
                 if (batch.Count == 0)
                 {
-                    return;
+                    return true;
                 }
 
-                if (!TryWrite(batch))
+                if (TryWrite(batch))
                 {
-                    _metrics.JournalDropped.Inc(batch.Count);
-                    Availability.Dropped(batch.Count);
+                    batch.Clear();
+                    continue;
                 }
+
+                if (_database.BuffersWhileDown)
+                {
+                    return false;
+                }
+
+                _metrics.JournalDropped.Inc(batch.Count);
+                Availability.Dropped(batch.Count);
+                batch.Clear();
             }
         }
     }
@@ -159,14 +199,14 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
         try
         {
             WriteBatch(_connection!, _insert!, batch);
-            JournalSizeLimit.Enforce(_connection!, _config.Current.Journal.MaxBytes, _logger);
+            _database.EnforceSize(_connection!, _config.Current.Journal.MaxBytes, _logger);
             Availability.Up();
             return true;
         }
-        catch (SqliteException ex)
+        catch (Exception ex) when (_database.IsStoreError(ex))
         {
-            // The file went bad while running (disk full, I/O error): reopen on the next try.
-            Close();
+            // The file went bad (disk full, I/O error) or the database went away: reopen on the next try.
+            Close(failed: true);
             Availability.Down(JournalDatabase.Describe(ex));
             return false;
         }
@@ -192,29 +232,34 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
             _insert = JournalRows.PrepareInsert(_connection);
             return true;
         }
-        catch (Exception ex) when (ex is SqliteException or JournalUnavailableException)
+        catch (Exception ex) when (ex is JournalUnavailableException || _database.IsStoreError(ex))
         {
-            Close();
+            Close(failed: true);
             Availability.Down(JournalDatabase.Describe(ex));
             return false;
         }
     }
 
-    private void Close()
+    private void Close(bool failed = false)
     {
         _insert?.Dispose();
+        if (failed)
+        {
+            PostgresJournalDatabase.ClearPool(_connection);
+        }
+
         _connection?.Dispose();
         _insert = null;
         _connection = null;
     }
 
-    private void WriteBatch(SqliteConnection connection, SqliteCommand insert, List<JournalEntry> batch)
+    private void WriteBatch(DbConnection connection, DbCommand insert, List<JournalEntry> batch)
     {
         using var transaction = connection.BeginTransaction();
         insert.Transaction = transaction;
         foreach (var entry in batch)
         {
-            JournalRows.Bind(insert, entry);
+            JournalRows.Bind(insert, entry, _instance);
             insert.ExecuteNonQuery();
         }
 
@@ -262,7 +307,7 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
 
             try
             {
-                _learned.Persist(_connection!);
+                _learned.Persist(_connection!, _instance);
                 if (_time.GetElapsedTime(Interlocked.Read(ref _lastRetention)) >= RetentionInterval)
                 {
                     EnforceRetention(_connection!);
@@ -270,23 +315,20 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
 
                 Availability.Up();
             }
-            catch (SqliteException ex)
+            catch (Exception ex) when (_database.IsStoreError(ex))
             {
-                Close();
+                Close(failed: true);
                 Availability.Down(JournalDatabase.Describe(ex));
             }
         }
     }
 
-    /// <summary>Deletes journal rows and samples older than `journal.retention_days`.</summary>
-    internal int EnforceRetention(SqliteConnection connection)
+    /// <summary>Deletes journal rows and samples older than `journal.retention_days` (-1: another instance is pruning the shared database).</summary>
+    internal int EnforceRetention(DbConnection connection)
     {
         Interlocked.Exchange(ref _lastRetention, _time.GetTimestamp());
         var cutoff = (_time.GetUtcNow() - TimeSpan.FromDays(_config.Current.Journal.RetentionDays)).ToUnixTimeMilliseconds();
-        using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM journal WHERE ts_ms < $cutoff; DELETE FROM upstream_samples WHERE ts_ms < $cutoff;";
-        command.Parameters.AddWithValue("$cutoff", cutoff);
-        var deleted = command.ExecuteNonQuery();
+        var deleted = _database.DeleteOlderThan(connection, cutoff);
         if (deleted > 0)
         {
             LogRetention(deleted, _config.Current.Journal.RetentionDays);
@@ -295,8 +337,8 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
         return deleted;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Failure journal at {Path} (retention {Days} days)")]
-    private partial void LogOpened(string path, int days);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Failure journal at {Path}, rows written as instance {Instance} (retention {Days} days)")]
+    private partial void LogOpened(string path, string instance, int days);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Journal retention deleted {Rows} rows older than {Days} days")]
     private partial void LogRetention(int rows, int days);
@@ -306,25 +348,39 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
 /// <summary>Row mapping of <see cref="JournalEntry"/> (shared by the writer and fixtures).</summary>
 internal static class JournalRows
 {
-    public static SqliteCommand PrepareInsert(SqliteConnection connection)
+    public static DbCommand PrepareInsert(DbConnection connection)
     {
         var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO journal (ts_ms, kind, chain, strategy, head_block, method, reason, latency_ms, upstream, builder,
-                                 bundle_hash, tx_hash, competitor_tx, expected_profit, outcome, note)
-            VALUES ($ts, $kind, $chain, $strategy, $head, $method, $reason, $latency, $upstream, $builder,
-                    $bundle, $tx, $competitor, $profit, $outcome, $note);
+                                 bundle_hash, tx_hash, competitor_tx, expected_profit, outcome, note, instance)
+            VALUES (@ts, @kind, @chain, @strategy, @head, @method, @reason, @latency, @upstream, @builder,
+                    @bundle, @tx, @competitor, @profit, @outcome, @note, @instance);
             """;
-        foreach (var name in (string[])["$ts", "$kind", "$chain", "$strategy", "$head", "$method", "$reason", "$latency", "$upstream", "$builder", "$bundle", "$tx", "$competitor", "$profit", "$outcome", "$note"])
+        foreach (var name in (string[])["@ts", "@kind", "@chain", "@strategy", "@head", "@method", "@reason", "@latency", "@upstream", "@builder", "@bundle", "@tx", "@competitor", "@profit", "@outcome", "@note", "@instance"])
         {
-            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            Add(command, name, DBNull.Value);
         }
 
-        command.Prepare();
+        // Npgsql prepares from the first bound values instead; SQLite compiles the statement once here.
+        if (connection is SqliteConnection)
+        {
+            command.Prepare();
+        }
+
         return command;
     }
 
-    public static void Bind(SqliteCommand insert, JournalEntry entry)
+    /// <summary>Adds a parameter the way both ADO.NET providers understand (`@name`).</summary>
+    public static void Add(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+
+    public static void Bind(DbCommand insert, JournalEntry entry, string? instance)
     {
         var p = insert.Parameters;
         p[0].Value = entry.Timestamp.ToUnixTimeMilliseconds();
@@ -343,19 +399,20 @@ internal static class JournalRows
         p[13].Value = (object?)entry.ExpectedProfit ?? DBNull.Value;
         p[14].Value = Text(entry.Outcome, JournalLimits.Label);
         p[15].Value = Text(entry.Note, JournalLimits.Note);
+        p[16].Value = Text(instance, JournalLimits.Name);
     }
 
     private static object Text(string? value, int max) => (object?)JournalLimits.Clip(value, max) ?? DBNull.Value;
 
     /// <summary>Inserts entries in one transaction (fixtures, imports).</summary>
-    public static void InsertAll(SqliteConnection connection, IEnumerable<JournalEntry> entries)
+    public static void InsertAll(DbConnection connection, IEnumerable<JournalEntry> entries, string? instance = null)
     {
         using var transaction = connection.BeginTransaction();
         using var insert = PrepareInsert(connection);
         insert.Transaction = transaction;
         foreach (var entry in entries)
         {
-            Bind(insert, entry);
+            Bind(insert, entry, instance);
             insert.ExecuteNonQuery();
         }
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using RpcShield.Chains;
 using RpcShield.Health;
@@ -50,7 +50,7 @@ internal sealed partial class LearnedState
     public IReadOnlyCollection<BuilderPrior> Builders => _builders.Values.ToArray();
 
     /// <summary>Reads priors and seeds the latency trackers of matching upstreams.</summary>
-    public void Load(SqliteConnection connection)
+    public void Load(DbConnection connection)
     {
         using (var command = connection.CreateCommand())
         {
@@ -92,8 +92,8 @@ internal sealed partial class LearnedState
         return seeded;
     }
 
-    /// <summary>Writes one sample per upstream, upserts the priors and recomputes builder inclusion.</summary>
-    public void Persist(SqliteConnection connection)
+    /// <summary>Writes one sample per upstream (carrying <paramref name="instance"/>), upserts the priors and recomputes builder inclusion.</summary>
+    public void Persist(DbConnection connection, string? instance = null)
     {
         var now = _time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
@@ -103,14 +103,14 @@ internal sealed partial class LearnedState
             using var sample = connection.CreateCommand();
             sample.Transaction = transaction;
             sample.CommandText = """
-                INSERT INTO upstream_samples (ts_ms, chain, upstream, healthy, ok, failed, ewma_ms, p50_ms, p90_ms, p99_ms)
-                VALUES ($ts, $chain, $upstream, $healthy, $ok, $failed, $ewma, $p50, $p90, $p99);
+                INSERT INTO upstream_samples (ts_ms, chain, upstream, healthy, ok, failed, ewma_ms, p50_ms, p90_ms, p99_ms, instance)
+                VALUES (@ts, @chain, @upstream, @healthy, @ok, @failed, @ewma, @p50, @p90, @p99, @instance);
                 """;
             using var prior = connection.CreateCommand();
             prior.Transaction = transaction;
             prior.CommandText = """
                 INSERT INTO upstream_priors (chain, upstream, ewma_ms, p50_ms, p90_ms, error_ratio, ok_total, failed_total, updated_ms)
-                VALUES ($chain, $upstream, $ewma, $p50, $p90, $ratio, $ok, $failed, $ts)
+                VALUES (@chain, @upstream, @ewma, @p50, @p90, @ratio, @ok, @failed, @ts)
                 ON CONFLICT (chain, upstream) DO UPDATE SET ewma_ms = excluded.ewma_ms, p50_ms = excluded.p50_ms, p90_ms = excluded.p90_ms,
                     error_ratio = excluded.error_ratio, ok_total = excluded.ok_total, failed_total = excluded.failed_total, updated_ms = excluded.updated_ms;
                 """;
@@ -131,16 +131,17 @@ internal sealed partial class LearnedState
                     var ewma = upstream.Latency.PeakEwmaMs;
 
                     sample.Parameters.Clear();
-                    sample.Parameters.AddWithValue("$ts", nowMs);
-                    sample.Parameters.AddWithValue("$chain", chain.Name);
-                    sample.Parameters.AddWithValue("$upstream", upstream.Name);
-                    sample.Parameters.AddWithValue("$healthy", upstream.Health.Status == HealthStatus.Healthy ? 1 : 0);
-                    sample.Parameters.AddWithValue("$ok", okDelta);
-                    sample.Parameters.AddWithValue("$failed", failedDelta);
-                    sample.Parameters.AddWithValue("$ewma", ewma);
-                    sample.Parameters.AddWithValue("$p50", (object?)p50 ?? DBNull.Value);
-                    sample.Parameters.AddWithValue("$p90", (object?)p90 ?? DBNull.Value);
-                    sample.Parameters.AddWithValue("$p99", (object?)p99 ?? DBNull.Value);
+                    JournalRows.Add(sample, "@ts", nowMs);
+                    JournalRows.Add(sample, "@chain", chain.Name);
+                    JournalRows.Add(sample, "@upstream", upstream.Name);
+                    JournalRows.Add(sample, "@healthy", upstream.Health.Status == HealthStatus.Healthy ? 1 : 0);
+                    JournalRows.Add(sample, "@ok", okDelta);
+                    JournalRows.Add(sample, "@failed", failedDelta);
+                    JournalRows.Add(sample, "@ewma", ewma);
+                    JournalRows.Add(sample, "@p50", (object?)p50 ?? DBNull.Value);
+                    JournalRows.Add(sample, "@p90", (object?)p90 ?? DBNull.Value);
+                    JournalRows.Add(sample, "@p99", (object?)p99 ?? DBNull.Value);
+                    JournalRows.Add(sample, "@instance", (object?)JournalLimits.Clip(instance, JournalLimits.Name) ?? DBNull.Value);
                     sample.ExecuteNonQuery();
 
                     var previous = Upstream(chain.Name, upstream.Name);
@@ -151,15 +152,15 @@ internal sealed partial class LearnedState
                     _upstreams[(chain.Name, upstream.Name)] = next;
 
                     prior.Parameters.Clear();
-                    prior.Parameters.AddWithValue("$chain", chain.Name);
-                    prior.Parameters.AddWithValue("$upstream", upstream.Name);
-                    prior.Parameters.AddWithValue("$ewma", ewma);
-                    prior.Parameters.AddWithValue("$p50", (object?)next.P50Ms ?? DBNull.Value);
-                    prior.Parameters.AddWithValue("$p90", (object?)next.P90Ms ?? DBNull.Value);
-                    prior.Parameters.AddWithValue("$ratio", ratio);
-                    prior.Parameters.AddWithValue("$ok", okTotal);
-                    prior.Parameters.AddWithValue("$failed", failedTotal);
-                    prior.Parameters.AddWithValue("$ts", nowMs);
+                    JournalRows.Add(prior, "@chain", chain.Name);
+                    JournalRows.Add(prior, "@upstream", upstream.Name);
+                    JournalRows.Add(prior, "@ewma", ewma);
+                    JournalRows.Add(prior, "@p50", (object?)next.P50Ms ?? DBNull.Value);
+                    JournalRows.Add(prior, "@p90", (object?)next.P90Ms ?? DBNull.Value);
+                    JournalRows.Add(prior, "@ratio", ratio);
+                    JournalRows.Add(prior, "@ok", okTotal);
+                    JournalRows.Add(prior, "@failed", failedTotal);
+                    JournalRows.Add(prior, "@ts", nowMs);
                     prior.ExecuteNonQuery();
                 }
             }
@@ -169,11 +170,11 @@ internal sealed partial class LearnedState
                 builders.Transaction = transaction;
                 builders.CommandText = """
                     INSERT INTO builder_priors (chain, builder, included, total, updated_ms)
-                    SELECT COALESCE(chain, ''), builder, SUM(CASE WHEN outcome = 'included' THEN 1 ELSE 0 END), COUNT(*), $ts
+                    SELECT COALESCE(chain, ''), builder, SUM(CASE WHEN outcome = 'included' THEN 1 ELSE 0 END), COUNT(*), @ts
                     FROM journal WHERE kind = 'bundle' AND builder IS NOT NULL GROUP BY COALESCE(chain, ''), builder
                     ON CONFLICT (chain, builder) DO UPDATE SET included = excluded.included, total = excluded.total, updated_ms = excluded.updated_ms;
                     """;
-                builders.Parameters.AddWithValue("$ts", nowMs);
+                JournalRows.Add(builders, "@ts", nowMs);
                 builders.ExecuteNonQuery();
             }
 
@@ -183,7 +184,7 @@ internal sealed partial class LearnedState
         LoadBuilders(connection);
     }
 
-    private void LoadBuilders(SqliteConnection connection)
+    private void LoadBuilders(DbConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT chain, builder, included, total FROM builder_priors";

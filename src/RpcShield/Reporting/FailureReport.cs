@@ -16,7 +16,11 @@ internal sealed record FailureReport(
     IReadOnlyList<UpstreamLatency> Latency,
     LostRaceLatency LostRaces,
     IReadOnlyList<BuilderInclusion> BuilderInclusion,
-    IReadOnlyList<ChainAvailability> Availability);
+    IReadOnlyList<ChainAvailability> Availability,
+    IReadOnlyList<InstanceBreakdown> Instances);
+
+/// <summary>One instance of a fleet sharing the journal (rows carry `journal.instance`): its entries and failures.</summary>
+internal sealed record InstanceBreakdown(string Instance, long Entries, long UpstreamFailures, long BuilderFailures, long UnrecoveredRequests, IReadOnlyList<FailureReasons> Upstreams);
 
 internal sealed record OutcomeBreakdown(long Total, double TotalLostProfit, IReadOnlyList<OutcomeCount> Items);
 

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using RpcShield.Journal;
@@ -27,30 +28,54 @@ internal static class ReportBuilder
         }
     }
 
-    internal static FailureReport Build(SqliteConnection connection, string path, DateTimeOffset since, DateTimeOffset until)
+    /// <summary>A PostgreSQL journal shared by a fleet (`--postgres`, or `journal.postgres` of `--config`).</summary>
+    public static FailureReport Build(PostgresJournalDatabase database, DateTimeOffset since, DateTimeOffset until)
+    {
+        try
+        {
+            using var connection = database.Open(readOnly: true);
+            using (var check = connection.CreateCommand())
+            {
+                check.CommandText = "SELECT to_regclass('rpcshield_schema') IS NOT NULL";
+                if (check.ExecuteScalar() is not true)
+                {
+                    throw new JournalUnavailableException(database.Name, "not an RpcShield journal (no schema: has an instance with journal.postgres run against it?)");
+                }
+            }
+
+            return Build(connection, database.Name, since, until);
+        }
+        catch (Exception ex) when (database.IsStoreError(ex))
+        {
+            throw new JournalUnavailableException(database.Name, $"cannot read ({JournalDatabase.Describe(ex)})", ex);
+        }
+    }
+
+    internal static FailureReport Build(DbConnection connection, string path, DateTimeOffset since, DateTimeOffset until)
     {
         var from = since.ToUnixTimeMilliseconds();
         var to = until.ToUnixTimeMilliseconds();
-        var entries = Convert.ToInt64(Scalar(connection, "SELECT COUNT(*) FROM journal WHERE ts_ms >= $from AND ts_ms <= $to", from, to), CultureInfo.InvariantCulture);
+        var entries = Convert.ToInt64(Scalar(connection, "SELECT COUNT(*) FROM journal WHERE ts_ms >= @from AND ts_ms <= @to", from, to), CultureInfo.InvariantCulture);
 
         var outcomes = Outcomes(connection, from, to);
         var upstreamFailures = Reasons(connection, "failed_attempt", "upstream", from, to);
         var builderFailures = Reasons(connection, "builder", "builder", from, to);
-        var unrecovered = Convert.ToInt64(Scalar(connection, "SELECT COUNT(*) FROM journal WHERE kind = 'failover' AND reason = 'exhausted' AND ts_ms >= $from AND ts_ms <= $to", from, to), CultureInfo.InvariantCulture);
+        var unrecovered = Convert.ToInt64(Scalar(connection, "SELECT COUNT(*) FROM journal WHERE kind = 'failover' AND reason = 'exhausted' AND ts_ms >= @from AND ts_ms <= @to", from, to), CultureInfo.InvariantCulture);
         var latency = Latency(connection, from, to);
         var lostRaces = LostRaces(connection, from, to);
         var inclusion = Inclusion(connection, from, to);
         var availability = Availability(connection, from, to);
         var fix = FixFirst(outcomes, upstreamFailures, lostRaces, availability);
-        return new FailureReport(path, since, until, entries, outcomes, fix, upstreamFailures, builderFailures, unrecovered, latency, lostRaces, inclusion, availability);
+        var instances = Instances(connection, from, to);
+        return new FailureReport(path, since, until, entries, outcomes, fix, upstreamFailures, builderFailures, unrecovered, latency, lostRaces, inclusion, availability, instances);
     }
 
-    private static OutcomeBreakdown Outcomes(SqliteConnection connection, long from, long to)
+    private static OutcomeBreakdown Outcomes(DbConnection connection, long from, long to)
     {
         var counts = new Dictionary<string, (long Count, double Lost)>(StringComparer.Ordinal);
         using (var command = Command(connection, """
             SELECT outcome, COUNT(*), SUM(CASE WHEN outcome = 'succeeded' THEN 0 ELSE COALESCE(expected_profit, 0) END)
-            FROM journal WHERE kind = 'outcome' AND outcome IS NOT NULL AND ts_ms >= $from AND ts_ms <= $to GROUP BY outcome
+            FROM journal WHERE kind = 'outcome' AND outcome IS NOT NULL AND ts_ms >= @from AND ts_ms <= @to GROUP BY outcome
             """, from, to))
         using (var reader = command.ExecuteReader())
         {
@@ -71,17 +96,59 @@ internal static class ReportBuilder
         return new OutcomeBreakdown(total, Math.Round(items.Sum(i => i.LostProfit), 9), items);
     }
 
-    private static List<FailureReasons> Reasons(SqliteConnection connection, string kind, string column, long from, long to)
+    /// <summary>
+    /// Per instance (`journal.instance`) of a fleet sharing the journal: entries, failures and the
+    /// upstreams failing there. Empty for a journal written before rows carried the instance.
+    /// </summary>
+    private static List<InstanceBreakdown> Instances(DbConnection connection, long from, long to)
+    {
+        var rows = new List<(string Instance, long Entries, long Builders, long Unrecovered)>();
+        try
+        {
+            using var command = Command(connection, """
+                SELECT instance, COUNT(*),
+                       SUM(CASE WHEN kind = 'builder' AND builder IS NOT NULL AND COALESCE(outcome, '') NOT IN ('ok', 'succeeded', 'included') THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN kind = 'failover' AND reason = 'exhausted' THEN 1 ELSE 0 END)
+                FROM journal WHERE instance IS NOT NULL AND ts_ms >= @from AND ts_ms <= @to GROUP BY instance
+                """, from, to);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+            }
+        }
+        catch (SqliteException)
+        {
+            // A file at schema version 1 has no instance column (the report opens it read-only: no migration).
+            return [];
+        }
+
+        return rows
+            .Select(r =>
+            {
+                var upstreams = Reasons(connection, "failed_attempt", "upstream", from, to, r.Instance);
+                return new InstanceBreakdown(r.Instance, r.Entries, upstreams.Sum(u => u.Failures), r.Builders, r.Unrecovered, upstreams);
+            })
+            .OrderByDescending(i => i.UpstreamFailures + i.BuilderFailures).ThenBy(i => i.Instance, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static List<FailureReasons> Reasons(DbConnection connection, string kind, string column, long from, long to, string? instance = null)
     {
         var rows = new Dictionary<(string Chain, string Name), List<ReasonCount>>();
         using (var command = Command(connection, $"""
             SELECT COALESCE(chain, ''), {column}, COALESCE(reason, 'unknown'), COUNT(*) FROM journal
-            WHERE kind = '{kind}' AND {column} IS NOT NULL AND ts_ms >= $from AND ts_ms <= $to
-              AND COALESCE(outcome, '') NOT IN ('ok', 'succeeded', 'included')
+            WHERE kind = '{kind}' AND {column} IS NOT NULL AND ts_ms >= @from AND ts_ms <= @to
+              AND COALESCE(outcome, '') NOT IN ('ok', 'succeeded', 'included'){(instance is null ? "" : " AND instance = @instance")}
             GROUP BY 1, 2, 3
             """, from, to))
-        using (var reader = command.ExecuteReader())
         {
+            if (instance is not null)
+            {
+                JournalRows.Add(command, "@instance", instance);
+            }
+
+            using var reader = command.ExecuteReader();
             while (reader.Read())
             {
                 var key = (reader.GetString(0), reader.GetString(1));
@@ -101,10 +168,10 @@ internal static class ReportBuilder
             .ToList();
     }
 
-    private static List<UpstreamLatency> Latency(SqliteConnection connection, long from, long to)
+    private static List<UpstreamLatency> Latency(DbConnection connection, long from, long to)
     {
         var samples = new Dictionary<(string, string), (List<double> P50, List<double> P90, List<double> P99, long Count)>();
-        using (var command = Command(connection, "SELECT chain, upstream, p50_ms, p90_ms, p99_ms FROM upstream_samples WHERE ts_ms >= $from AND ts_ms <= $to", from, to))
+        using (var command = Command(connection, "SELECT chain, upstream, p50_ms, p90_ms, p99_ms FROM upstream_samples WHERE ts_ms >= @from AND ts_ms <= @to", from, to))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -140,12 +207,12 @@ internal static class ReportBuilder
             .ToList();
     }
 
-    private static LostRaceLatency LostRaces(SqliteConnection connection, long from, long to)
+    private static LostRaceLatency LostRaces(DbConnection connection, long from, long to)
     {
         var all = new List<double>();
         var lost = new List<double>();
         long lostCount = 0;
-        using (var command = Command(connection, "SELECT outcome, latency_ms FROM journal WHERE kind = 'outcome' AND ts_ms >= $from AND ts_ms <= $to", from, to))
+        using (var command = Command(connection, "SELECT outcome, latency_ms FROM journal WHERE kind = 'outcome' AND ts_ms >= @from AND ts_ms <= @to", from, to))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -177,12 +244,12 @@ internal static class ReportBuilder
         return new LostRaceLatency(lostCount, lost.Count, Round1(Median(ranks)!.Value), Round1(Quantile(ranks, 0.25)!.Value), Round1(Quantile(ranks, 0.75)!.Value), Median(lost));
     }
 
-    private static List<BuilderInclusion> Inclusion(SqliteConnection connection, long from, long to)
+    private static List<BuilderInclusion> Inclusion(DbConnection connection, long from, long to)
     {
         var result = new List<BuilderInclusion>();
         using var command = Command(connection, """
             SELECT COALESCE(chain, ''), builder, SUM(CASE WHEN outcome = 'included' THEN 1 ELSE 0 END), COUNT(*)
-            FROM journal WHERE kind = 'bundle' AND builder IS NOT NULL AND ts_ms >= $from AND ts_ms <= $to
+            FROM journal WHERE kind = 'bundle' AND builder IS NOT NULL AND ts_ms >= @from AND ts_ms <= @to
             GROUP BY 1, 2 ORDER BY 1, 2
             """, from, to);
         using var reader = command.ExecuteReader();
@@ -196,12 +263,12 @@ internal static class ReportBuilder
         return result.OrderByDescending(b => b.Rate).ThenBy(b => b.Builder, StringComparer.Ordinal).ToList();
     }
 
-    private static List<ChainAvailability> Availability(SqliteConnection connection, long from, long to)
+    private static List<ChainAvailability> Availability(DbConnection connection, long from, long to)
     {
         var perChain = new Dictionary<string, List<UpstreamAvailability>>(StringComparer.Ordinal);
         using (var command = Command(connection, """
             SELECT chain, upstream, COUNT(*), SUM(healthy), SUM(ok), SUM(failed) FROM upstream_samples
-            WHERE ts_ms >= $from AND ts_ms <= $to GROUP BY chain, upstream ORDER BY chain, upstream
+            WHERE ts_ms >= @from AND ts_ms <= @to GROUP BY chain, upstream ORDER BY chain, upstream
             """, from, to))
         using (var reader = command.ExecuteReader())
         {
@@ -323,16 +390,16 @@ internal static class ReportBuilder
     internal static double? Quantile(IReadOnlyList<double> values, double q) =>
         Telemetry.Quantile.OfUnsorted([.. values], q);
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, long from, long to)
+    private static DbCommand Command(DbConnection connection, string sql, long from, long to)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.Parameters.AddWithValue("$from", from);
-        command.Parameters.AddWithValue("$to", to);
+        JournalRows.Add(command, "@from", from);
+        JournalRows.Add(command, "@to", to);
         return command;
     }
 
-    private static object? Scalar(SqliteConnection connection, string sql, long from, long to)
+    private static object? Scalar(DbConnection connection, string sql, long from, long to)
     {
         using var command = Command(connection, sql, from, to);
         return command.ExecuteScalar();

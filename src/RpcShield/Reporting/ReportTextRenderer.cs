@@ -39,6 +39,16 @@ internal static class ReportTextRenderer
         sb.AppendLine("FAILURE REASONS PER BUILDER");
         Table(sb, ["chain", "builder", "failures", "top reasons"], r.BuilderFailures.Select(f => new[] { f.Chain, f.Name, N(f.Failures), Reasons(f) }));
 
+        if (r.Instances.Count > 0)
+        {
+            sb.AppendLine(Inv, $"PER INSTANCE ({r.Instances.Count} instance(s) wrote this journal)");
+            Table(sb, ["instance", "entries", "upstream failures", "builder failures", "unserved", "top failing upstreams"], r.Instances.Select(i => new[]
+            {
+                i.Instance, N(i.Entries), N(i.UpstreamFailures), N(i.BuilderFailures), N(i.UnrecoveredRequests),
+                string.Join("; ", i.Upstreams.Take(3).Select(u => $"{u.Chain}/{u.Name}: {Reasons(u)}")),
+            }));
+        }
+
         sb.AppendLine("LATENCY PER UPSTREAM (ms, typical over the window)");
         Table(sb, ["chain", "upstream", "samples", "p50", "p90", "p99", "worst p99"], r.Latency.Select(l => new[] { l.Chain, l.Upstream, N(l.Samples), F(l.P50Ms), F(l.P90Ms), F(l.P99Ms), F(l.WorstP99Ms) }));
         sb.AppendLine(r.LostRaces.ClusterPercentile is { } p

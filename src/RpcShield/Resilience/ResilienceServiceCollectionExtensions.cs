@@ -26,6 +26,7 @@ internal static class ResilienceServiceCollectionExtensions
 
         services.AddSingleton<CircuitBreakerContributor>();
         services.AddSingleton<IUpstreamStrategyContributor>(sp => sp.GetRequiredService<CircuitBreakerContributor>());
+        services.AddSingleton<SharedBudgets>();
         services.AddSingleton<RateBudgetGuard>();
         services.AddSingleton<IAttemptGuard>(sp => sp.GetRequiredService<RateBudgetGuard>());
         services.AddSingleton<IStatusContributor, ResilienceStatus>();

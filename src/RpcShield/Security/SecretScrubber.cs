@@ -85,7 +85,18 @@ internal sealed class SecretScrubber
             Add(key.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? key[2..] : null);
         }
 
+        if (options.Journal.Postgres is { } postgres && Journal.PostgresJournalDatabase.TryParse(postgres, out var connection, out _))
+        {
+            Add(connection!.Password);
+        }
+
         var urls = new List<string>();
+        if (options.Redis is { } redis)
+        {
+            // Its user info is the Redis password.
+            urls.Add(redis.Url);
+        }
+
         foreach (var chain in options.Chains)
         {
             urls.AddRange(chain.Upstreams.SelectMany(u => (string?[])[u.Url, u.WsUrl]).OfType<string>());

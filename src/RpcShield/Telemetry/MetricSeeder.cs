@@ -53,6 +53,11 @@ internal static class MetricSeeder
         foreach (var chain in options.Chains)
         {
             SeedChain(metrics, chain);
+            foreach (var target in chain.Upstreams.Where(u => u.ShareBudget).Select(u => u.Name).Concat(chain.Builders.Where(b => b.ShareBudget).Select(b => b.Name)))
+            {
+                metrics.BudgetFallbacks.WithLabels(chain.Name, target);
+            }
+
             foreach (var rule in options.Chaos.Rules.Where(r => r.Chains.Count == 0 || r.Chains.Contains(chain.Name)))
             {
                 metrics.ChaosInjections.WithLabels(chain.Name, rule.Name, rule.Fault);

@@ -48,6 +48,7 @@ internal sealed class RpcShieldMetrics
         WsResubscriptions = f.CreateCounter("rpcshield_ws_resubscriptions_total", "Subscriptions moved to another upstream.", "chain", "upstream");
         JournalEntries = f.CreateCounter("rpcshield_journal_entries_total", "Journal entries written.", "kind");
         JournalDropped = f.CreateCounter("rpcshield_journal_dropped_total", "Journal entries dropped because the queue was full.");
+        BudgetFallbacks = f.CreateCounter("rpcshield_budget_fallbacks_total", "Times a shared max_rps budget fell back to its local share because Redis was unreachable.", "chain", "target");
         ConfigReloads = f.CreateCounter("rpcshield_config_reloads_total", "Configuration reloads by result.", "result");
         Reorgs = f.CreateCounter("rpcshield_reorgs_total", "Reorgs seen in upstream heads (head went back, hash changed at a height, parent mismatch).", "chain");
         UpstreamDisagreements = f.CreateCounter("rpcshield_upstream_disagreements_total", "Verified reads where the upstream's answer was outvoted.", "chain", "upstream", "method");
@@ -82,6 +83,8 @@ internal sealed class RpcShieldMetrics
     public Counter WsResubscriptions { get; }
     public Counter JournalEntries { get; }
     public Counter JournalDropped { get; }
+
+    public Counter BudgetFallbacks { get; }
     public Counter ConfigReloads { get; }
     public Counter Reorgs { get; }
     public Histogram UpstreamHeadDelay { get; }
