@@ -78,6 +78,7 @@ public static class RpcShieldHost
         services.AddFailureJournal(options);
         services.AddResilience();
         RpcShield.Heads.HeadsServiceCollectionExtensions.AddHeads(services);
+        RpcShield.Caching.CachingServiceCollectionExtensions.AddResponseCache(services);
         services.AddFanout();
         services.AddChaos();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
