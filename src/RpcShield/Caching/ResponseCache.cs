@@ -258,12 +258,12 @@ internal sealed partial class ResponseCache : IDisposable
 
     private void OnHead(HeadUpdate head)
     {
-        if (!_stores.TryGetValue(head.Chain, out var store) || !store.OnHead(head.Number, head.Hash, reorg: false))
+        if (!_chains.TryGet(head.Chain, out var chain) || StoreOf(chain) is not { } store || !store.OnHead(head.Number, head.Hash, reorg: false))
         {
             return;
         }
 
-        if (store.BeginRefresh() && _chains.TryGet(head.Chain, out var chain))
+        if (store.BeginRefresh())
         {
             _ = RefreshFinalizedAsync(chain, store, head.Upstream);
         }
