@@ -204,10 +204,11 @@ internal sealed partial class ResponseCache : IDisposable
     private ForwardResult? LocalAnswer(RpcCall call, ChainCache store, in RpcRequestItem item)
     {
         var chain = call.Chain;
-        if (item.Method == "eth_chainId")
+        if (item.Method == "eth_chainId" && chain.Ranking is [var top, ..])
         {
+            // Named after the best-ranked node (every routable node answered this chain id); with none routable it is forwarded (and fails) as before.
             Record(call, store, item.Method, CacheResults.Hit);
-            return ForwardResult.Local(LocalResult.StringResult(item.Id, HexQuantity.Format(chain.Options.ChainId)));
+            return ForwardResult.Served(LocalResult.StringResult(item.Id, HexQuantity.Format(chain.Options.ChainId)), top, nodeError: false, []);
         }
 
         if (item.Method == "eth_blockNumber" && chain.BestHead is >= 0 and var head && HasLiveFeed(chain) && AtHead(chain, head) is { } upstream)
