@@ -28,6 +28,8 @@ internal sealed class WrkLoad : ILoadGenerator
             wrk.method = "POST"
             wrk.body = [==[{{body}}]==]
             wrk.headers["Content-Type"] = "application/json"
+            -- The bare hop: nothing is looked up in or stored to RpcShield's cache.
+            wrk.headers["Cache-Control"] = "no-cache"
             done = function(summary, latency, requests)
               local e = summary.errors
               io.write(string.format("BENCHJSON {\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}\n",
@@ -84,6 +86,7 @@ internal sealed class BuiltInLoad : ILoadGenerator
                 {
                     using var content = new ByteArrayContent(payload);
                     content.Headers.ContentType = new("application/json");
+                    content.Headers.TryAddWithoutValidation("Cache-Control", "no-cache");
                     using var response = await client.PostAsync(url, content).ConfigureAwait(false);
                     await response.Content.CopyToAsync(Stream.Null).ConfigureAwait(false);
                     if (!response.IsSuccessStatusCode)

@@ -13,15 +13,15 @@ using RpcShield.Upstreams;
 namespace RpcShield.Caching;
 
 /// <summary>
-/// The layer in front of the read forwarder (docs/caching.md): answers eth_chainId, and
-/// eth_blockNumber while a live newHeads feed tracks the head, locally; serves kept answers; lets
+/// The layer in front of the read forwarder (docs/caching.md): answers eth_blockNumber from the
+/// tracked head while a live newHeads feed keeps it; serves kept answers; lets
 /// identical reads in flight share one upstream request (each client gets its own id); keeps what
 /// <see cref="CachePolicy"/> allows. Only reads no handler claimed reach it: sends, bundles,
 /// subscriptions and nonce-quorum reads never do. Head and reorg events drop what they invalidate.
 /// </summary>
 internal sealed partial class ResponseCache : IDisposable
 {
-    private static readonly byte[] FinalizedRequest = """{"jsonrpc":"2.0","id":"rpcshield-finalized","method":"eth_getBlockByNumber","params":["finalized",false]}"""u8.ToArray();
+    private static readonly byte[] FinalizedRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_getBlockByNumber","params":["finalized",false]}"""u8.ToArray();
 
     private readonly ConfigStore _config;
     private readonly ChainRegistry _chains;
@@ -32,6 +32,8 @@ internal sealed partial class ResponseCache : IDisposable
     private readonly ILogger<ResponseCache> _logger;
     private readonly ConcurrentDictionary<string, ChainCache> _stores = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    // Counter children by label set: no label array per request.
+    private readonly ConcurrentDictionary<(string, string, string), Prometheus.Counter.Child> _requestCounters = new();
 
     public ResponseCache(ConfigStore config, ChainRegistry chains, HeadEvents events, UpstreamSender sender, RpcShieldMetrics metrics, ILogger<ResponseCache> logger, HeadTracker? tracker = null)
     {
@@ -73,7 +75,8 @@ internal sealed partial class ResponseCache : IDisposable
     public ValueTask<ForwardResult> ServeAsync(RpcCall call, RpcRequestItem item, ReadForwarder reads, CancellationToken cancellationToken)
     {
         var chain = call.Chain;
-        if (item.IsNotification || StoreOf(chain) is not { } store || (chain.Options.Cache?.Methods.TryGetValue(item.Method, out var on) == true && !on))
+        // While chaos is armed the cache steps aside: experiments and method-aware faults meet the nodes.
+        if (item.IsNotification || !_sender.IsPlain || StoreOf(chain) is not { } store || (chain.Options.Cache?.Methods.TryGetValue(item.Method, out var on) == true && !on))
         {
             return reads.ForwardAsync(chain, item, cancellationToken, call);
         }
@@ -200,17 +203,10 @@ internal sealed partial class ResponseCache : IDisposable
         return Reply(item.Id, shared);
     }
 
-    /// <summary>eth_chainId from the configuration; eth_blockNumber from the tracked head while a live newHeads feed keeps it.</summary>
+    /// <summary>eth_blockNumber from the tracked head while a live newHeads feed keeps it (eth_chainId and net_version are kept for ever after the first node's answer).</summary>
     private ForwardResult? LocalAnswer(RpcCall call, ChainCache store, in RpcRequestItem item)
     {
         var chain = call.Chain;
-        if (item.Method == "eth_chainId" && chain.Ranking is [var top, ..])
-        {
-            // Named after the best-ranked node (every routable node answered this chain id); with none routable it is forwarded (and fails) as before.
-            Record(call, store, item.Method, CacheResults.Hit);
-            return ForwardResult.Served(LocalResult.StringResult(item.Id, HexQuantity.Format(chain.Options.ChainId)), top, nodeError: false, []);
-        }
-
         if (item.Method == "eth_blockNumber" && chain.BestHead is >= 0 and var head && HasLiveFeed(chain) && AtHead(chain, head) is { } upstream)
         {
             Record(call, store, item.Method, CacheResults.Hit);
@@ -243,7 +239,13 @@ internal sealed partial class ResponseCache : IDisposable
     {
         store.Count(result);
         call.Annotate(CacheResults.Header, result);
-        _metrics.CacheRequests.WithLabels(call.Chain.Name, KnownMethods.Label(method), result).Inc();
+        var labels = (call.Chain.Name, KnownMethods.Label(method), result);
+        if (!_requestCounters.TryGetValue(labels, out var counter))
+        {
+            counter = _requestCounters.GetOrAdd(labels, l => _metrics.CacheRequests.WithLabels(l.Item1, l.Item2, l.Item3));
+        }
+
+        counter.Inc();
     }
 
     private static ForwardResult Reply(ReadOnlyMemory<byte> id, SharedAnswer answer)

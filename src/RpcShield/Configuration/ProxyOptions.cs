@@ -420,7 +420,7 @@ public sealed class SandboxBuilderOptions
 
 public sealed class CacheOptions
 {
-    /// <summary>Serve repeated reads from memory (final data until evicted, head data while the best head is unchanged), share identical reads in flight, answer eth_chainId (from `chain_id`) and eth_blockNumber (while a live newHeads feed tracks the head) locally. A request with `Cache-Control: no-cache` bypasses it.</summary>
+    /// <summary>Serve repeated reads from memory (final data until evicted, head data while the best head is unchanged), share identical reads in flight, answer eth_chainId and net_version (kept from the first answer) and eth_blockNumber (while a live newHeads feed tracks the head) locally; steps aside while chaos is armed. A request with `Cache-Control: no-cache` bypasses it.</summary>
     public bool Enabled { get; set; } = true;
     /// <summary>Upper bound of the cached answers per chain (a byte count or `64MiB`, `1GiB`; at least 1MiB); the least recently used are evicted past it.</summary>
     public long MaxBytes { get; set; } = 67_108_864;
