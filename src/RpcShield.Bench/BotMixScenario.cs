@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using RpcShield.Configuration;
 
 namespace RpcShield.Bench;
 
@@ -153,18 +152,7 @@ internal static class BotMixScenario
                 routing:
                   health: { interval: 1s, timeout: 1s, fail_after: 1000000, recover_after: 1 }
             """;
-        var config = ConfigLoader.LoadText(yaml);
-        if (!config.IsValid)
-        {
-            throw new InvalidOperationException(string.Join("; ", config.Errors));
-        }
-
-        var app = RpcShieldHost.Build(config.Options!, configPath: null, new HostSettings
-        {
-            ListenOverride = "http://127.0.0.1:0",
-            MinimumLogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-        });
-        await app.StartAsync().ConfigureAwait(false);
+        var app = await ScenarioRunner.StartHostAsync(yaml).ConfigureAwait(false);
         // Let the newHeads subscription come up (eth_blockNumber is then answered locally).
         await Task.Delay(2000).ConfigureAwait(false);
         return app;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using RpcShield.Configuration;
 
 namespace RpcShield.Bench;
 
@@ -20,7 +19,7 @@ internal static class MemoryScenario
     public static async Task<MemoryResult> RunAsync(int connections, TimeSpan duration, TextWriter log)
     {
         await using var upstream = await UpstreamProcess.StartAsync(0).ConfigureAwait(false);
-        var config = ConfigLoader.LoadText($$"""
+        await using var app = await ScenarioRunner.StartHostAsync($$"""
             server: { listen: http://127.0.0.1:0 }
             journal: { path: "" }
             cache: { max_bytes: 64MiB }
@@ -31,14 +30,7 @@ internal static class MemoryScenario
                   - { name: synthetic, url: "{{upstream.Url}}" }
                 routing:
                   health: { interval: 1s, timeout: 1s, fail_after: 1000000, recover_after: 1 }
-            """);
-        if (!config.IsValid)
-        {
-            throw new InvalidOperationException(string.Join("; ", config.Errors));
-        }
-
-        await using var app = RpcShieldHost.Build(config.Options!, configPath: null, new HostSettings { ListenOverride = "http://127.0.0.1:0", MinimumLogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
-        await app.StartAsync().ConfigureAwait(false);
+            """).ConfigureAwait(false);
         await Task.Delay(1500).ConfigureAwait(false);
         var url = app.BoundAddress().ToString();
         log.WriteLine($"[memory] {duration.TotalSeconds}s of distinct old blocks through RpcShield, max_bytes 64MiB…");
@@ -82,7 +74,7 @@ internal static class MemoryScenario
     private static async Task<LoadResult> DistinctBlocksAsync(string url, int connections, TimeSpan duration)
     {
         var script = Path.Combine(Path.GetTempPath(), $"rpcshield-memory-{Guid.NewGuid():N}.lua");
-        await File.WriteAllTextAsync(script, """
+        await File.WriteAllTextAsync(script, $$"""
             wrk.method = "POST"
             wrk.headers["Content-Type"] = "application/json"
             counter = 0
@@ -90,12 +82,7 @@ internal static class MemoryScenario
               counter = counter + 1
               return wrk.format(nil, nil, nil, '{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x' .. string.format("%x", counter) .. '",false]}')
             end
-            done = function(summary, latency, requests)
-              local e = summary.errors
-              io.write(string.format("BENCHJSON {\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}\n",
-                summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
-                latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9)))
-            end
+            {{WrkMix.Done}}
             """, Encoding.UTF8).ConfigureAwait(false);
         try
         {

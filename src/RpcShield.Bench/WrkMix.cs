@@ -7,6 +7,16 @@ namespace RpcShield.Bench;
 /// <summary>wrk (1 thread, N keep-alive connections) cycling through a list of request bodies (a bot's read mix), no cache header.</summary>
 internal static class WrkMix
 {
+    /// <summary>The Lua `done` hook every bench wrk script ends with: one BENCHJSON summary line.</summary>
+    public const string Done = """
+        done = function(summary, latency, requests)
+          local e = summary.errors
+          io.write(string.format("BENCHJSON {\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}\n",
+            summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
+            latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9)))
+        end
+        """;
+
     public static async Task<LoadResult> RunAsync(string url, IReadOnlyList<string> bodies, int connections, TimeSpan duration)
     {
         var script = Path.Combine(Path.GetTempPath(), $"rpcshield-botmix-{Guid.NewGuid():N}.lua");
@@ -26,12 +36,7 @@ internal static class WrkMix
               counter = counter + 1
               return wrk.format(nil, nil, nil, bodies[(counter % #bodies) + 1])
             end
-            done = function(summary, latency, requests)
-              local e = summary.errors
-              io.write(string.format("BENCHJSON {\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}\n",
-                summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
-                latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9)))
-            end
+            {{Done}}
             """).ConfigureAwait(false);
         try
         {
