@@ -17,7 +17,8 @@ if [ ! -x "$tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ]; then
   npm install --silent --no-audit --no-fund --prefix "$tools" "@foundry-rs/anvil-linux-amd64@$anvil_version" >/dev/null 2>&1 \
     || npm install --no-audit --no-fund --prefix "$tools" "@foundry-rs/anvil-linux-amd64@$anvil_version"
 fi
-ln -sf "$tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" "$tools/anvil"
+# Relative, so the link still works when .tools is shared by another checkout (a git worktree).
+ln -sfn "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" "$tools/anvil"
 "$tools/anvil" --version | head -1
 
 if [ ! -f "$tools/node_modules/ws/package.json" ]; then

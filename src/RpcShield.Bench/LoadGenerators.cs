@@ -28,33 +28,13 @@ internal sealed class WrkLoad : ILoadGenerator
             wrk.method = "POST"
             wrk.body = [==[{{body}}]==]
             wrk.headers["Content-Type"] = "application/json"
-            done = function(summary, latency, requests)
-              local e = summary.errors
-              io.write(string.format("BENCHJSON {\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"p50\":%d,\"p90\":%d,\"p99\":%d,\"p999\":%d}\n",
-                summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
-                latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9)))
-            end
+            -- The bare hop: nothing is looked up in or stored to RpcShield's cache.
+            wrk.headers["Cache-Control"] = "no-cache"
+            {{WrkMix.Done}}
             """).ConfigureAwait(false);
         try
         {
-            var info = new ProcessStartInfo("wrk", $"-t1 -c{connections} -d{(int)Math.Ceiling(duration.TotalSeconds)}s --timeout 10s -s {script} {url}")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            using var process = Process.Start(info)!;
-            var output = await process.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
-            await process.WaitForExitAsync().ConfigureAwait(false);
-            var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("BENCHJSON ", StringComparison.Ordinal))
-                ?? throw new InvalidOperationException("wrk printed no summary: " + output);
-            using var json = JsonDocument.Parse(line["BENCHJSON ".Length..]);
-            var root = json.RootElement;
-            double Us(string name) => root.GetProperty(name).GetDouble() / 1000.0;
-            return new LoadResult(
-                root.GetProperty("requests").GetInt64(),
-                root.GetProperty("errors").GetInt64(),
-                root.GetProperty("duration_us").GetDouble() / 1e6,
-                Us("p50"), Us("p90"), Us("p99"), Us("p999"), "wrk");
+            return await WrkMix.RunScriptAsync(url, script, connections, duration).ConfigureAwait(false);
         }
         finally
         {
@@ -84,6 +64,7 @@ internal sealed class BuiltInLoad : ILoadGenerator
                 {
                     using var content = new ByteArrayContent(payload);
                     content.Headers.ContentType = new("application/json");
+                    content.Headers.TryAddWithoutValidation("Cache-Control", "no-cache");
                     using var response = await client.PostAsync(url, content).ConfigureAwait(false);
                     await response.Content.CopyToAsync(Stream.Null).ConfigureAwait(false);
                     if (!response.IsSuccessStatusCode)

@@ -30,7 +30,7 @@ internal sealed class NginxProxy : IAsyncDisposable
             return null;
         }
 
-        var port = FreePort();
+        var port = ExtraHop.FreePort();
         var prefix = Directory.CreateTempSubdirectory("rpcshield-bench-nginx").FullName;
         var conf = Path.Combine(prefix, "nginx.conf");
         await File.WriteAllTextAsync(conf, $$"""
@@ -71,13 +71,6 @@ internal sealed class NginxProxy : IAsyncDisposable
 
         process.Kill();
         return null;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -5,7 +5,7 @@ using RpcShield.Configuration;
 
 // RpcShield bench: direct vs through RpcShield (vs nginx) on loopback, same load, same run.
 // usage: dotnet run -c Release --project src/RpcShield.Bench -- [--duration 10s] [--connections 32]
-//        [--scenarios single,batch10,large,failover,fanout] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
+//        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
 string Opt(string name, string fallback) => options.TryGetValue(name, out var v) ? v : fallback;
@@ -30,6 +30,19 @@ foreach (var scenario in Scenario.All.Where(s => wanted.Contains(s.Name)))
     results.Add(await ScenarioRunner.RunAsync(scenario, load, connections, duration, withNginx, Console.Out, profiler));
 }
 
+var botmix = new List<BotMixRow>();
+if (wanted.Contains("botmix"))
+{
+    var counts = Opt("botmix-connections", "8,32").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+    botmix = await BotMixScenario.RunAsync(counts, duration, Console.Out);
+}
+
+MemoryResult? memory = null;
+if (wanted.Contains("memory"))
+{
+    memory = await MemoryScenario.RunAsync(connections, DurationParser.TryParse(Opt("memory-duration", "60s"), out var md) ? md : TimeSpan.FromSeconds(60), Console.Out);
+}
+
 var fanout = new List<FanoutResult>();
 if (wanted.Contains("fanout"))
 {
@@ -40,7 +53,9 @@ if (wanted.Contains("fanout"))
 
 Report.PrintTable(results, Console.Out);
 Report.PrintFanout(fanout, Console.Out);
+BotMixScenario.Print(botmix, Console.Out);
+MemoryScenario.Print(memory, Console.Out);
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
-await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new { scenarios = results, fanout }, new JsonSerializerOptions { WriteIndented = true }));
+await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new { scenarios = results, fanout, botmix, memory }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine($"JSON written to {jsonPath}");
 return results.All(r => r.Through.Requests > 0) && fanout.All(f => f.Bundles > 0) ? 0 : 1;

@@ -177,7 +177,13 @@ internal static class ScenarioRunner
                   health: { interval: 1s, timeout: 1s, fail_after: 1000000, recover_after: 1 }
                   retries: 2
             """);
-        var config = ConfigLoader.LoadText(yaml.ToString());
+        return await StartHostAsync(yaml.ToString()).ConfigureAwait(false);
+    }
+
+    /// <summary>RpcShield in this process from <paramref name="yaml"/>, on an ephemeral loopback port.</summary>
+    public static async Task<WebApplication> StartHostAsync(string yaml)
+    {
+        var config = ConfigLoader.LoadText(yaml);
         if (!config.IsValid)
         {
             throw new InvalidOperationException(string.Join("; ", config.Errors));

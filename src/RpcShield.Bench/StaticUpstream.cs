@@ -41,6 +41,7 @@ internal sealed class StaticUpstream : IAsyncDisposable
         var sawChainId = false;
         var sawLogs = false;
         byte[]? batch = null;
+        byte[]? block = null;
         while (true)
         {
             var read = await reader.ReadAsync().ConfigureAwait(false);
@@ -56,6 +57,10 @@ internal sealed class StaticUpstream : IAsyncDisposable
             {
                 batch = BatchAnswer(read.Buffer.ToArray());
             }
+            else if (Contains(read.Buffer, "eth_getBlockByNumber"u8))
+            {
+                block = BlockAnswer(read.Buffer.ToArray());
+            }
 
             reader.AdvanceTo(read.Buffer.End);
             break;
@@ -67,7 +72,7 @@ internal sealed class StaticUpstream : IAsyncDisposable
             return;
         }
 
-        var body = batch ?? (sawChainId ? ChainIdAnswer : sawLogs ? Large : Small);
+        var body = batch ?? block ?? (sawChainId ? ChainIdAnswer : sawLogs ? Large : Small);
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = body.Length;
         await context.Response.BodyWriter.WriteAsync(body).ConfigureAwait(false);
@@ -98,6 +103,34 @@ internal sealed class StaticUpstream : IAsyncDisposable
 
         answer.Write("]"u8);
         return answer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// A generated block (~600 bytes) for any number (the memory scenario reads a million distinct
+    /// old ones): `latest` is 0x1234567 (the eth_blockNumber answer), `finalized` 64 below it.
+    /// </summary>
+    private static byte[] BlockAnswer(byte[] request)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(request);
+        long number = 0x1234567;
+        while (reader.Read())
+        {
+            if (reader.TokenType == System.Text.Json.JsonTokenType.PropertyName && reader.ValueTextEquals("params"u8))
+            {
+                reader.Read();
+                reader.Read();
+                var tag = reader.GetString() ?? "latest";
+                number = tag switch
+                {
+                    "latest" or "pending" => 0x1234567,
+                    "finalized" or "safe" => 0x1234567 - 64,
+                    _ => long.Parse(tag.AsSpan(2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture),
+                };
+                break;
+            }
+        }
+
+        return Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"result":{"number":"0x{{number:x}}","hash":"0x{{number:x64}}","parentHash":"0x{{number - 1:x64}}","miner":"0x{{number:x40}}","stateRoot":"0x{{number * 7:x64}}","transactionsRoot":"0x{{number * 11:x64}}","receiptsRoot":"0x{{number * 13:x64}}","gasLimit":"0x1c9c380","gasUsed":"0x0","timestamp":"0x{{number * 12:x}}","extraData":"0x","baseFeePerGas":"0x7","transactions":[],"uncles":[]}""" + "}");
     }
 
     private static byte[] BuildLargeLogs(int size)

@@ -84,6 +84,7 @@ public static class RpcShieldHost
         services.AddFailureJournal(options, listen.Port);
         services.AddResilience();
         RpcShield.Heads.HeadsServiceCollectionExtensions.AddHeads(services);
+        RpcShield.Caching.CachingServiceCollectionExtensions.AddResponseCache(services);
         services.AddFanout();
         services.AddChaos();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();

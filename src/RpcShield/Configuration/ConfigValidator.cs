@@ -53,6 +53,7 @@ internal static partial class ConfigValidator
             Error("journal.stats_interval", "must be at least 100ms");
         }
 
+        RpcShield.Caching.CacheOptionsValidator.Validate(options.Cache, "cache", Error);
         if (options.Journal.MaxBytes < 1L << 20)
         {
             Error("journal.max_bytes", "must be at least 1MiB");
@@ -186,6 +187,8 @@ internal static partial class ConfigValidator
         {
             error($"{path}.upstreams", "at least one upstream is required");
         }
+
+        RpcShield.Caching.CacheOptionsValidator.Validate(chain.Cache, $"{path}.cache", error);
 
         Unique(chain.Upstreams.Select(u => u.Name), $"{path}.upstreams", "upstream", error);
         for (var u = 0; u < chain.Upstreams.Count; u++)

@@ -27,6 +27,8 @@ public sealed class ProxyOptions
     public SandboxOptions? Sandbox { get; set; }
     /// <summary>OpenTelemetry traces (off unless `otlp_endpoint` is set).</summary>
     public TelemetryOptions Telemetry { get; set; } = new();
+    /// <summary>Reorg-safe response cache, in-flight coalescing and local answers (docs/caching.md).</summary>
+    public CacheOptions Cache { get; set; } = new();
 
     // Not a key: the values `${VAR}` substitution put into this snapshot (secrets to scrub from error text).
     internal IReadOnlyList<string> EnvironmentValues { get; set; } = [];
@@ -135,6 +137,8 @@ public sealed class ChainOptions
     public RoutingOptions Routing { get; set; } = new();
     /// <summary>Graceful degradation full → degraded → minimal.</summary>
     public DegradationOptions Degradation { get; set; } = new();
+    /// <summary>This chain's cache: any key set here overrides the top-level `cache` (docs/caching.md).</summary>
+    public ChainCacheOptions? Cache { get; set; }
 }
 
 public sealed class UpstreamOptions
@@ -444,4 +448,26 @@ public sealed class SandboxBuilderOptions
     public string Coinbase { get; set; } = "";
     /// <summary>Require a valid `X-Flashbots-Signature`.</summary>
     public bool RequireSignature { get; set; }
+}
+
+public sealed class CacheOptions
+{
+    /// <summary>Serve repeated reads from memory (final data until evicted, head data while the best head is unchanged), share identical reads in flight, answer eth_chainId and net_version (kept from the first answer) and eth_blockNumber (while a live newHeads feed tracks the head) locally; steps aside while chaos is armed. A request with `Cache-Control: no-cache` bypasses it.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Upper bound of the cached answers per chain (a byte count or `64MiB`, `1GiB`; at least 1MiB); the least recently used are evicted past it.</summary>
+    public long MaxBytes { get; set; } = 67_108_864;
+    /// <summary>Blocks below the head counted as final when the node does not answer the `finalized` tag.</summary>
+    public int FinalityDepth { get; set; } = 64;
+}
+
+public sealed class ChainCacheOptions
+{
+    /// <summary>Overrides `cache.enabled` for this chain.</summary>
+    public bool? Enabled { get; set; }
+    /// <summary>Overrides `cache.max_bytes` for this chain (a byte count or `64MiB`; at least 1MiB).</summary>
+    public long? MaxBytes { get; set; }
+    /// <summary>Overrides `cache.finality_depth` for this chain.</summary>
+    public int? FinalityDepth { get; set; }
+    /// <summary>Per-method switch: `eth_getLogs: false` never caches (nor coalesces) that method on this chain.</summary>
+    public Dictionary<string, bool> Methods { get; set; } = [];
 }

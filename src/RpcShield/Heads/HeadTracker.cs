@@ -128,6 +128,24 @@ internal sealed partial class HeadTracker : BackgroundService
         }
     }
 
+    /// <summary>True while a confirmed newHeads subscription feeds the head of an upstream of <paramref name="chain"/> at its best head.</summary>
+    public bool HasLiveFeed(ChainRuntime chain)
+    {
+        var best = chain.BestHead;
+        lock (_sources)
+        {
+            foreach (var upstream in chain.Upstreams)
+            {
+                if (upstream.Health.Head >= best && _sources.TryGetValue(upstream, out var source) && source.Live)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     private HeadSource SourceOf(ChainRuntime chain, Upstream upstream)
     {
         lock (_sources)

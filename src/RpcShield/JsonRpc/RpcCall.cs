@@ -15,6 +15,8 @@ internal sealed class RpcCall
     // Annotations lock the call itself: it never leaves the request path, and a lock object would
     // be one more allocation per request.
     private KeyValuePair<string, string>? _first;
+    // A second one (X-RpcShield-Cache beside the upstream) is kept without a list too.
+    private KeyValuePair<string, string>? _second;
 
     public RpcCall(ChainRuntime chain, IHeaderDictionary requestHeaders, RpcTransport transport)
     {
@@ -49,8 +51,14 @@ internal sealed class RpcCall
                 return;
             }
 
-            if (Same(_first.Value, header, value))
+            if (Same(_first.Value, header, value) || (_second is { } second && Same(second, header, value)))
             {
+                return;
+            }
+
+            if (_second is null)
+            {
+                _second = new(header, value);
                 return;
             }
 
@@ -80,9 +88,14 @@ internal sealed class RpcCall
                 return;
             }
 
-            if (_annotations is null)
+            if (_annotations is null && (_second is not { } second || !string.Equals(second.Key, first.Key, StringComparison.OrdinalIgnoreCase)))
             {
                 headers[first.Key] = first.Value;
+                if (_second is { } other)
+                {
+                    headers[other.Key] = other.Value;
+                }
+
                 return;
             }
         }
@@ -103,8 +116,9 @@ internal sealed class RpcCall
                 return [];
             }
 
-            var merged = new List<KeyValuePair<string, string>>(1 + (_annotations?.Count ?? 0)) { first };
-            foreach (var (header, value) in _annotations ?? [])
+            var merged = new List<KeyValuePair<string, string>>(2 + (_annotations?.Count ?? 0)) { first };
+            IEnumerable<KeyValuePair<string, string>> rest = _second is { } second ? [second, .. _annotations ?? []] : _annotations ?? [];
+            foreach (var (header, value) in rest)
             {
                 var index = merged.FindIndex(m => string.Equals(m.Key, header, StringComparison.OrdinalIgnoreCase));
                 if (index < 0)

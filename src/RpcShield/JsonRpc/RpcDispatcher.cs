@@ -19,12 +19,14 @@ internal sealed class RpcDispatcher
     private readonly RpcCallScope _scope;
     private readonly RpcTracing? _tracing;
     private readonly IChainModeSource? _modes;
+    private readonly Caching.ResponseCache? _cache;
 
-    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope, RpcTracing? tracing = null, IChainModeSource? modes = null)
+    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope, RpcTracing? tracing = null, IChainModeSource? modes = null, Caching.ResponseCache? cache = null)
     {
         _scope = scope;
         _tracing = tracing;
         _modes = modes;
+        _cache = cache;
         _gates = gates.ToArray();
         _handlers = handlers.ToArray();
         _filters = filters.ToArray();
@@ -207,7 +209,8 @@ internal sealed class RpcDispatcher
         }
 
         // The forwarder never throws for a client that left (cancelled attempts are outcomes).
-        return _reads.ForwardAsync(call.Chain, item, cancellationToken, call);
+        // Reads no handler claimed go through the response cache when there is one (docs/caching.md).
+        return _cache is null ? _reads.ForwardAsync(call.Chain, item, cancellationToken, call) : _cache.ServeAsync(call, item, _reads, cancellationToken);
     }
 
     /// <summary>A handler's answer, or the cancelled answer when the client left while it worked.</summary>

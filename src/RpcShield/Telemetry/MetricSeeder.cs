@@ -69,6 +69,7 @@ internal static class MetricSeeder
     {
         var name = chain.Name;
         metrics.WsSubscriptions.WithLabels(name);
+        Caching.CacheMetricSeeds.Seed(metrics, name);
         foreach (var result in Enum.GetValues<HedgeResult>())
         {
             metrics.Hedges.WithLabels(name, AdaptiveHedgeDelay.Label(result));

@@ -53,6 +53,9 @@ internal sealed class RpcShieldMetrics
         Reorgs = f.CreateCounter("rpcshield_reorgs_total", "Reorgs seen in upstream heads (head went back, hash changed at a height, parent mismatch).", "chain");
         UpstreamDisagreements = f.CreateCounter("rpcshield_upstream_disagreements_total", "Verified reads where the upstream's answer was outvoted.", "chain", "upstream", "method");
         UpstreamHeadDelay = f.CreateHistogram("rpcshield_upstream_head_delay_seconds", "How long after the first upstream each upstream showed each new block.", new HistogramConfiguration { Buckets = HeadDelayBuckets, LabelNames = ["chain", "upstream"] });
+        CacheRequests = f.CreateCounter("rpcshield_cache_requests_total", "Reads the response cache saw, by result (hit, miss, coalesced, bypass).", "chain", "method", "result");
+        CacheBytes = f.CreateGauge("rpcshield_cache_bytes", "Bytes the response cache holds (answers, keys and per-entry overhead).", "chain");
+        CacheEvictions = f.CreateCounter("rpcshield_cache_evictions_total", "Cached answers dropped, by reason (capacity, reorg, new_head).", "chain", "reason");
         LogSuppressed = f.CreateCounter("rpcshield_log_suppressed_total", "Log lines held back by rate limiting, by category.", "category");
         foreach (var category in LogCategories.All)
         {
@@ -87,6 +90,9 @@ internal sealed class RpcShieldMetrics
     public Counter BudgetFallbacks { get; }
     public Counter ConfigReloads { get; }
     public Counter Reorgs { get; }
+    public Counter CacheRequests { get; }
+    public Gauge CacheBytes { get; }
+    public Counter CacheEvictions { get; }
     public Histogram UpstreamHeadDelay { get; }
     public Counter UpstreamDisagreements { get; }
     public Counter LogSuppressed { get; }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using RpcShield.Configuration;
 using RpcShield.IntegrationTests.Infrastructure;
+using RpcShield.IntegrationTests.Telemetry;
 using YamlDotNet.RepresentationModel;
 
 namespace RpcShield.IntegrationTests.Deploy;

@@ -36,7 +36,7 @@ public sealed class BatchCoalescingTests
     {
         await using var anvil = await AnvilNode.StartAsync();
         await using var relay = await RecordingRelay.StartAsync(anvil.Url);
-        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", relay.Url)]));
+        await using var proxy = await StartUncachedAsync(Yaml.Chain([("a", relay.Url)]));
 
         using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(Reads));
         var answers = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().ToArray();
@@ -58,7 +58,7 @@ public sealed class BatchCoalescingTests
     public async Task Answers_in_any_order_come_back_in_the_clients_order()
     {
         await using var node = await ScriptedNode.StartAsync(batch => new JsonArray(batch.Reverse().Select(i => ScriptedNode.Answer(i!)).ToArray()));
-        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)]));
+        await using var proxy = await StartUncachedAsync(Yaml.Chain([("a", node.Url)]));
 
         var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3")));
 
@@ -75,7 +75,7 @@ public sealed class BatchCoalescingTests
             .Select(i => i!["method"]!.GetValue<string>() == "eth_getCode" ? ScriptedNode.Error(i!, -32000, "header not found") : ScriptedNode.Answer(i!))
             .ToArray()));
         await using var second = await ScriptedNode.StartAsync();
-        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        await using var proxy = await StartUncachedAsync(FirstThenSecond(first, second));
         await WaitForRankingAsync(proxy, "first");
 
         using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_getCode", "3"))));
@@ -94,7 +94,7 @@ public sealed class BatchCoalescingTests
             .Select(i => i!["method"]!.GetValue<string>() == "eth_call" ? ScriptedNode.Error(i!, 3, "execution reverted") : ScriptedNode.Answer(i!))
             .ToArray()));
         await using var second = await ScriptedNode.StartAsync();
-        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        await using var proxy = await StartUncachedAsync(FirstThenSecond(first, second));
         await WaitForRankingAsync(proxy, "first");
 
         var answers = await PostAsync(proxy, Batch(("eth_call", "1"), ("eth_blockNumber", "2")));
@@ -111,7 +111,7 @@ public sealed class BatchCoalescingTests
     {
         await using var first = await ScriptedNode.StartAsync(batchStatus: status);
         await using var second = await ScriptedNode.StartAsync();
-        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        await using var proxy = await StartUncachedAsync(FirstThenSecond(first, second));
         await WaitForRankingAsync(proxy, "first");
 
         using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"))));
@@ -128,7 +128,7 @@ public sealed class BatchCoalescingTests
         await using var first = await ScriptedNode.StartAsync(batch => new JsonArray(batch.Select(i => ScriptedNode.Error(i!, -32000, "header not found")).ToArray()));
         await using var second = await ScriptedNode.StartAsync();
         // Probes every 5 s: none lands between the two batches to clear the failure streak (fail_after: 2).
-        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second).Replace("interval: 200ms", "interval: 5s"));
+        await using var proxy = await StartUncachedAsync(FirstThenSecond(first, second).Replace("interval: 200ms", "interval: 5s"));
         await WaitForRankingAsync(proxy, "first");
 
         var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2")));
@@ -147,7 +147,7 @@ public sealed class BatchCoalescingTests
             .Select(i => i!["method"]!.GetValue<string>() == "eth_gasPrice" ? ScriptedNode.Error(i!, -32005, "rate limit exceeded") : ScriptedNode.Answer(i!))
             .ToArray()));
         await using var second = await ScriptedNode.StartAsync();
-        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second));
+        await using var proxy = await StartUncachedAsync(FirstThenSecond(first, second));
         await WaitForRankingAsync(proxy, "first");
 
         var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2")));
@@ -172,7 +172,7 @@ public sealed class BatchCoalescingTests
         await using var first = await ScriptedNode.StartAsync(_ => JsonNode.Parse(refusal), batchStatus: status);
         await using var second = await ScriptedNode.StartAsync();
         // Probes every 5 s: the node's request counters move only with this test's requests.
-        await using var proxy = await ProxyUnderTest.StartAsync(FirstThenSecond(first, second).Replace("interval: 200ms", "interval: 5s"));
+        await using var proxy = await StartUncachedAsync(FirstThenSecond(first, second).Replace("interval: 200ms", "interval: 5s"));
         await WaitForRankingAsync(proxy, "first");
         var okBefore = await Rpc.MetricAsync(proxy, "rpcshield_upstream_requests_total", ("upstream", "first"), ("outcome", "ok"));
 
@@ -226,7 +226,7 @@ public sealed class BatchCoalescingTests
         await using var slow = await ScriptedNode.StartAsync(batchDelay: TimeSpan.FromSeconds(8));
         await using var quick = await ScriptedNode.StartAsync();
         var yaml = FirstThenSecond(slow, quick).Replace("per_attempt: 1500ms", "per_attempt: 9s");
-        await using var proxy = await ProxyUnderTest.StartAsync(yaml);
+        await using var proxy = await StartUncachedAsync(yaml);
         await WaitForRankingAsync(proxy, "first");
 
         var started = System.Diagnostics.Stopwatch.StartNew();
@@ -246,7 +246,7 @@ public sealed class BatchCoalescingTests
         await using var budgeted = await ScriptedNode.StartAsync();
         await using var plain = await ScriptedNode.StartAsync();
         var yaml = With(Yaml.Chain([("budgeted", budgeted.Url)]), budgeted, "max_rps: 1000");
-        await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
+        await using (var proxy = await StartUncachedAsync(yaml))
         {
             Assert.Equal(3, (await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3")))).Length);
             Assert.Empty(budgeted.Batches);
@@ -254,7 +254,7 @@ public sealed class BatchCoalescingTests
         }
 
         yaml = Yaml.Chain([("plain", plain.Url)]).Replace("per_attempt: 1500ms", "per_attempt: 1500ms, methods: { eth_getLogs: 700ms }");
-        await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
+        await using (var proxy = await StartUncachedAsync(yaml))
         {
             var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_getLogs", "2"), ("eth_gasPrice", "3"), ("eth_getLogs", "4"), ("eth_call", "5")));
             Assert.Equal(["eth_blockNumber", "eth_getLogs", "eth_gasPrice", "eth_getLogs", "eth_call"], answers.Select(a => a.GetProperty("result").GetString()));
@@ -269,7 +269,7 @@ public sealed class BatchCoalescingTests
         await using var split = await ScriptedNode.StartAsync();
         await using var alone = await ScriptedNode.StartAsync();
         var yaml = With(Yaml.Chain([("split", split.Url)]), split, "max_batch: 2");
-        await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
+        await using (var proxy = await StartUncachedAsync(yaml))
         {
             var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3"), ("eth_getCode", "4"), ("eth_call", "5")));
             Assert.Equal(["1", "2", "3", "4", "5"], answers.Select(a => a.GetProperty("id").GetRawText()));
@@ -278,7 +278,7 @@ public sealed class BatchCoalescingTests
         }
 
         yaml = With(Yaml.Chain([("alone", alone.Url)]), alone, "max_batch: 0");
-        await using (var proxy = await ProxyUnderTest.StartAsync(yaml))
+        await using (var proxy = await StartUncachedAsync(yaml))
         {
             var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "1"), ("eth_gasPrice", "2"), ("eth_chainId", "3")));
             Assert.Equal(3, answers.Length);
@@ -291,7 +291,7 @@ public sealed class BatchCoalescingTests
     public async Task Items_sharing_an_id_each_get_their_own_answer()
     {
         await using var node = await ScriptedNode.StartAsync();
-        await using var proxy = await ProxyUnderTest.StartAsync(Yaml.Chain([("a", node.Url)]));
+        await using var proxy = await StartUncachedAsync(Yaml.Chain([("a", node.Url)]));
 
         var answers = await PostAsync(proxy, Batch(("eth_blockNumber", "7"), ("eth_gasPrice", "7"), ("eth_chainId", "8")));
 
@@ -441,4 +441,7 @@ public sealed class BatchCoalescingTests
             await _server.DisposeAsync();
         }
     }
+
+    /// <summary>These tests are about upstream batches: the response cache (which answers eth_chainId locally and shares identical items) is off.</summary>
+    private static Task<ProxyUnderTest> StartUncachedAsync(string yaml) => ProxyUnderTest.StartAsync(yaml + "\ncache: { enabled: false }\n");
 }

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace RpcShield.Bench;
+
+/// <summary>HAProxy or Caddy (Debian packages) as a plain keep-alive reverse proxy, when installed: comparison hops beside nginx.</summary>
+internal sealed class ExtraHop : IAsyncDisposable
+{
+    private static readonly string[] HaproxyCandidates = ["/usr/sbin/haproxy", "/usr/bin/haproxy"];
+    private static readonly string[] CaddyCandidates = ["/usr/bin/caddy", "/usr/local/bin/caddy"];
+    private readonly Process _process;
+    private readonly string _prefix;
+
+    private ExtraHop(string name, Process process, string prefix, int port)
+    {
+        Name = name;
+        _process = process;
+        _prefix = prefix;
+        Url = $"http://127.0.0.1:{port}/";
+    }
+
+    public string Name { get; }
+
+    public string Url { get; }
+
+    public static async Task<ExtraHop?> StartHaproxyAsync(int upstreamPort)
+    {
+        var binary = HaproxyCandidates.FirstOrDefault(File.Exists);
+        if (binary is null)
+        {
+            return null;
+        }
+
+        var port = FreePort();
+        var prefix = Directory.CreateTempSubdirectory("rpcshield-bench-haproxy").FullName;
+        var conf = Path.Combine(prefix, "haproxy.cfg");
+        await File.WriteAllTextAsync(conf, $"""
+            global
+              maxconn 8192
+              nbthread 2
+            defaults
+              mode http
+              timeout connect 5s
+              timeout client 30s
+              timeout server 30s
+              option http-keep-alive
+            frontend rpc
+              bind 127.0.0.1:{port}
+              default_backend node
+            backend node
+              http-reuse always
+              server n 127.0.0.1:{upstreamPort}
+            """).ConfigureAwait(false);
+        return await StartAsync("haproxy", binary, $"-f {conf} -db", prefix, port).ConfigureAwait(false);
+    }
+
+    public static async Task<ExtraHop?> StartCaddyAsync(int upstreamPort)
+    {
+        var binary = CaddyCandidates.FirstOrDefault(File.Exists);
+        if (binary is null)
+        {
+            return null;
+        }
+
+        var port = FreePort();
+        var prefix = Directory.CreateTempSubdirectory("rpcshield-bench-caddy").FullName;
+        var conf = Path.Combine(prefix, "Caddyfile");
+        await File.WriteAllTextAsync(conf, $$"""
+            {
+              admin off
+              auto_https off
+              storage file_system {{prefix}}
+            }
+            http://127.0.0.1:{{port}} {
+              reverse_proxy 127.0.0.1:{{upstreamPort}}
+            }
+            """).ConfigureAwait(false);
+        return await StartAsync("caddy", binary, $"run --config {conf} --adapter caddyfile", prefix, port).ConfigureAwait(false);
+    }
+
+    private static async Task<ExtraHop?> StartAsync(string name, string binary, string arguments, string prefix, int port)
+    {
+        var info = new ProcessStartInfo(binary, arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
+        info.Environment["HOME"] = prefix;
+        info.Environment["XDG_DATA_HOME"] = prefix;
+        info.Environment["XDG_CONFIG_HOME"] = prefix;
+        var process = Process.Start(info)!;
+        _ = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        for (var i = 0; i < 50; i++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+                return new ExtraHop(name, process, prefix, port);
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+        }
+
+        process.Kill(entireProcessTree: true);
+        return null;
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_prefix, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
