@@ -80,7 +80,7 @@ internal sealed partial class RateBudgetGuard : IAttemptGuard
         Interlocked.Exchange(ref budget.ExpiryTimer, timer)?.Dispose();
         if (!wasThrottled)
         {
-            _chains.RerankChainOf(upstream);
+            _chains.SignalRankingOf(upstream);
         }
     }
 
@@ -90,7 +90,7 @@ internal sealed partial class RateBudgetGuard : IAttemptGuard
         {
             upstream.IsThrottled = false;
             LogThrottleEnded(upstream.Chain, upstream.Name);
-            _chains.RerankChainOf(upstream);
+            _chains.SignalRankingOf(upstream);
         }
     }
 

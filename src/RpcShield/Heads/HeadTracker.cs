@@ -241,7 +241,7 @@ internal sealed partial class HeadTracker : BackgroundService
         }
 
         upstream.Health.HeadObserved(header.Number, header.Hash);
-        chain.Rerank();
+        chain.SignalRanking();
         if (change == HeadChange.Reorg)
         {
             var reorg = new ReorgEvent(chain.Name, upstream.Name, oldNumber, oldHash, header.Number, header.Hash, seenAt);

@@ -59,7 +59,7 @@ public sealed class HeadTrackerTests
     }
 
     [Fact]
-    public void A_head_feeds_health_and_ranking_and_a_head_going_back_is_a_published_reorg()
+    public async Task A_head_feeds_health_and_ranking_and_a_head_going_back_is_a_published_reorg()
     {
         var (registry, chain, metrics) = TestChains.Create(_time);
         foreach (var upstream in chain.Upstreams)
@@ -67,7 +67,7 @@ public sealed class HeadTrackerTests
             upstream.Health.ProbeSucceeded(10, chainIdVerified: true);
         }
 
-        chain.Rerank();
+        chain.PublishNow();
         var journal = new Recording();
         var events = new HeadEvents(NullLogger<HeadEvents>.Instance);
         var reorgs = new List<ReorgEvent>();
@@ -82,7 +82,8 @@ public sealed class HeadTrackerTests
         tracker.Observe(chain, u1, new BlockHeader(11, "0xa11", "0xa10"));
         tracker.Observe(chain, u1, new BlockHeader(11, "0xa11", "0xa10"));
 
-        Assert.Equal(11, chain.BestHead);
+        // The tracker only signals the chain's ranking publisher, which publishes on its own pass.
+        await WaitFor(() => chain.BestHead == 11);
         Assert.Equal((11L, "0xa11"), (u0.Health.Head, u0.Health.HeadHash));
         Assert.Equal(2, heads.Count); // the repeated head is not news
         Assert.Equal(0.12, u1.Metrics.HeadDelay.Sum, 3);
