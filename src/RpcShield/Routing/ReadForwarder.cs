@@ -128,7 +128,7 @@ internal sealed class ReadForwarder
     {
         // Awaited on its own line: what an expression reads before an await is copied into the state machine.
         var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
-        var outcome = _sender.Settle(attempt, pipelineOutcome);
+        var outcome = _sender.Settle(ref attempt, pipelineOutcome);
         if (IsFirstAnswer(outcome))
         {
             _hedgeDelay.Observe(request.Chain, request.Method, outcome);
@@ -211,7 +211,7 @@ internal sealed class ReadForwarder
 
         var attempt = Send(upstream, state, timeout, cancellationToken);
         var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
-        return Attempted(state, _sender.Settle(attempt, pipelineOutcome));
+        return Attempted(state, _sender.Settle(ref attempt, pipelineOutcome));
     }
 
     /// <summary>
@@ -255,7 +255,7 @@ internal sealed class ReadForwarder
     {
         var attempt = _sender.Start(upstream, body, method, timeout, cancellationToken);
         var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
-        return _sender.Settle(attempt, pipelineOutcome);
+        return _sender.Settle(ref attempt, pipelineOutcome);
     }
 
     /// <summary>A batched outcome nobody will read (a hedge won, the client left): its buffer goes back to the pool when it arrives.</summary>
