@@ -100,6 +100,28 @@ public sealed class HeadTrackerTests
         Assert.Equal(HealthStatus.Healthy, u0.Health.Status);
     }
 
+    [Fact]
+    public void A_node_climbing_block_by_block_in_a_burst_is_trusted_at_each_head()
+    {
+        var (registry, chain, metrics) = TestChains.Create(_time);
+        foreach (var upstream in chain.Upstreams)
+        {
+            upstream.Health.ProbeSucceeded(2, chainIdVerified: true);
+        }
+
+        chain.PublishNow();
+        var tracker = new HeadTracker(registry, new UpstreamSender(_time, [], []), _time, metrics, new Recording(), new HeadEvents(NullLogger<HeadEvents>.Instance), NullLogger<HeadTracker>.Instance);
+
+        for (var number = 3; number <= 12; number++)
+        {
+            // Ten heads in a burst from one node (a node mining fast): each one ranked before the next arrives.
+            tracker.Observe(chain, chain.Upstreams[0], new BlockHeader(number, $"0x{number:x}", $"0x{number - 1:x}"));
+            Assert.Equal(number, chain.BestHead);
+        }
+
+        Assert.Equal(RpcShield.Health.HealthStatus.Lagging, chain.Upstreams[1].Health.Status); // ten behind: left
+    }
+
     private static async Task WaitFor(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++)

@@ -30,9 +30,7 @@ public sealed class ForwardBookkeepingTests
     [Fact]
     public async Task A_hedge_fires_at_the_configured_delay_and_not_before()
     {
-        var (chain, nodes) = Chain(2);
-        RankInConfigOrder(chain);
-        var pending = Forwarder().ForwardAsync(chain, Item(), CancellationToken.None).AsTask();
+        var (_, nodes, pending) = StartOnTwo();
         await WaitFor(() => nodes[0].Requests == 1);
 
         _time.Advance(HedgeDelay - TimeSpan.FromMilliseconds(1));
@@ -51,12 +49,7 @@ public sealed class ForwardBookkeepingTests
     [Fact]
     public async Task The_first_good_answer_wins_and_the_slow_loser_is_cancelled_and_counted_against_nobody()
     {
-        var (chain, nodes) = Chain(2);
-        RankInConfigOrder(chain);
-        var pending = Forwarder().ForwardAsync(chain, Item(), CancellationToken.None).AsTask();
-        await WaitFor(() => nodes[0].Requests == 1);
-        _time.Advance(HedgeDelay);
-        await WaitFor(() => nodes[1].Requests == 1);
+        var (chain, nodes, pending) = await HedgedAsync();
 
         nodes[1].Answer(200, Answer);
         using var result = await pending;
@@ -73,12 +66,7 @@ public sealed class ForwardBookkeepingTests
     [Fact]
     public async Task When_the_original_answers_first_the_hedge_is_cancelled_and_counted_as_lost()
     {
-        var (chain, nodes) = Chain(2);
-        RankInConfigOrder(chain);
-        var pending = Forwarder().ForwardAsync(chain, Item(), CancellationToken.None).AsTask();
-        await WaitFor(() => nodes[0].Requests == 1);
-        _time.Advance(HedgeDelay);
-        await WaitFor(() => nodes[1].Requests == 1);
+        var (_, nodes, pending) = await HedgedAsync();
 
         nodes[0].Answer(200, Answer);
         using var result = await pending;
@@ -140,6 +128,24 @@ public sealed class ForwardBookkeepingTests
 
         Assert.Equal("u1", second.ServedBy!.Name);
         Assert.Equal(["u0", "u1"], _sent);
+    }
+
+    /// <summary>A read on two upstreams, u0 ranked first; its first attempt is out.</summary>
+    private (ChainRuntime Chain, GatedTransport[] Nodes, Task<ForwardResult> Pending) StartOnTwo()
+    {
+        var (chain, nodes) = Chain(2);
+        RankInConfigOrder(chain);
+        return (chain, nodes, Forwarder().ForwardAsync(chain, Item(), CancellationToken.None).AsTask());
+    }
+
+    /// <summary>As <see cref="StartOnTwo"/>, then the hedge delay passes: both attempts are out, neither answered.</summary>
+    private async Task<(ChainRuntime Chain, GatedTransport[] Nodes, Task<ForwardResult> Pending)> HedgedAsync()
+    {
+        var started = StartOnTwo();
+        await WaitFor(() => started.Nodes[0].Requests == 1);
+        _time.Advance(HedgeDelay);
+        await WaitFor(() => started.Nodes[1].Requests == 1);
+        return started;
     }
 
     /// <summary>u0 faster than u1, published: the first attempt goes to u0.</summary>
