@@ -92,7 +92,7 @@ internal sealed partial class CircuitBreakerContributor : IUpstreamStrategyContr
                 break;
         }
 
-        _chains.RerankChainOf(upstream);
+        _chains.SignalRankingOf(upstream);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: circuit of {Upstream} OPEN for {BreakMs} ms (last fault: {Fault})")]

@@ -99,7 +99,7 @@ internal sealed partial class RateBudgetGuard : IAttemptGuard
         Interlocked.Exchange(ref budget.ExpiryTimer, timer)?.Dispose();
         if (!wasThrottled)
         {
-            _chains.RerankChainOf(upstream);
+            _chains.SignalRankingOf(upstream);
         }
     }
 
@@ -109,7 +109,7 @@ internal sealed partial class RateBudgetGuard : IAttemptGuard
         {
             upstream.IsThrottled = false;
             LogThrottleEnded(upstream.Chain, upstream.Name);
-            _chains.RerankChainOf(upstream);
+            _chains.SignalRankingOf(upstream);
         }
     }
 

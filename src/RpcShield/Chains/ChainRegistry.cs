@@ -52,12 +52,12 @@ internal sealed partial class ChainRegistry : IDisposable
     /// <summary>By a name still inside a request path (no string per request).</summary>
     public bool TryGet(ReadOnlySpan<char> name, out ChainRuntime chain) => _snapshot.ByName.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out chain!);
 
-    /// <summary>Re-ranks the chain <paramref name="upstream"/> belongs to (after a state change outside a request).</summary>
-    public void RerankChainOf(Upstream upstream)
+    /// <summary>Signals the ranking publisher of the chain <paramref name="upstream"/> belongs to (never blocks, never reranks on this thread).</summary>
+    public void SignalRankingOf(Upstream upstream)
     {
         if (TryGet(upstream.Chain, out var chain))
         {
-            chain.Rerank();
+            chain.SignalRanking();
         }
     }
 
@@ -120,10 +120,17 @@ internal sealed partial class ChainRegistry : IDisposable
 
         foreach (var chain in next.Ordered)
         {
-            chain.Rerank();
+            // Ranked with what the probes just learned before any request can read it.
+            chain.PublishNow();
         }
 
         _snapshot = next;
+        foreach (var chain in previous.Ordered)
+        {
+            // Replaced: its publisher stops (in-flight requests keep reading its last snapshot).
+            chain.Publisher.Dispose();
+        }
+
         foreach (var chain in next.Ordered.Where(c => c.HealthyCount == 0))
         {
             LogNothingHealthy(chain.Name);
@@ -183,7 +190,7 @@ internal sealed partial class ChainRegistry : IDisposable
                 }
             }
 
-            chains.Add(new ChainRuntime(chainOptions, upstreams));
+            chains.Add(new ChainRuntime(chainOptions, upstreams, LogRankingFailed));
         }
 
         return new Snapshot(chains, chains.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal));
@@ -191,6 +198,11 @@ internal sealed partial class ChainRegistry : IDisposable
 
     public void Dispose()
     {
+        foreach (var chain in _snapshot.Ordered)
+        {
+            chain.Publisher.Dispose();
+        }
+
         foreach (var upstream in _snapshot.Ordered.SelectMany(c => c.Upstreams))
         {
             upstream.Dispose();
@@ -204,6 +216,9 @@ internal sealed partial class ChainRegistry : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain {Chain}: configuration applied with no healthy upstream")]
     private partial void LogNothingHealthy(string chain);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A chain's ranking could not be recomputed; the last one stays in force")]
+    private partial void LogRankingFailed(Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Configuration could not be applied to the chains")]
     private partial void LogReloadFailed(Exception ex);

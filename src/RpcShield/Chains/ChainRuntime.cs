@@ -11,11 +11,12 @@ namespace RpcShield.Chains;
 /// </summary>
 internal sealed class ChainRuntime
 {
-    private volatile Upstream[] _ranking = [];
-    private long _bestHead = -1;
+    // Written only inside the publisher's recompute (serialized by it).
     private long _unconfirmedHead = -1;
+    private long _lastBestHead = -1;
 
-    public ChainRuntime(ChainOptions options, IReadOnlyList<Upstream> upstreams)
+    /// <param name="rankingFailed">Told when a ranking recompute throws (logged by the registry).</param>
+    public ChainRuntime(ChainOptions options, IReadOnlyList<Upstream> upstreams, Action<Exception>? rankingFailed = null)
     {
         Options = options;
         Name = options.Name;
@@ -29,7 +30,8 @@ internal sealed class ChainRuntime
 
         IndexOf = index;
 
-        Rerank();
+        Publisher = new RankingPublisher(Recompute, rankingFailed);
+        Publisher.PublishNow();
     }
 
     public string Name { get; }
@@ -43,11 +45,17 @@ internal sealed class ChainRuntime
 
     public MethodRouter Router { get; }
 
-    /// <summary>Routable upstreams, best first (immutable array, swapped atomically).</summary>
-    public Upstream[] Ranking => _ranking;
+    /// <summary>The one writer of this chain's ranking: inputs signal it, request threads read <see cref="Published"/>.</summary>
+    public RankingPublisher Publisher { get; }
 
-    /// <summary>Highest head among healthy upstreams (-1 before any probe).</summary>
-    public long BestHead => Interlocked.Read(ref _bestHead);
+    /// <summary>The latest ranking snapshot (ranking and best head together).</summary>
+    public RankingSnapshot Published => Publisher.Current!;
+
+    /// <summary>Routable upstreams, best first (immutable array of the latest snapshot).</summary>
+    public Upstream[] Ranking => Published.Ranking;
+
+    /// <summary>Highest head among healthy upstreams (-1 before any probe), from the latest snapshot.</summary>
+    public long BestHead => Published.BestHead;
 
     public int HealthyCount
     {
@@ -66,8 +74,14 @@ internal sealed class ChainRuntime
         }
     }
 
-    /// <summary>Recomputes lag exclusion and the ranking, publishes it and the per-upstream gauges.</summary>
-    public void Rerank()
+    /// <summary>Tells the publisher routing state changed (it recomputes soon, coalescing bursts); never blocks.</summary>
+    public void SignalRanking() => Publisher.Signal();
+
+    /// <summary>Recomputes and publishes on this thread, serialized with the publisher (never on a request thread).</summary>
+    public RankingSnapshot PublishNow() => Publisher.PublishNow();
+
+    /// <summary>Recomputes lag exclusion and the ranking and sets the per-upstream gauges; run by the publisher only.</summary>
+    private (Upstream[] Ranking, long BestHead) Recompute()
     {
         var best = TrustedBestHead();
 
@@ -79,8 +93,8 @@ internal sealed class ChainRuntime
             }
         }
 
-        Interlocked.Exchange(ref _bestHead, best);
-        _ranking = Ranker.Rank(Upstreams, best, Options.Routing.CircuitBreaker.MinRequests);
+        _lastBestHead = best;
+        var ranking = Ranker.Rank(Upstreams, best, Options.Routing.CircuitBreaker.MinRequests);
         foreach (var upstream in Upstreams)
         {
             var metrics = upstream.Metrics;
@@ -92,6 +106,8 @@ internal sealed class ChainRuntime
                 metrics.Lag.Set(best >= 0 ? Math.Max(0, best - upstream.Health.Head) : 0);
             }
         }
+
+        return (ranking, best);
     }
 
     /// <summary>
@@ -122,21 +138,21 @@ internal sealed class ChainRuntime
         }
 
         var lag = Options.Routing.Health.MaxBlockLag;
-        var previous = Interlocked.Read(ref _bestHead);
+        var previous = _lastBestHead;
         if (second >= 0 && top - second > lag && (previous < 0 || top - previous > Math.Max(lag, 1)))
         {
-            var pending = Interlocked.Read(ref _unconfirmedHead);
+            var pending = _unconfirmedHead;
             if (pending < 0 || top <= pending)
             {
                 // Unconfirmed: the best head stays where it was (or at the second node's head).
-                Interlocked.CompareExchange(ref _unconfirmedHead, top, pending);
+                _unconfirmedHead = top;
                 return Math.Max(second, Math.Min(previous, top));
             }
 
             // The node moved on past its unconfirmed head: a live node ahead (the others are stuck or syncing).
         }
 
-        Interlocked.Exchange(ref _unconfirmedHead, -1);
+        _unconfirmedHead = -1;
         return top;
     }
 
@@ -148,7 +164,7 @@ internal sealed class ChainRuntime
     public Upstream[] Candidates(string method, int max)
     {
         var eligible = Router.Eligible(method);
-        var ranking = _ranking;
+        var ranking = Published.Ranking;
         var count = 0;
         Span<int> picked = stackalloc int[Math.Min(ranking.Length, 64)];
         for (var i = 0; i < ranking.Length && count < max && count < picked.Length; i++)

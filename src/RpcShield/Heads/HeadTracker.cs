@@ -259,7 +259,10 @@ internal sealed partial class HeadTracker : BackgroundService
         }
 
         upstream.Health.HeadObserved(header.Number, header.Hash);
-        chain.Rerank();
+        // Published at once (on the tracker's thread, never a request's), not coalesced: the trusted
+        // best head follows a node that climbs block by block, so each head must be ranked in turn
+        // (ten heads coalesced into one pass would look like a jump of ten and be held back).
+        chain.PublishNow();
         if (change == HeadChange.Reorg)
         {
             var reorg = new ReorgEvent(chain.Name, upstream.Name, oldNumber, oldHash, header.Number, header.Hash, seenAt);

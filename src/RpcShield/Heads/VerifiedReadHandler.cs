@@ -107,7 +107,7 @@ internal sealed partial class VerifiedReadHandler(UpstreamSender sender, ReadFor
             Reason = "outvoted",
             Note = $"answer differs from {winner.Name}'s",
         });
-        chain.Rerank();
+        chain.SignalRanking();
     }
 
     /// <summary>The raw `result` (or `error`) of an answer: what nodes must agree on (ids and key order aside).</summary>

@@ -7,15 +7,15 @@ using RpcShield.Upstreams;
 namespace RpcShield.Health;
 
 /// <summary>
-/// Probes every upstream (`eth_blockNumber`; `eth_chainId` before first use and re-admission),
-/// tracks heads and lag, and republishes each chain's ranking: on every probe result, on every
-/// passive health change, and every 100 ms so in-flight load and latency stay current.
+/// Probes every upstream (`eth_blockNumber`; `eth_chainId` before first use and re-admission) and
+/// signals each chain's <see cref="RankingPublisher"/>: on every probe result, on every passive
+/// health change, and every 100 ms so in-flight load and latency stay current. It never ranks itself.
 /// </summary>
 internal sealed partial class HealthMonitor : BackgroundService
 {
     private static readonly byte[] BlockNumberRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_blockNumber","params":[]}"""u8.ToArray();
     private static readonly byte[] ChainIdRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_chainId","params":[]}"""u8.ToArray();
-    private static readonly TimeSpan RerankInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly ChainRegistry _chains;
     private readonly UpstreamSender _sender;
@@ -35,7 +35,7 @@ internal sealed partial class HealthMonitor : BackgroundService
             if (_chains.TryGet(upstream.Chain, out var chain))
             {
                 ReportStatus(upstream.Chain, upstream.Name, upstream);
-                chain.Rerank();
+                chain.SignalRanking();
             }
         };
     }
@@ -44,12 +44,17 @@ internal sealed partial class HealthMonitor : BackgroundService
     {
         // One probe round before the listener opens, so the first request finds verified upstreams.
         await ProbeAllAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var chain in _chains.Chains)
+        {
+            chain.PublishNow();
+        }
+
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var rerank = RerankLoopAsync(stoppingToken);
+        var refresh = RefreshLoopAsync(stoppingToken);
         // StartAsync has just probed every upstream: the next probe of each is one interval away
         // (without this the first tick probed everything a second time).
         var started = _time.GetTimestamp();
@@ -90,19 +95,19 @@ internal sealed partial class HealthMonitor : BackgroundService
         {
         }
 
-        await rerank.ConfigureAwait(false);
+        await refresh.ConfigureAwait(false);
     }
 
-    private async Task RerankLoopAsync(CancellationToken stoppingToken)
+    private async Task RefreshLoopAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(RerankInterval, _time);
+        using var timer = new PeriodicTimer(RefreshInterval, _time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 foreach (var chain in _chains.Chains)
                 {
-                    chain.Rerank();
+                    chain.SignalRanking();
                 }
             }
         }
@@ -135,7 +140,7 @@ internal sealed partial class HealthMonitor : BackgroundService
                     if (upstream.Health.ChainIdMismatch(chainId.Value, chain.Options.ChainId))
                     {
                         LogWrongChain(chain.Name, upstream.Name, chainId.Value, chain.Options.ChainId);
-                        chain.Rerank();
+                        chain.SignalRanking();
                     }
 
                     return;
@@ -151,7 +156,7 @@ internal sealed partial class HealthMonitor : BackgroundService
             }
 
             upstream.Health.ProbeSucceeded(head.Value, verified);
-            chain.Rerank();
+            chain.SignalRanking();
             if (upstream.Health.Status != before)
             {
                 ReportStatus(chain.Name, upstream.Name, upstream);

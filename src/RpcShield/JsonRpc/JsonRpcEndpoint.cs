@@ -94,7 +94,7 @@ internal sealed class JsonRpcEndpoint
                 var answer = _processor.BeginSingle(call, envelope, aborted, out var dispatch);
                 // Awaited on its own line: what an expression reads before an await is copied into the state machine.
                 var routed = await answer.ConfigureAwait(false);
-                reply = RpcProcessor.Assemble(envelope, _processor.EndSingle(dispatch, call, routed));
+                reply = RpcProcessor.Assemble(envelope, _processor.EndSingle(ref dispatch, call, routed));
             }
             else
             {

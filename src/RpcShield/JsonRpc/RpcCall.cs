@@ -12,11 +12,12 @@ internal sealed class RpcCall
 {
     private List<KeyValuePair<string, string>>? _annotations;
     // The one annotation nearly every call gets (X-RpcShield-Upstream) is kept without a list.
-    // Annotations lock the call itself: it never leaves the request path, and a lock object would
-    // be one more allocation per request.
     private KeyValuePair<string, string>? _first;
     // A second one (X-RpcShield-Cache beside the upstream) is kept without a list too.
     private KeyValuePair<string, string>? _second;
+    // A private lock that costs no allocation per request (a lock object would); held only for a
+    // few field reads and writes. Mutable struct: never readonly, never copied.
+    private SpinLock _gate = new(enableThreadOwnerTracking: false);
 
     public RpcCall(ChainRuntime chain, IHeaderDictionary requestHeaders, RpcTransport transport)
     {
@@ -43,8 +44,10 @@ internal sealed class RpcCall
     /// <summary>Adds a value to a response header (distinct values joined with ',' when written).</summary>
     public void Annotate(string header, string value)
     {
-        lock (this)
+        var taken = false;
+        try
         {
+            _gate.Enter(ref taken);
             if (_first is null)
             {
                 _first = new(header, value);
@@ -73,6 +76,13 @@ internal sealed class RpcCall
 
             _annotations.Add(new(header, value));
         }
+        finally
+        {
+            if (taken)
+            {
+                _gate.Exit();
+            }
+        }
 
         static bool Same(KeyValuePair<string, string> annotation, string header, string value) =>
             string.Equals(annotation.Key, header, StringComparison.OrdinalIgnoreCase) && annotation.Value == value;
@@ -81,23 +91,46 @@ internal sealed class RpcCall
     /// <summary>Sets each annotated header once, its distinct values joined with ','.</summary>
     public void WriteTo(IHeaderDictionary headers)
     {
-        lock (this)
+        KeyValuePair<string, string> first;
+        KeyValuePair<string, string> second = default;
+        var taken = false;
+        try
         {
-            if (_first is not { } first)
+            _gate.Enter(ref taken);
+            if (_first is not { } only)
             {
                 return;
             }
 
-            if (_annotations is null && (_second is not { } second || !string.Equals(second.Key, first.Key, StringComparison.OrdinalIgnoreCase)))
+            first = only;
+            if (_second is { } other)
             {
-                headers[first.Key] = first.Value;
-                if (_second is { } other)
-                {
-                    headers[other.Key] = other.Value;
-                }
-
-                return;
+                second = other;
             }
+
+            if (_annotations is not null || (second.Key is not null && string.Equals(second.Key, first.Key, StringComparison.OrdinalIgnoreCase)))
+            {
+                first = default;
+            }
+        }
+        finally
+        {
+            if (taken)
+            {
+                _gate.Exit();
+            }
+        }
+
+        if (first.Key is not null)
+        {
+            // One or two distinct headers: set outside the lock (the header dictionary is not ours to hold a spin lock over).
+            headers[first.Key] = first.Value;
+            if (second.Key is not null)
+            {
+                headers[second.Key] = second.Value;
+            }
+
+            return;
         }
 
         foreach (var (header, value) in Annotations())
@@ -109,30 +142,44 @@ internal sealed class RpcCall
     /// <summary>Each annotated header once, its distinct values joined with ','.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Annotations()
     {
-        lock (this)
+        KeyValuePair<string, string> first;
+        KeyValuePair<string, string>[] more;
+        var taken = false;
+        try
         {
-            if (_first is not { } first)
+            // Copied under the lock, merged outside it (the lock spins: held for the copy only).
+            _gate.Enter(ref taken);
+            if (_first is not { } annotated)
             {
                 return [];
             }
 
-            var merged = new List<KeyValuePair<string, string>>(2 + (_annotations?.Count ?? 0)) { first };
-            IEnumerable<KeyValuePair<string, string>> rest = _second is { } second ? [second, .. _annotations ?? []] : _annotations ?? [];
-            foreach (var (header, value) in rest)
-            {
-                var index = merged.FindIndex(m => string.Equals(m.Key, header, StringComparison.OrdinalIgnoreCase));
-                if (index < 0)
-                {
-                    merged.Add(new(header, value));
-                }
-                else
-                {
-                    merged[index] = new(header, merged[index].Value + "," + value);
-                }
-            }
-
-            return merged;
+            first = annotated;
+            more = _second is { } second ? [second, .. _annotations ?? []] : _annotations?.ToArray() ?? [];
         }
+        finally
+        {
+            if (taken)
+            {
+                _gate.Exit();
+            }
+        }
+
+        var merged = new List<KeyValuePair<string, string>>(1 + more.Length) { first };
+        foreach (var (header, value) in more)
+        {
+            var index = merged.FindIndex(m => string.Equals(m.Key, header, StringComparison.OrdinalIgnoreCase));
+            if (index < 0)
+            {
+                merged.Add(new(header, value));
+            }
+            else
+            {
+                merged[index] = new(header, merged[index].Value + "," + value);
+            }
+        }
+
+        return merged;
     }
 }
 

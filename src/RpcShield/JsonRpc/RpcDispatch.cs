@@ -3,9 +3,12 @@ namespace RpcShield.JsonRpc;
 /// <summary>
 /// What <see cref="RpcDispatcher.End"/> needs of a dispatch begun by <see cref="RpcDispatcher.Begin"/>:
 /// kept by the caller across its await, so the dispatcher needs no state machine of its own.
+/// Ended once: <see cref="RpcDispatcher.End"/> takes it by <c>ref</c> and spends its <see cref="Resilience.SettleOnce"/>.
 /// </summary>
-internal readonly struct RpcDispatch
+internal struct RpcDispatch
 {
+    private Resilience.SettleOnce _ticket;
+
     internal RpcDispatch(long started, RpcCallScope.Holder? published, string method, ReadOnlyMemory<byte> id, bool routed)
     {
         Started = started;
@@ -13,7 +16,11 @@ internal readonly struct RpcDispatch
         Method = method;
         Id = id;
         Routed = routed;
+        _ticket = Resilience.SettleOnce.Begun();
     }
+
+    /// <summary>True the first time only: the dispatch is ended now.</summary>
+    internal bool TryEnd() => _ticket.TryTake();
 
     /// <summary>TimeProvider timestamp when the dispatch began (the request metric's duration).</summary>
     internal long Started { get; }

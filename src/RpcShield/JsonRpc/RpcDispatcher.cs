@@ -40,13 +40,13 @@ internal sealed class RpcDispatcher
         var routed = Begin(call, item, cancellationToken, out var dispatch);
         // Awaited on its own line: what an expression reads before an await is copied into the state machine.
         var answer = await routed.ConfigureAwait(false);
-        return End(dispatch, call, answer);
+        return End(ref dispatch, call, answer);
     }
 
     /// <summary>
     /// <see cref="DispatchAsync"/> for a caller that awaits in its own state machine (the HTTP
     /// endpoint): await the returned answer (it never throws for a client that left), then pass it
-    /// to <see cref="End"/> with <paramref name="dispatch"/>, once. Saves a state machine per request.
+    /// to <see cref="End"/> with <paramref name="dispatch"/> (by ref: a second End is a no-op). Saves a state machine per request.
     /// </summary>
     public ValueTask<ForwardResult> Begin(RpcCall call, in RpcRequestItem item, CancellationToken cancellationToken, out RpcDispatch dispatch)
     {
@@ -96,9 +96,14 @@ internal sealed class RpcDispatcher
         return answer;
     }
 
-    /// <summary>Finishes a dispatch from <see cref="Begin"/>: result filters, the serving-upstream header, the per-request metric.</summary>
-    public ForwardResult End(in RpcDispatch dispatch, RpcCall call, ForwardResult result)
+    /// <summary>Finishes a dispatch from <see cref="Begin"/>: result filters, the serving-upstream header, the per-request metric. Once: ending it again returns <paramref name="result"/> untouched.</summary>
+    public ForwardResult End(ref RpcDispatch dispatch, RpcCall call, ForwardResult result)
     {
+        if (!dispatch.TryEnd())
+        {
+            return result;
+        }
+
         if (dispatch.Routed)
         {
             result = Filter(call, dispatch.Method, dispatch.Id, result);

@@ -88,8 +88,8 @@ internal sealed class RpcProcessor
     }
 
     /// <summary>The answer of a <see cref="BeginSingle"/> (null for an invalid item, answered by its error).</summary>
-    public ForwardResult? EndSingle(in RpcDispatch dispatch, RpcCall call, ForwardResult? answer) =>
-        answer is null ? null : _dispatcher.End(dispatch, call, answer);
+    public ForwardResult? EndSingle(ref RpcDispatch dispatch, RpcCall call, ForwardResult? answer) =>
+        answer is null ? null : _dispatcher.End(ref dispatch, call, answer);
 
     public static RpcReply Assemble(RpcEnvelope envelope, ForwardResult? single) =>
         new(envelope.Kind == EnvelopeKind.Batch, StatusCodes.Status200OK, PartOf(envelope, 0, single), single);

@@ -128,7 +128,7 @@ internal sealed class ReadForwarder
     {
         // Awaited on its own line: what an expression reads before an await is copied into the state machine.
         var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
-        var outcome = _sender.Settle(attempt, pipelineOutcome);
+        var outcome = _sender.Settle(ref attempt, pipelineOutcome);
         if (IsFirstAnswer(outcome))
         {
             _hedgeDelay.Observe(request.Chain, request.Method, outcome);
@@ -211,7 +211,7 @@ internal sealed class ReadForwarder
 
         var attempt = Send(upstream, state, timeout, cancellationToken);
         var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
-        return Attempted(state, _sender.Settle(attempt, pipelineOutcome));
+        return Attempted(state, _sender.Settle(ref attempt, pipelineOutcome));
     }
 
     /// <summary>
@@ -255,7 +255,7 @@ internal sealed class ReadForwarder
     {
         var attempt = _sender.Start(upstream, body, method, timeout, cancellationToken);
         var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
-        return _sender.Settle(attempt, pipelineOutcome);
+        return _sender.Settle(ref attempt, pipelineOutcome);
     }
 
     /// <summary>A batched outcome nobody will read (a hedge won, the client left): its buffer goes back to the pool when it arrives.</summary>
@@ -307,8 +307,10 @@ internal sealed class ReadForwarder
     /// <summary>Per-request bookkeeping shared by the attempts of one request (hedges run in parallel).</summary>
     private sealed class ForwardState(ReadForwarder forwarder, ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, TimeSpan attemptTimeout, bool hedgeable, int retries, int maxExtra)
     {
-        // Failures only: a request its first upstream answers allocates no list (and no lock: `this` is private).
+        // Failures only: a request its first upstream answers allocates no list.
         private List<AttemptRecord>? _attempts;
+        // Built only for several candidates or a failed first attempt, never on the lone happy path.
+        private readonly Lock _gate = new();
         private AttemptOutcome? _bestNodeError;
         // Errors no second node has judged yet (AttemptKind.Unconfirmed), best-ranked first; they own their bodies.
         private List<AttemptOutcome>? _unconfirmed;
@@ -369,7 +371,7 @@ internal sealed class ReadForwarder
         /// </summary>
         public Upstream? NextFor(out bool hedge)
         {
-            lock (this)
+            lock (_gate)
             {
                 hedge = _failures <= _failovers;
                 if (hedge ? _hedges >= maxExtra : _failovers >= retries)
@@ -405,7 +407,7 @@ internal sealed class ReadForwarder
 
         public bool WasHedge(Upstream upstream)
         {
-            lock (this)
+            lock (_gate)
             {
                 return _hedged is not null && Array.IndexOf(_hedged, upstream, 0, _hedges) >= 0;
             }
@@ -424,7 +426,7 @@ internal sealed class ReadForwarder
                 case AttemptKind.Answered:
                     if (Volatile.Read(ref _unconfirmed) is not null)
                     {
-                        lock (this)
+                        lock (_gate)
                         {
                             // An answer no unconfirmed error shared: those were their nodes' faults.
                             JudgeUnconfirmed(shared: null);
@@ -436,7 +438,7 @@ internal sealed class ReadForwarder
                     return Weigh(attempt);
             }
 
-            lock (this)
+            lock (_gate)
             {
                 _failures++;
                 Failed(attempt);
@@ -455,7 +457,7 @@ internal sealed class ReadForwarder
         /// <summary>An unconfirmed error: the request's answer when an earlier one matches it (same code and data), else kept for a second opinion.</summary>
         private AttemptOutcome Weigh(AttemptOutcome attempt)
         {
-            lock (this)
+            lock (_gate)
             {
                 if (_finished)
                 {
@@ -546,7 +548,7 @@ internal sealed class ReadForwarder
         public ForwardResult Finish(Outcome<AttemptOutcome> outcome, bool deadlinePassed)
         {
             var attempt = outcome.Result;
-            lock (this)
+            lock (_gate)
             {
                 _finished = true;
                 if (attempt is { Kind: AttemptKind.Answered, Body: not null })

@@ -4,12 +4,14 @@ namespace RpcShield.Upstreams;
 
 /// <summary>
 /// An attempt started by <see cref="UpstreamSender.Start"/>. Await <see cref="Outcome"/> (it never
-/// throws) and pass the result to <see cref="UpstreamSender.Settle"/> exactly once, like a
-/// <see cref="ValueTask{TResult}"/> is awaited once: that returns Polly's context and releases the
-/// budget guards.
+/// throws) and pass the result to <see cref="UpstreamSender.Settle"/>, which takes the attempt by
+/// <c>ref</c> and spends its <see cref="Resilience.SettleOnce"/>: Polly's context goes back to its
+/// pool and the budget guards are released once, however often it is called.
 /// </summary>
-internal readonly struct AttemptInFlight
+internal struct AttemptInFlight
 {
+    private Resilience.SettleOnce _ticket;
+
     internal AttemptInFlight(Upstream? upstream, ValueTask<Outcome<AttemptOutcome>> outcome, ResilienceContext? context, bool plain, CancellationToken cancellation)
     {
         Upstream = upstream;
@@ -17,7 +19,11 @@ internal readonly struct AttemptInFlight
         Context = context;
         Plain = plain;
         Cancellation = cancellation;
+        _ticket = upstream is null ? default : Resilience.SettleOnce.Begun();
     }
+
+    /// <summary>True the first time only for an admitted attempt: it is settled now.</summary>
+    internal bool TrySettle() => _ticket.TryTake();
 
     public ValueTask<Outcome<AttemptOutcome>> Outcome { get; }
 

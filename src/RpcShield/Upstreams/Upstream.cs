@@ -12,7 +12,7 @@ namespace RpcShield.Upstreams;
 internal sealed class Upstream : IDisposable
 {
     private int _inFlight;
-    private int _circuitState;
+    private volatile Breakers.BreakerState _circuitState;
     private long _takesBatchesAgainAt;
     private volatile bool _throttled;
     private long _divergedUntil;
@@ -72,8 +72,8 @@ internal sealed class Upstream : IDisposable
     /// <summary>Circuit breaker state. Not closed = ranked last (the breaker refuses it anyway).</summary>
     public Breakers.BreakerState CircuitState
     {
-        get => (Breakers.BreakerState)Volatile.Read(ref _circuitState);
-        set => Volatile.Write(ref _circuitState, (int)value);
+        get => _circuitState;
+        set => _circuitState = value;
     }
 
     /// <summary>True while the upstream asked us to back off (429 / -32005): ranked last until it expires.</summary>

@@ -44,7 +44,7 @@ internal sealed class UpstreamSender
     {
         var attempt = Start(upstream, body, method, attemptTimeout, cancellationToken);
         var outcome = await attempt.Outcome.ConfigureAwait(false);
-        var settled = Settle(attempt, outcome);
+        var settled = Settle(ref attempt, outcome);
         if (settled.Kind == AttemptKind.Unconfirmed)
         {
             Judge(settled, fault: false);
@@ -122,7 +122,7 @@ internal sealed class UpstreamSender
 
     /// <summary>
     /// <see cref="SendAsync"/> for a caller that awaits in its own state machine (the read path):
-    /// await <see cref="AttemptInFlight.Outcome"/>, then hand it to <see cref="Settle"/> exactly once.
+    /// await <see cref="AttemptInFlight.Outcome"/>, then hand it to <see cref="Settle"/> (by ref: settled once).
     /// Saves the sender's own state machine, about 0.2 KB per attempt.
     /// </summary>
     public AttemptInFlight Start(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan attemptTimeout, CancellationToken cancellationToken)
@@ -163,11 +163,17 @@ internal sealed class UpstreamSender
     }
 
     /// <summary>The attempt's outcome once its pipeline finished: the context goes back to its pool, the guards learn the result.</summary>
-    public AttemptOutcome Settle(in AttemptInFlight attempt, Outcome<AttemptOutcome> outcome)
+    public AttemptOutcome Settle(ref AttemptInFlight attempt, Outcome<AttemptOutcome> outcome)
     {
         if (attempt.Upstream is not { } upstream)
         {
             return outcome.Result!;
+        }
+
+        if (!attempt.TrySettle())
+        {
+            // Settled already: nothing goes back to a pool or a guard twice.
+            return outcome.Result ?? AttemptOutcome.Refused(upstream, "pipeline_error");
         }
 
         var settled = outcome.Exception switch

@@ -79,7 +79,7 @@ public sealed class CircuitBreakerContributorTests
             upstream.Health.ProbeSucceeded(1, chainIdVerified: true);
         }
 
-        rig.Chain.Rerank();
+        rig.Chain.PublishNow();
         Assert.Equal(2, rig.Chain.Ranking.Length);
         Assert.Equal("u1", rig.Chain.Ranking[0].Name);
         Assert.Equal("u0", rig.Chain.Ranking[^1].Name);

@@ -54,7 +54,7 @@ public sealed class HeadConsistencyTests
         chain.Upstreams[0].Health.ProbeSucceeded(99, chainIdVerified: true);
         chain.Upstreams[1].Health.ProbeSucceeded(100, chainIdVerified: true);
         chain.Upstreams[2].Health.ProbeSucceeded(100, chainIdVerified: true);
-        chain.Rerank();
+        chain.PublishNow();
         var candidates = new[] { chain.Upstreams[0], chain.Upstreams[1], chain.Upstreams[2] };
 
         var pending = Item("""{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{},"pending"]}""", "eth_call");
@@ -85,26 +85,26 @@ public sealed class HeadConsistencyTests
             upstream.Health.ProbeSucceeded(100, chainIdVerified: true);
         }
 
-        chain.Rerank();
+        chain.PublishNow();
         chain.Upstreams[0].Health.HeadObserved(101, null);
-        chain.Rerank();
+        chain.PublishNow();
         Assert.Equal(101, chain.BestHead); // one block on: trusted as it climbs
 
         chain.Upstreams[0].Health.HeadObserved(900, null);
-        chain.Rerank();
+        chain.PublishNow();
         Assert.Equal(101, chain.BestHead); // a jump nobody confirms
 
         chain.Upstreams[1].Health.HeadObserved(899, null);
-        chain.Rerank();
+        chain.PublishNow();
         Assert.Equal(900, chain.BestHead); // confirmed by a second node
 
         var (_, stuck, _) = TestChains.Create(_time, upstreams: 2);
         stuck.Upstreams[0].Health.ProbeSucceeded(50, chainIdVerified: true);
         stuck.Upstreams[1].Health.ProbeSucceeded(10, chainIdVerified: true);
-        stuck.Rerank();
+        stuck.PublishNow();
         Assert.Equal(10, stuck.BestHead);
         stuck.Upstreams[0].Health.HeadObserved(51, null);
-        stuck.Rerank();
+        stuck.PublishNow();
         Assert.Equal(51, stuck.BestHead); // it moved on past its unconfirmed head: the other is stuck or syncing
     }
 

@@ -59,7 +59,7 @@ public sealed class HeadTrackerTests
     }
 
     [Fact]
-    public void A_head_feeds_health_and_ranking_and_a_head_going_back_is_a_published_reorg()
+    public async Task A_head_feeds_health_and_ranking_and_a_head_going_back_is_a_published_reorg()
     {
         var (registry, chain, metrics) = TestChains.Create(_time);
         foreach (var upstream in chain.Upstreams)
@@ -67,7 +67,7 @@ public sealed class HeadTrackerTests
             upstream.Health.ProbeSucceeded(10, chainIdVerified: true);
         }
 
-        chain.Rerank();
+        chain.PublishNow();
         var journal = new Recording();
         var events = new HeadEvents(NullLogger<HeadEvents>.Instance);
         var reorgs = new List<ReorgEvent>();
@@ -82,7 +82,8 @@ public sealed class HeadTrackerTests
         tracker.Observe(chain, u1, new BlockHeader(11, "0xa11", "0xa10"));
         tracker.Observe(chain, u1, new BlockHeader(11, "0xa11", "0xa10"));
 
-        Assert.Equal(11, chain.BestHead);
+        // The tracker only signals the chain's ranking publisher, which publishes on its own pass.
+        await WaitFor(() => chain.BestHead == 11);
         Assert.Equal((11L, "0xa11"), (u0.Health.Head, u0.Health.HeadHash));
         Assert.Equal(2, heads.Count); // the repeated head is not news
         Assert.Equal(0.12, u1.Metrics.HeadDelay.Sum, 3);
@@ -97,6 +98,28 @@ public sealed class HeadTrackerTests
         var row = Assert.Single(journal.Entries);
         Assert.Equal((JournalKinds.Reorg, "head_went_back", "u0"), (row.Kind, row.Reason, row.Upstream));
         Assert.Equal(HealthStatus.Healthy, u0.Health.Status);
+    }
+
+    [Fact]
+    public void A_node_climbing_block_by_block_in_a_burst_is_trusted_at_each_head()
+    {
+        var (registry, chain, metrics) = TestChains.Create(_time);
+        foreach (var upstream in chain.Upstreams)
+        {
+            upstream.Health.ProbeSucceeded(2, chainIdVerified: true);
+        }
+
+        chain.PublishNow();
+        var tracker = new HeadTracker(registry, new UpstreamSender(_time, [], []), _time, metrics, new Recording(), new HeadEvents(NullLogger<HeadEvents>.Instance), NullLogger<HeadTracker>.Instance);
+
+        for (var number = 3; number <= 12; number++)
+        {
+            // Ten heads in a burst from one node (a node mining fast): each one ranked before the next arrives.
+            tracker.Observe(chain, chain.Upstreams[0], new BlockHeader(number, $"0x{number:x}", $"0x{number - 1:x}"));
+            Assert.Equal(number, chain.BestHead);
+        }
+
+        Assert.Equal(RpcShield.Health.HealthStatus.Lagging, chain.Upstreams[1].Health.Status); // ten behind: left
     }
 
     private static async Task WaitFor(Func<bool> condition)

@@ -135,10 +135,27 @@ public sealed class RpcDispatcherTests
         release.SetResult();
         var result = await answer;
         Assert.Same(call, seenAfterAwait);
-        dispatcher.End(dispatch, call, result);
+        dispatcher.End(ref dispatch, call, result);
         RpcCall? seenOnceEnded = call;
         ExecutionContext.Run(routedFlow!, _ => seenOnceEnded = scope.Current, null);
         Assert.Null(seenOnceEnded); // work that outlives the dispatch sees no call once it ended
+    }
+
+    [Fact]
+    public async Task Ending_a_dispatch_twice_counts_and_filters_it_once()
+    {
+        var filter = new RecordingFilter();
+        var dispatcher = Dispatcher(handlers: [new ScriptedHandler(_ => ValueTask.FromResult(Served(_chain.Upstreams.First())))], filters: [filter]);
+        var call = TestCall();
+
+        var answer = dispatcher.Begin(call, Item("eth_call"), CancellationToken.None, out var dispatch);
+        var result = await answer;
+        var first = dispatcher.End(ref dispatch, call, result);
+        var second = dispatcher.End(ref dispatch, call, first);
+
+        Assert.Same(first, second);
+        Assert.Single(filter.Ids);
+        Assert.Equal(1, Requests("eth_call", "ok"));
     }
 
     private RpcDispatcher Dispatcher(IRpcGate[]? gates = null, IRpcHandler[]? handlers = null, IRpcResultFilter[]? filters = null, RpcCallScope? scope = null) =>
@@ -153,7 +170,7 @@ public sealed class RpcDispatcherTests
         }
 
         var answer = dispatcher.Begin(call, item, cancellationToken, out var dispatch);
-        return dispatcher.End(dispatch, call, await answer);
+        return dispatcher.End(ref dispatch, call, await answer);
     }
 
     private RpcCall TestCall() => new(_chain, new HeaderDictionary(), RpcTransport.Http);

@@ -69,7 +69,7 @@ public sealed class ReadForwarderTests
         var chain = Chain(new ScriptedTransport(200, "{}"), new ScriptedTransport(200, "{}"));
         chain.Upstreams[1].Health.ProbeSucceeded(101, chainIdVerified: true);
         chain.Upstreams[1].Latency.Record(TimeSpan.FromSeconds(1)); // slow enough to rank second despite the lag penalty
-        chain.Rerank();
+        chain.PublishNow();
         var ranking = chain.Ranking.ToArray();
         Assert.Same(chain.Upstreams[0], ranking[0]); // ranked first though a block behind: the head preference reorders
 

@@ -54,6 +54,20 @@ public sealed class UpstreamSenderTests
     }
 
     [Fact]
+    public async Task Settling_an_attempt_twice_releases_its_guard_once()
+    {
+        var guard = new RecordingGuard();
+        var sender = new UpstreamSender(_time, [], [guard]);
+        var attempt = sender.Start(Upstream(new ThrowingTransport()), Body, "eth_blockNumber", TimeSpan.FromSeconds(1), CancellationToken.None);
+        var outcome = await attempt.Outcome;
+
+        var first = sender.Settle(ref attempt, outcome);
+        sender.Settle(ref attempt, outcome);
+
+        Assert.Same(first, Assert.Single(guard.Completed)); // one release, one context back to its pool
+    }
+
+    [Fact]
     public void An_attempt_whose_pipeline_cannot_be_built_gives_its_guard_slot_back()
     {
         var guard = new RecordingGuard();
@@ -72,7 +86,7 @@ public sealed class UpstreamSenderTests
         }
 
         var attempt = sender.Start(upstream, Body, "eth_blockNumber", TimeSpan.FromSeconds(1), CancellationToken.None);
-        return sender.Settle(attempt, await attempt.Outcome);
+        return sender.Settle(ref attempt, await attempt.Outcome);
     }
 
     private Upstream Upstream(IUpstreamTransport transport)
