@@ -79,6 +79,7 @@ public static class RpcShieldHost
         services.AddResilience();
         RpcShield.Heads.HeadsServiceCollectionExtensions.AddHeads(services);
         services.AddFanout();
+        RpcShield.BundleStatus.BundleStatusServiceCollectionExtensions.AddBundleStatus(services);
         services.AddChaos();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);
