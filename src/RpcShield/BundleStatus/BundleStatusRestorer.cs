@@ -11,10 +11,16 @@ namespace RpcShield.BundleStatus;
 /// still pending go back to the inclusion tracker (judged by hash and nonce; without their raw
 /// transactions a miss is `unknown`). A journal that cannot be read only costs the old statuses.
 /// </summary>
-internal sealed partial class BundleStatusRestorer(BundleStatusBook book, InclusionTracker tracker, JournalDatabase database, ILogger<BundleStatusRestorer> logger) : IHostedService
+internal sealed partial class BundleStatusRestorer(BundleStatusBook book, InclusionTracker tracker, JournalDatabase? database, ILogger<BundleStatusRestorer> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        if (database is null)
+        {
+            // No journal configured: nothing to restore.
+            return Task.CompletedTask;
+        }
+
         try
         {
             using var connection = database.Open(readOnly: true);

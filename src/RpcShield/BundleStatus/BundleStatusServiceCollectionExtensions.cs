@@ -14,17 +14,8 @@ internal static class BundleStatusServiceCollectionExtensions
         services.AddSingleton<BundleJudge>();
         services.AddHostedService(sp => sp.GetRequiredService<BundleJudge>());
         services.AddSingleton<IRpcHandler, BundleStatusRpcHandler>();
-        services.AddHostedService(sp => sp.GetService<JournalDatabase>() is { } database
-            ? new BundleStatusRestorer(sp.GetRequiredService<BundleStatusBook>(), sp.GetRequiredService<Inclusion.InclusionTracker>(), database, sp.GetRequiredService<ILogger<BundleStatusRestorer>>())
-            : (Microsoft.Extensions.Hosting.IHostedService)new NoRestore());
+        services.AddHostedService(sp => new BundleStatusRestorer(sp.GetRequiredService<BundleStatusBook>(), sp.GetRequiredService<Inclusion.InclusionTracker>(),
+            sp.GetService<JournalDatabase>(), sp.GetRequiredService<ILogger<BundleStatusRestorer>>()));
         return services;
-    }
-
-    /// <summary>No journal configured: nothing to restore.</summary>
-    private sealed class NoRestore : Microsoft.Extensions.Hosting.IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -41,6 +41,31 @@ internal sealed record BundleTransaction(RawTransaction Identity, string? To, Bi
         }
     }
 
+    /// <summary>
+    /// Index of the first raw transaction that is not a well-formed signed transaction (typed or legacy
+    /// RLP), or -1. Structure only (no signature recovery): cheap enough to refuse malformed bundles
+    /// before anything reaches a builder.
+    /// </summary>
+    public static int FirstMalformed(IReadOnlyList<byte[]> raws)
+    {
+        for (var i = 0; i < raws.Count; i++)
+        {
+            try
+            {
+                if (TransactionFactory.CreateTransaction(raws[i]) is null)
+                {
+                    return i;
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     private static BundleTransaction Legacy(RawTransaction identity, byte[]? to, byte[]? value, byte[]? data, byte[]? gas, byte[]? gasPrice) =>
         new(identity, to is { Length: 20 } ? "0x" + Convert.ToHexStringLower(to) : null, Quantity(value), "0x" + Convert.ToHexStringLower(data ?? []), Quantity(gas), Quantity(gasPrice));
 

@@ -69,6 +69,11 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             return ForwardResult.Error(RpcErrorCodes.InvalidParams, invalid!);
         }
 
+        if (BundleTransaction.FirstMalformed(submission.RawTransactions) is var malformed and >= 0)
+        {
+            return ForwardResult.Error(RpcErrorCodes.InvalidParams, $"{method}: transaction {malformed} is not a decodable signed transaction (typed or legacy RLP); nothing was sent to the builders");
+        }
+
         // The best head RpcShield knows: tracked, or already answered to a bot as eth_blockNumber
         // (the bot may have seen a block the head tracker has not yet).
         var head = KnownHead(chain);
