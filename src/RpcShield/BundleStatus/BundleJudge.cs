@@ -25,6 +25,7 @@ internal sealed partial class BundleJudge : IHostedService, IDisposable
     private readonly HeadEvents? _heads;
     private readonly ILogger<BundleJudge> _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
 
     public BundleJudge(BundleStatusBook book, BundleSimulator simulator, InclusionTracker tracker, ILogger<BundleJudge> logger, HeadEvents? heads = null)
     {
@@ -54,8 +55,23 @@ internal sealed partial class BundleJudge : IHostedService, IDisposable
             _heads.Reorged -= OnReorged;
         }
 
-        _stopping.Cancel();
+        Stop();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Stops judgements still running; idempotent, also after <see cref="Dispose"/> (hosts may stop a disposed service).</summary>
+    private void Stop()
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            try
+            {
+                _stopping.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
     }
 
     private void OnJudged(ChainRuntime chain, TrackedBundle bundle, BlockView block, InclusionDecision decision) =>
@@ -184,9 +200,18 @@ internal sealed partial class BundleJudge : IHostedService, IDisposable
         return allowed;
     }
 
-    private static string Gwei(BigInteger wei) => ((decimal)wei / 1_000_000_000m).ToString("0.#########", CultureInfo.InvariantCulture);
+    private static string Gwei(BigInteger wei) => wei <= (BigInteger)decimal.MaxValue
+        ? ((decimal)wei / 1_000_000_000m).ToString("0.#########", CultureInfo.InvariantCulture)
+        : (wei / 1_000_000_000).ToString(CultureInfo.InvariantCulture);
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _stopping.Cancel();
+            _stopping.Dispose();
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Chain {Chain}: bundle {BundleHash} is pending again (blocks from {Block} were reorged)")]
     private partial void LogBackToPending(string chain, string bundleHash, long block);

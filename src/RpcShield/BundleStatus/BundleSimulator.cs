@@ -260,7 +260,8 @@ internal sealed class BundleSimulator(UpstreamSender sender)
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static string Hex(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+    /// <summary>A block number as a JSON-RPC hex quantity.</summary>
+    internal static string Hex(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
     private static string Hex(System.Numerics.BigInteger value) => value <= 0 ? "0x0" : "0x" + value.ToString("x", CultureInfo.InvariantCulture).TrimStart('0');
 }

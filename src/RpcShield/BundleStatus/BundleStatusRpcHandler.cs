@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using RpcShield.Chains;
 using RpcShield.JsonRpc;
@@ -45,14 +44,14 @@ internal sealed class BundleStatusRpcHandler(BundleStatusBook book) : IRpcHandle
     {
         w.WriteStartObject();
         w.WriteString("bundleHash"u8, status.BundleHash);
-        w.WriteString("targetBlock"u8, Hex(status.TargetBlock));
+        w.WriteString("targetBlock"u8, BundleSimulator.Hex(status.TargetBlock));
         w.WriteString("state"u8, status.State);
         w.WriteString("reason"u8, status.Reason);
         w.WriteString("detail"u8, status.Detail);
         if (status.IncludedIn is { } included)
         {
             w.WriteStartObject("includedIn"u8);
-            w.WriteString("block"u8, Hex(included.Block));
+            w.WriteString("block"u8, BundleSimulator.Hex(included.Block));
             w.WriteString("builder"u8, included.Builder);
             w.WriteEndObject();
         }
@@ -124,6 +123,4 @@ internal sealed class BundleStatusRpcHandler(BundleStatusBook book) : IRpcHandle
             return false;
         }
     }
-
-    private static string Hex(long value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 }
