@@ -19,6 +19,8 @@ internal sealed class Bot(BotOptions options, HttpClient http, TextWriter output
     private readonly Wallet _wallet = new(options.Key);
     private readonly Dictionary<string, string> _builderByCoinbase = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, int> _landedBy = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _reasons = new(StringComparer.Ordinal);
+    private int _reported;
     private string? _tipper;
     private int _sent;
     private int _rejected;
@@ -146,6 +148,10 @@ internal sealed class Bot(BotOptions options, HttpClient http, TextWriter output
         {
             _rejected++;
             await output.WriteLineAsync($"block {target,6}  bundle rejected: {answer.Error}" + (answer.Builders is null ? "" : $" [{answer.Builders}]"));
+            // The refusal (-32602 past block, -32095 every builder failed) carries data.bundleHash: ask RpcShield why.
+            var rejectedHash = answer.ErrorData is { ValueKind: JsonValueKind.Object } data && data.TryGetProperty("bundleHash", out var h0) ? h0.GetString() : null;
+            var (state, reason, _) = rejectedHash is null ? (null, null, null) : await BundleStatusAsync(rejectedHash, target, cancellationToken);
+            await ReportOutcomeAsync(target, rejectedHash, state, reason ?? "not_received", cancellationToken);
             return null;
         }
 
@@ -188,9 +194,64 @@ internal sealed class Bot(BotOptions options, HttpClient http, TextWriter output
             }
         }
 
+        var (state, reason, detail) = await BundleStatusAsync(bundle.BundleHash, bundle.Target, cancellationToken);
+        var why = reason is null ? "" : $" | why: {reason}" + (detail is null ? "" : $" ({Clip(detail, 90)})");
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"block {bundle.Target,6}  built by {builder,-10} bundle {Short(bundle.BundleHash)}  {verdict,-36} | sent to [{bundle.Builders ?? "-"}] | {reads}"));
+            $"block {bundle.Target,6}  built by {builder,-10} bundle {Short(bundle.BundleHash)}  {verdict,-36} | sent to [{bundle.Builders ?? "-"}] | {reads}{why}"));
+        await ReportOutcomeAsync(bundle.Target, bundle.BundleHash, state, reason, cancellationToken);
     }
+
+    /// <summary>
+    /// RpcShield's own verdict (`rpcshield_getBundleStatus`): state and reason from evidence. The judge
+    /// runs just after the target block, so a pending answer is asked again briefly.
+    /// </summary>
+    private async Task<(string? State, string? Reason, string? Detail)> BundleStatusAsync(string bundleHash, long target, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 15; attempt++)
+        {
+            var answer = await _rpc.CallAsync("rpcshield_getBundleStatus", $"[\"{bundleHash}\",\"{RpcClient.Hex(target)}\"]", cancellationToken);
+            if (!answer.Ok || answer.Result is not { ValueKind: JsonValueKind.Object } status)
+            {
+                return (null, null, null);
+            }
+
+            var state = status.GetProperty("state").GetString();
+            if (state != "pending")
+            {
+                var reason = status.GetProperty("reason").GetString();
+                if (reason is not null)
+                {
+                    _reasons[reason] = _reasons.GetValueOrDefault(reason) + 1;
+                }
+
+                return (state, reason, status.GetProperty("detail").GetString());
+            }
+
+            await Task.Delay(150, cancellationToken);
+        }
+
+        return ("pending", null, null);
+    }
+
+    /// <summary>Tells RpcShield how the opportunity ended (`rpcshield_reportOutcome`), so `rpcshield report` has outcomes to rank.</summary>
+    private async Task ReportOutcomeAsync(long block, string? bundleHash, string? state, string? reason, CancellationToken cancellationToken)
+    {
+        var outcome = (state, reason) switch
+        {
+            ("included", _) => "succeeded",
+            (_, "nonce_taken") => "lost_to_competitor",
+            (_, "reverted" or "fee_too_low") => "simulation_error",
+            (_, "not_received" or "late") => "rpc_failure",
+            _ => "other",
+        };
+        var hash = bundleHash is { Length: 66 } ? $",\"bundleHash\":\"{bundleHash}\"" : "";
+        var note = reason is null ? "" : $",\"note\":\"reason: {reason}\"";
+        var answer = await _rpc.CallAsync("rpcshield_reportOutcome", string.Create(CultureInfo.InvariantCulture,
+            $"[{{\"strategy\":\"demo-bot\",\"block\":{block},\"expectedProfit\":{options.TipEther},\"outcome\":\"{outcome}\"{hash}{note}}}]"), cancellationToken);
+        _reported += answer.Ok ? 1 : 0;
+    }
+
+    private static string Clip(string text, int max) => text.Length <= max ? text : text[..max] + "…";
 
     private async Task PrintTotalsAsync(ReadLoad reads)
     {
@@ -204,6 +265,12 @@ internal sealed class Bot(BotOptions options, HttpClient http, TextWriter output
             await output.WriteLineAsync("  landed by builder: " + string.Join(", ", _landedBy.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
         }
 
+        if (_reasons.Count > 0)
+        {
+            await output.WriteLineAsync("  why bundles missed (rpcshield_getBundleStatus): " + string.Join(", ", _reasons.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
+        }
+
+        await output.WriteLineAsync($"  outcomes reported to RpcShield (rpcshield_reportOutcome): {_reported}; see them with `rpcshield report`");
         await output.WriteLineAsync($"  reads: {reads.TotalOk} ok, {reads.TotalFailed} failed");
         await PrintRpcShieldViewAsync();
     }

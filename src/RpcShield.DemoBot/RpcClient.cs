@@ -11,6 +11,9 @@ namespace RpcShield.DemoBot;
 internal sealed record RpcAnswer(JsonElement? Result, string? Error, string? Upstream, string? Builders, TimeSpan Elapsed)
 {
     public bool Ok => Error is null;
+
+    /// <summary>The error's `data` (e.g. `bundleHash` of a refused bundle), when there is one.</summary>
+    public JsonElement? ErrorData { get; init; }
 }
 
 /// <summary>Plain HttpClient JSON-RPC client pointed at RpcShield (what any bot does with its RPC URL).</summary>
@@ -38,7 +41,10 @@ internal sealed class RpcClient(HttpClient http, Uri url)
             if (document.RootElement.TryGetProperty("error", out var error))
             {
                 var message = error.TryGetProperty("message", out var m) ? m.GetString() : error.GetRawText();
-                return new RpcAnswer(null, message ?? "error", upstream, builders, elapsed);
+                return new RpcAnswer(null, message ?? "error", upstream, builders, elapsed)
+                {
+                    ErrorData = error.TryGetProperty("data", out var data) ? data.Clone() : null,
+                };
             }
 
             return new RpcAnswer(document.RootElement.GetProperty("result").Clone(), null, upstream, builders, elapsed);

@@ -28,6 +28,8 @@ internal sealed class SandboxBuilder : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<SandboxBundle> _pending = [];
     private readonly ConcurrentQueue<BuilderSubmission> _submissions = new();
+    private readonly Dictionary<(string Hash, long Block), SandboxVerdict> _verdicts = [];
+    private readonly Queue<(string Hash, long Block)> _verdictOrder = new();
     private long _sequence;
     private long _wins;
     private long _included;
@@ -67,6 +69,43 @@ internal sealed class SandboxBuilder : IAsyncDisposable
         }
     }
 
+    /// <summary>This builder's own verdict on each bundle it was sent (the most recent <see cref="SubmissionLogSize"/>).</summary>
+    public IReadOnlyList<SandboxVerdict> Verdicts
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _verdictOrder.Select(k => _verdicts[k])];
+            }
+        }
+    }
+
+    /// <summary>Records (or updates) this builder's verdict on a bundle for a block.</summary>
+    public void Verdict(string bundleHash, long block, string verdict, string? detail = null)
+    {
+        lock (_lock)
+        {
+            VerdictLocked(bundleHash, block, verdict, detail);
+        }
+    }
+
+    private void VerdictLocked(string bundleHash, long block, string verdict, string? detail)
+    {
+        if (_verdicts.TryAdd((bundleHash, block), new SandboxVerdict(bundleHash, block, verdict, detail)))
+        {
+            _verdictOrder.Enqueue((bundleHash, block));
+            while (_verdictOrder.Count > SubmissionLogSize)
+            {
+                _verdicts.Remove(_verdictOrder.Dequeue());
+            }
+        }
+        else
+        {
+            _verdicts[(bundleHash, block)] = new SandboxVerdict(bundleHash, block, verdict, detail);
+        }
+    }
+
     /// <summary>The most recent requests (oldest first).</summary>
     public IReadOnlyList<BuilderSubmission> Submissions => [.. _submissions];
 
@@ -96,6 +135,12 @@ internal sealed class SandboxBuilder : IAsyncDisposable
     {
         lock (_lock)
         {
+            foreach (var bundle in _pending.Where(b => b.Block == sealedBlock))
+            {
+                // Still waiting when its block was sealed: this builder did not build it, or could not use the bundle then.
+                VerdictLocked(bundle.BundleHash, sealedBlock, "not_selected", "not in the block this builder's pool offered");
+            }
+
             _pending.RemoveAll(b => b.Block is { } target ? target <= sealedBlock : b.MaxBlock <= sealedBlock);
         }
     }
@@ -204,6 +249,7 @@ internal sealed class SandboxBuilder : IAsyncDisposable
 
         if (block <= _head())
         {
+            Verdict(SandboxBundle.HashOf(txs), block, "late", $"block {block} is already sealed");
             throw new BadParamsException($"block {block} is already sealed");
         }
 
@@ -231,10 +277,11 @@ internal sealed class SandboxBuilder : IAsyncDisposable
         {
             if (uuid is not null)
             {
-                _pending.RemoveAll(x => x.ReplacementUuid == uuid);
+                CancelLocked(uuid);
             }
 
             _pending.Add(item);
+            VerdictLocked(item.BundleHash, block, "pending", null);
         }
 
         return Result(id, $"{{\"bundleHash\":\"{item.BundleHash}\"}}");
@@ -255,8 +302,18 @@ internal sealed class SandboxBuilder : IAsyncDisposable
     {
         lock (_lock)
         {
-            _pending.RemoveAll(x => x.ReplacementUuid == uuid);
+            CancelLocked(uuid);
         }
+    }
+
+    private void CancelLocked(string uuid)
+    {
+        foreach (var bundle in _pending.Where(x => x.ReplacementUuid == uuid && x.Block is not null))
+        {
+            VerdictLocked(bundle.BundleHash, bundle.Block!.Value, "cancelled", $"replacementUuid {uuid} cancelled");
+        }
+
+        _pending.RemoveAll(x => x.ReplacementUuid == uuid);
     }
 
     private byte[] SendPrivateObject(string id, JsonElement request)

@@ -10,7 +10,8 @@ namespace RpcShield.Sandbox;
 /// <summary>
 /// The sandbox control API, served on RpcShield's listener next to `/status` (loopback clients only):
 /// `GET /sandbox`, `POST /sandbox/nodes/{name}/{stop|stall|lag|slow|heal}` (`?blocks=N`, `?ms=N`),
-/// `POST /sandbox/builders/{name}/{stop|heal}`, `POST /sandbox/seal[?winner=name]`.
+/// `POST /sandbox/builders/{name}/{stop|heal}`, `POST /sandbox/seal[?winner=name]`,
+/// `GET /sandbox/builders/{name}/verdicts` (the builder's own verdict on every bundle it was sent).
 /// </summary>
 internal static class SandboxControlEndpoints
 {
@@ -97,6 +98,13 @@ internal static class SandboxControlEndpoints
 
             return Results.Json(new Dictionary<string, object> { ["name"] = builder.Name, ["running"] = builder.IsRunning });
         });
+
+        group.MapGet("/builders/{name}/verdicts", (string name) => network.Builder(name) is { } builder
+            ? Results.Json(builder.Verdicts.Select(v => new Dictionary<string, object?>
+            {
+                ["bundle_hash"] = v.BundleHash, ["block"] = v.Block, ["verdict"] = v.Verdict, ["detail"] = v.Detail,
+            }))
+            : Results.Json(Error($"no sandbox builder named '{name}'"), statusCode: 404));
 
         group.MapPost("/seal", async (string? winner, CancellationToken ct) =>
         {

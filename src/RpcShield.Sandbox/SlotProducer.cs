@@ -123,6 +123,11 @@ internal sealed partial class SlotProducer
                 {
                     var reason = await IncludeAsync(bundle, cancellationToken).ConfigureAwait(false);
                     outcomes.Add(new BundleInclusion(bundle.BundleHash, reason is null, reason));
+                    if (bundle.Block is { } block)
+                    {
+                        winner.Verdict(bundle.BundleHash, block, reason is null ? "included" : SandboxVerdict.Classify(reason), reason);
+                    }
+
                     if (reason is null)
                     {
                         winner.CountIncluded();

@@ -86,6 +86,7 @@ public static class RpcShieldHost
         RpcShield.Heads.HeadsServiceCollectionExtensions.AddHeads(services);
         RpcShield.Caching.CachingServiceCollectionExtensions.AddResponseCache(services);
         services.AddFanout();
+        RpcShield.BundleStatus.BundleStatusServiceCollectionExtensions.AddBundleStatus(services);
         services.AddChaos();
         services.TryAddSingleton<RpcShield.Journal.IFailureJournal, RpcShield.Journal.NullFailureJournal>();
         settings.ConfigureServices?.Invoke(services);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RpcShield.BundleStatus;
 using RpcShield.Chains;
 using RpcShield.Configuration;
 using RpcShield.Heads;
@@ -34,10 +35,12 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
     private int _disposed;
 
     private readonly MonotonicHeadFilter? _served;
+    private readonly BundleStatusBook? _statuses;
 
-    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, ConfigStore config, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null)
+    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, ConfigStore config, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null, BundleStatusBook? statuses = null)
     {
         _served = served;
+        _statuses = statuses;
         _builders = builders;
         _sender = sender;
         _config = config;
@@ -66,12 +69,25 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             return ForwardResult.Error(RpcErrorCodes.InvalidParams, invalid!);
         }
 
+        if (BundleTransaction.FirstMalformed(submission.RawTransactions) is var malformed and >= 0)
+        {
+            return ForwardResult.Error(RpcErrorCodes.InvalidParams, $"{method}: transaction {malformed} is not a decodable signed transaction (typed or legacy RLP); nothing was sent to the builders");
+        }
+
         // The best head RpcShield knows: tracked, or already answered to a bot as eth_blockNumber
         // (the bot may have seen a block the head tracker has not yet).
-        var head = Math.Max(chain.BestHead, _served?.HighestServed(chain.Name) ?? -1);
+        var head = KnownHead(chain);
+        // The portable id, also for refusals and -32095 (data.bundleHash): the bot can still ask rpcshield_getBundleStatus why.
+        var bundleHash = submission.Method == "eth_sendBundle" && submission.RawTransactions.Count > 0 ? BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)) : null;
         if (submission.BlockNumber >= 0 && head >= 0 && submission.BlockNumber <= head)
         {
-            return ForwardResult.Error(RpcErrorCodes.InvalidParams, $"Bundle targets block {submission.BlockNumber} but block {head} is already the chain head: target {head + 1} or later");
+            var refusal = $"Bundle targets block {submission.BlockNumber} but block {head} is already the chain head: target {head + 1} or later";
+            if (bundleHash is not null)
+            {
+                _statuses?.Rejected(chain.Name, bundleHash, submission.BlockNumber, refusal, call.Strategy);
+            }
+
+            return ForwardResult.Error(RpcErrorCodes.InvalidParams, refusal, data: bundleHash is null ? null : w => WriteBundleHash(w, bundleHash));
         }
 
         // Our own copy: builders still running after the bot is answered outlive the request buffer.
@@ -82,7 +98,8 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         var background = _shutdown.Token;
         var signer = signatures.CanSign;
         // Request headers must not be read once the bot has been answered (Kestrel reuses them).
-        var origin = new Origin(chain, call.Strategy);
+        var origin = new Origin(chain, call.Strategy, bundleHash);
+        RecordStatus(chain, submission, bundleHash, head, call.Strategy, body);
 
         // Builders that need no signature of ours go first: signing (~1 ms of ECDSA) must not delay them.
         bool[] passes = signer ? [false, true] : [false];
@@ -137,7 +154,13 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         }
 
         LogAllFailed(chain.Name, method, targets.Length);
-        return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, AllFailedMessage(finished), data: writer => WriteBuilders(writer, finished));
+        var message = AllFailedMessage(finished);
+        if (bundleHash is not null && submission.BlockNumber >= 0)
+        {
+            _statuses?.AllFailed(chain.Name, bundleHash, submission.BlockNumber, KnownHead(chain), message);
+        }
+
+        return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, message, data: writer => WriteBuilders(writer, finished, bundleHash));
     }
 
     /// <summary>
@@ -171,6 +194,12 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         }
 
         builder.RecordSubmission(method, outcome);
+        if (origin.BundleHash is not null && submission.BlockNumber >= 0)
+        {
+            _statuses?.BuilderAnswered(origin.Chain.Name, origin.BundleHash, submission.BlockNumber,
+                new BuilderAnswer(builder.Name, outcome.Label, outcome.Reason, KnownHead(origin.Chain) >= submission.BlockNumber));
+        }
+
         _journal.Record(new JournalEntry
         {
             Kind = "builder",
@@ -209,7 +238,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             }
         }
 
-        _tracker.Track(new TrackedBundle
+        var tracked = new TrackedBundle
         {
             Chain = call.Chain.Name,
             BundleHash = BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)),
@@ -218,7 +247,31 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             Transactions = transactions,
             AcceptedBy = finished.Where(o => o is { IsOk: true }).Select(o => o!.Builder).ToArray(),
             Strategy = call.Strategy,
-        });
+        };
+        _tracker.Track(tracked);
+        _statuses?.Tracked(tracked);
+    }
+
+    /// <summary>The best head RpcShield knows: tracked, or already answered to a bot as eth_blockNumber.</summary>
+    private long KnownHead(ChainRuntime chain) => Math.Max(chain.BestHead, _served?.HighestServed(chain.Name) ?? -1);
+
+    /// <summary>Bundle status (`rpcshield_getBundleStatus`): a bundle is pending from now on; a cancel cancels the bundles sent with its uuid.</summary>
+    private void RecordStatus(ChainRuntime chain, BundleSubmission submission, string? bundleHash, long head, string? strategy, byte[] body)
+    {
+        if (_statuses is null)
+        {
+            return;
+        }
+
+        if (bundleHash is not null && submission.BlockNumber >= 0)
+        {
+            var hashes = Array.ConvertAll(BundleSubmission.TransactionHashes(submission.RawTransactions), h => BundleSubmission.Hex(h));
+            _statuses.Submitted(chain.Name, bundleHash, submission.BlockNumber, submission.RawTransactions, hashes, submission.ReplacementUuid, strategy, head, body);
+        }
+        else if (submission.ReplacementUuid is { } uuid && submission.RawTransactions.Count == 0)
+        {
+            _statuses.Cancel(chain.Name, uuid, head);
+        }
     }
 
     /// <summary>The bot's answer: client-compatible whatever dialect the winning builder speaks.</summary>
@@ -285,9 +338,21 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         return buffer.Span.ToArray();
     }
 
-    private static void WriteBuilders(Utf8JsonWriter writer, BuilderOutcome?[] outcomes)
+    private static void WriteBundleHash(Utf8JsonWriter writer, string bundleHash)
     {
         writer.WriteStartObject();
+        writer.WriteString("bundleHash"u8, bundleHash);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteBuilders(Utf8JsonWriter writer, BuilderOutcome?[] outcomes, string? bundleHash)
+    {
+        writer.WriteStartObject();
+        if (bundleHash is not null)
+        {
+            writer.WriteString("bundleHash"u8, bundleHash);
+        }
+
         writer.WriteStartArray("builders"u8);
         foreach (var outcome in outcomes)
         {
@@ -329,7 +394,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
     }
 
     /// <summary>What a background submission may still use of the request: never the request itself.</summary>
-    private sealed record Origin(ChainRuntime Chain, string? Strategy);
+    private sealed record Origin(ChainRuntime Chain, string? Strategy, string? BundleHash);
 
     /// <summary>Stops builder submissions still running in the background (host shutdown). Idempotent.</summary>
     public void Dispose()

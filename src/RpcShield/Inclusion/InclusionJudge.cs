@@ -110,7 +110,10 @@ internal static class InclusionJudge
             }
         }
 
-        return new BlockView((long)ParseQuantity(Text(block, "number")), Text(block, "miner"), Text(block, "extraData"), transactions);
+        return new BlockView((long)ParseQuantity(Text(block, "number")), Text(block, "miner"), Text(block, "extraData"), transactions)
+        {
+            BaseFeePerGas = ParseQuantity(Text(block, "baseFeePerGas")),
+        };
     }
 
     public static BigInteger ParseQuantity(string? hex) =>

@@ -56,6 +56,9 @@ internal sealed partial class InclusionTracker : BackgroundService
     /// <summary>Raised after a bundle's outcome is decided (tests, sandbox output).</summary>
     public event Action<TrackedBundle, InclusionDecision>? Decided;
 
+    /// <summary>Raised with the target block too (bundle status: base fee, block builder, reasons).</summary>
+    public event Action<ChainRuntime, TrackedBundle, BlockView, InclusionDecision>? Judged;
+
     public int PendingCount
     {
         get
@@ -190,6 +193,7 @@ internal sealed partial class InclusionTracker : BackgroundService
         });
         LogDecided(chain.Name, bundle.BundleHash, block.Number, decision.Outcome, decision.BlockBuilder);
         Decided?.Invoke(bundle, decision);
+        Judged?.Invoke(chain, bundle, block, decision);
     }
 
     private async Task<BlockView?> FetchBlockAsync(ChainRuntime chain, long number, CancellationToken cancellationToken)

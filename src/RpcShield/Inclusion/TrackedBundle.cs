@@ -23,7 +23,11 @@ internal sealed class TrackedBundle
 }
 
 /// <summary>The parts of a block inclusion tracking needs (from `eth_getBlockByNumber(n, true)`).</summary>
-internal sealed record BlockView(long Number, string Miner, string ExtraDataHex, IReadOnlyList<BlockTransaction> Transactions);
+internal sealed record BlockView(long Number, string Miner, string ExtraDataHex, IReadOnlyList<BlockTransaction> Transactions)
+{
+    /// <summary>The block's baseFeePerGas in wei (-1 when absent: pre-London or not given).</summary>
+    public System.Numerics.BigInteger BaseFeePerGas { get; init; } = System.Numerics.BigInteger.MinusOne;
+}
 
 internal sealed record BlockTransaction(string Hash, string From, System.Numerics.BigInteger Nonce);
 

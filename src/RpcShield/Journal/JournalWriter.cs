@@ -435,4 +435,6 @@ internal static class JournalKinds
     public const string Outcome = "outcome";
     public const string Reorg = "reorg";
     public const string Disagreement = "disagreement";
+    /// <summary>A bundle's status changed (`rpcshield_getBundleStatus`: state, reason, builders; restored at start).</summary>
+    public const string BundleStatus = "bundle_status";
 }

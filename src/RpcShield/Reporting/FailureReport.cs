@@ -17,10 +17,20 @@ internal sealed record FailureReport(
     LostRaceLatency LostRaces,
     IReadOnlyList<BuilderInclusion> BuilderInclusion,
     IReadOnlyList<ChainAvailability> Availability,
-    IReadOnlyList<InstanceBreakdown> Instances);
+    IReadOnlyList<InstanceBreakdown> Instances,
+    BundleReasonBreakdown BundleReasons);
 
 /// <summary>One instance of a fleet sharing the journal (rows carry `journal.instance`): its entries and failures.</summary>
 internal sealed record InstanceBreakdown(string Instance, long Entries, long UpstreamFailures, long BuilderFailures, long UnrecoveredRequests, IReadOnlyList<FailureReasons> Upstreams);
+
+/// <summary>
+/// Why bundles missed (latest `bundle_status` row of each bundle and target block): judged bundles,
+/// how many landed, and the reasons of the misses ranked by count; <see cref="FixFirst"/> is the
+/// top reason as one line ("38 % of your misses were fee_too_low: raise max fee …").
+/// </summary>
+internal sealed record BundleReasonBreakdown(long Judged, long Included, long Missed, IReadOnlyList<BundleReasonShare> Reasons, string? FixFirst);
+
+internal sealed record BundleReasonShare(string Reason, long Count, double Percent, string Advice);
 
 internal sealed record OutcomeBreakdown(long Total, double TotalLostProfit, IReadOnlyList<OutcomeCount> Items);
 

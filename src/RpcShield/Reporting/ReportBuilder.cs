@@ -67,7 +67,44 @@ internal static class ReportBuilder
         var availability = Availability(connection, from, to);
         var fix = FixFirst(outcomes, upstreamFailures, lostRaces, availability);
         var instances = Instances(connection, from, to);
-        return new FailureReport(path, since, until, entries, outcomes, fix, upstreamFailures, builderFailures, unrecovered, latency, lostRaces, inclusion, availability, instances);
+        return new FailureReport(path, since, until, entries, outcomes, fix, upstreamFailures, builderFailures, unrecovered, latency, lostRaces, inclusion, availability, instances, BundleReasons(connection, from, to));
+    }
+
+    /// <summary>The latest status of each bundle and target block; misses ranked by reason (cancelled ones are not misses).</summary>
+    private static BundleReasonBreakdown BundleReasons(DbConnection connection, long from, long to)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        long judged = 0, included = 0;
+        using (var command = Command(connection, """
+            SELECT j.outcome, j.reason FROM journal j
+            JOIN (SELECT MAX(id) AS id FROM journal WHERE kind = 'bundle_status' AND ts_ms >= @from AND ts_ms <= @to
+                  GROUP BY chain, bundle_hash, head_block) latest ON latest.id = j.id
+            WHERE j.outcome IS NOT NULL AND j.outcome NOT IN ('pending', 'cancelled')
+            """, from, to))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                judged++;
+                if (reader.GetString(0) == BundleStatus.BundleReasons.Included)
+                {
+                    included++;
+                    continue;
+                }
+
+                var reason = reader.IsDBNull(1) ? BundleStatus.BundleReasons.Unknown : reader.GetString(1);
+                counts[reason] = counts.GetValueOrDefault(reason) + 1;
+            }
+        }
+
+        var missed = judged - included;
+        var reasons = counts
+            .OrderByDescending(c => c.Value).ThenBy(c => Array.IndexOf(BundleStatus.BundleReasons.All, c.Key))
+            .Select(c => new BundleReasonShare(c.Key, c.Value, Math.Round(100.0 * c.Value / missed, 1), BundleStatus.BundleReasons.Advice(c.Key)))
+            .ToList();
+        var first = reasons.FirstOrDefault();
+        var line = first is null ? null : string.Create(CultureInfo.InvariantCulture, $"{first.Percent:0.#} % of your misses were {first.Reason}: {first.Advice}");
+        return new BundleReasonBreakdown(judged, included, missed, reasons, line);
     }
 
     private static OutcomeBreakdown Outcomes(DbConnection connection, long from, long to)

@@ -33,7 +33,15 @@ internal static class ReportTextRenderer
             sb.AppendLine(Inv, $"  {item.Rank}. {item.Cause}: {item.Count} lost, {F(item.LostProfit)} expected profit. {item.Advice}");
         }
 
+        if (r.BundleReasons.FixFirst is { } bundles)
+        {
+            sb.AppendLine("  bundles: " + bundles);
+        }
+
         sb.AppendLine();
+        var b = r.BundleReasons;
+        sb.AppendLine(Inv, $"WHY BUNDLES MISSED ({b.Judged} judged: {b.Included} included, {b.Missed} missed; rpcshield_getBundleStatus)");
+        Table(sb, ["reason", "count", "share", "what to do"], b.Reasons.Select(x => new[] { x.Reason, N(x.Count), $"{F(x.Percent)} %", x.Advice }));
         sb.AppendLine(Inv, $"FAILURE REASONS PER UPSTREAM ({r.UnrecoveredRequests} request(s) no upstream could serve)");
         Table(sb, ["chain", "upstream", "failures", "top reasons"], r.UpstreamFailures.Select(f => new[] { f.Chain, f.Name, N(f.Failures), Reasons(f) }));
         sb.AppendLine("FAILURE REASONS PER BUILDER");

@@ -31,6 +31,7 @@ internal static class MetricSeeder
     [
         JournalKinds.FailedAttempt, JournalKinds.Failover, JournalKinds.Hedge, JournalKinds.Broadcast, JournalKinds.Builder,
         JournalKinds.Bundle, JournalKinds.ModeChange, JournalKinds.Chaos, JournalKinds.ConfigReload, JournalKinds.Outcome,
+        JournalKinds.BundleStatus,
     ];
 
     private static readonly string[] ReloadResults = ["success", "failure"];
@@ -116,6 +117,15 @@ internal static class MetricSeeder
             foreach (var outcome in BundleOutcomes)
             {
                 metrics.BundleOutcomes.WithLabels(name, builder, outcome);
+            }
+        }
+
+        // Reasons decided without a block (refused, no builder took it) are credited to `none`.
+        foreach (var builder in chain.Builders.Select(b => b.Name).Append(InclusionDecision.OtherBuilder).Append(BundleStatus.BundleReasons.NoBlockBuilder))
+        {
+            foreach (var reason in BundleStatus.BundleReasons.All)
+            {
+                metrics.BundleReasons.WithLabels(name, builder, reason);
             }
         }
     }

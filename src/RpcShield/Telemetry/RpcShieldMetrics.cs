@@ -41,6 +41,7 @@ internal sealed class RpcShieldMetrics
         BuilderSubmissions = f.CreateCounter("rpcshield_builder_submissions_total", "Builder submissions by outcome.", "chain", "builder", "method", "outcome");
         BuilderDuration = f.CreateHistogram("rpcshield_builder_duration_seconds", "Builder submission latency.", new HistogramConfiguration { Buckets = LatencyBuckets, LabelNames = ["chain", "builder"] });
         BundleOutcomes = f.CreateCounter("rpcshield_bundle_outcomes_total", "Bundle inclusion outcomes.", "chain", "builder", "outcome");
+        BundleReasons = f.CreateCounter("rpcshield_bundle_reasons_total", "Why bundles were not included, by reason (builder: credited with the target block, or none).", "chain", "builder", "reason");
         Mode = f.CreateGauge("rpcshield_mode", "Chain mode: 0 full, 1 degraded, 2 minimal.", "chain");
         ModeChanges = f.CreateCounter("rpcshield_mode_changes_total", "Mode transitions.", "chain", "from", "to");
         ChaosInjections = f.CreateCounter("rpcshield_chaos_injections_total", "Faults injected by chaos rules.", "chain", "rule", "fault");
@@ -79,6 +80,7 @@ internal sealed class RpcShieldMetrics
     public Counter BuilderSubmissions { get; }
     public Histogram BuilderDuration { get; }
     public Counter BundleOutcomes { get; }
+    public Counter BundleReasons { get; }
     public Gauge Mode { get; }
     public Counter ModeChanges { get; }
     public Counter ChaosInjections { get; }

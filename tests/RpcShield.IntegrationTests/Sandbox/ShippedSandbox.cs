@@ -25,7 +25,8 @@ internal sealed class ShippedSandbox : IAsyncDisposable
     /// <summary>RpcShield's listener.</summary>
     public Uri Address => App.BoundAddress();
 
-    public static async Task<ShippedSandbox> StartAsync(TimeSpan slot)
+    /// <param name="journalPath">A journal file for the run (none when null).</param>
+    public static async Task<ShippedSandbox> StartAsync(TimeSpan slot, string? journalPath = null)
     {
         var loaded = ConfigLoader.LoadFile(Path.Combine(Tools.RepositoryRoot, "proxy.yaml"), _ => null);
         Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
@@ -37,7 +38,7 @@ internal sealed class ShippedSandbox : IAsyncDisposable
         sandbox.AnvilPort = 0;
         sandbox.Nodes.ForEach(n => n.Port = 0);
         sandbox.Builders.ForEach(b => b.Port = 0);
-        options.Journal.Path = "";
+        options.Journal.Path = journalPath ?? "";
         var network = await SandboxNetwork.StartAsync(sandbox, chain.ChainId, new SandboxSettings { AnvilPath = Tools.Anvil });
         foreach (var upstream in chain.Upstreams)
         {
