@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Polly;
 using RpcShield.Configuration;
-using RpcShield.Routing;
 using RpcShield.Telemetry;
 using RpcShield.Upstreams;
 
@@ -18,6 +17,7 @@ internal sealed class BuilderEndpoint : IDisposable
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(string Method, string Outcome), Prometheus.Counter.Child> _submissions = new();
     private volatile BuilderOptions _options;
+    private volatile BuilderSettings _settings;
     private volatile TokenBucket? _budget;
     private long _ok;
     private long _error;
@@ -37,7 +37,8 @@ internal sealed class BuilderEndpoint : IDisposable
         _time = time;
         _metrics = metrics;
         _options = options;
-        _budget = options.MaxRps > 0 ? new TokenBucket(options.MaxRps, time) : null;
+        _settings = BuilderSettings.Resolve(options);
+        _budget = _settings.MaxRps > 0 ? new TokenBucket(_settings.MaxRps, time) : null;
         Duration = metrics.BuilderDuration.WithLabels(chain, options.Name);
     }
 
@@ -57,39 +58,29 @@ internal sealed class BuilderEndpoint : IDisposable
         get => _options;
         set
         {
-            if (value.MaxRps != _options.MaxRps)
+            var settings = BuilderSettings.Resolve(value);
+            if (settings.MaxRps != _settings.MaxRps)
             {
-                _budget = value.MaxRps > 0 ? new TokenBucket(value.MaxRps, _time) : null;
+                _budget = settings.MaxRps > 0 ? new TokenBucket(settings.MaxRps, _time) : null;
             }
 
+            _settings = settings;
             _options = value;
         }
     }
+
+    /// <summary>The effective settings: the profile's defaults overridden by the builder's own keys.</summary>
+    public BuilderSettings Settings => _settings;
 
     internal Prometheus.Histogram.Child Duration { get; }
 
     /// <summary>Per-builder submission pipeline (built lazily from the contributors).</summary>
     internal ResiliencePipeline<BuilderOutcome>? Pipeline { get; set; }
 
-    public bool UsesEmptyBundleCancel => Options.CancelStyle == "empty_bundle";
+    public bool UsesEmptyBundleCancel => Settings.UsesEmptyBundleCancel;
 
-    /// <summary>True when the builder accepts <paramref name="method"/> (empty `methods` = every fan-out method).</summary>
-    public bool Supports(string method)
-    {
-        var methods = Options.Methods;
-        if (methods.Count == 0)
-        {
-            return true;
-        }
-
-        // A builder cancelling by empty bundle needs eth_sendBundle, not eth_cancelBundle.
-        if (method == "eth_cancelBundle" && UsesEmptyBundleCancel)
-        {
-            return MethodGlob.MatchesAny(methods, "eth_sendBundle") || MethodGlob.MatchesAny(methods, method);
-        }
-
-        return MethodGlob.MatchesAny(methods, method);
-    }
+    /// <summary>True when the builder accepts the fan-out method <paramref name="method"/> (per its profile and `methods`).</summary>
+    public bool Supports(string method) => Settings.SentMethod(method) is not null;
 
     /// <summary>Takes one token of the `max_rps` budget (always true when unlimited).</summary>
     public bool TryAcquire() => _budget?.TryTake() ?? true;

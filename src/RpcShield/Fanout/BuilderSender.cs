@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using Polly;
 using Polly.Timeout;
 using RpcShield.JsonRpc;
-using RpcShield.Signing;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Fanout;
@@ -113,7 +112,7 @@ internal sealed class BuilderSender
             request.Content.Headers.ContentType = Json;
             if (signature is not null)
             {
-                request.Headers.TryAddWithoutValidation(FlashbotsSigner.HeaderName, signature);
+                request.Headers.TryAddWithoutValidation(builder.Settings.SignatureHeader, signature);
             }
 
             using var response = await builder.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -129,7 +128,14 @@ internal sealed class BuilderSender
             var (kind, reason) = BuilderErrorClassifier.Classify((int)response.StatusCode, buffer.Span);
             // The builder's own message may quote a key from its URL: scrubbed before it reaches -32095, /status or the journal.
             reason = kind == BuilderOutcomeKind.Ok || _scrubber is null ? reason : _scrubber.Scrub(reason);
-            return Finish(builder, kind, reason, start, (int)response.StatusCode, buffer.Span.ToArray());
+            var outcome = Finish(builder, kind, reason, start, (int)response.StatusCode, buffer.Span.ToArray());
+            if (kind == BuilderOutcomeKind.Ok && builder.Settings.ResultShape == "bundle_hash")
+            {
+                // The builder's own id (BuilderNet's differs from the portable one), kept beside the portable hash.
+                outcome.BuilderBundleHash = BuilderErrorClassifier.ReadBundleHash(buffer.Span);
+            }
+
+            return outcome;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {

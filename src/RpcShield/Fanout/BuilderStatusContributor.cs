@@ -29,8 +29,12 @@ internal sealed class BuilderStatusContributor(BuilderRegistry builders, Inclusi
             writer.WriteStartObject();
             writer.WriteString("name", builder.Name);
             writer.WriteString("url", builder.SafeUrl);
-            writer.WriteBoolean("sign", builder.Options.Sign);
-            writer.WriteString("cancel_style", builder.Options.CancelStyle);
+            var settings = builder.Settings;
+            writer.WriteString("profile", settings.Profile.Name);
+            writer.WriteBoolean("sign", settings.Sign);
+            writer.WriteString("cancel_style", settings.CancelStyle);
+            writer.WriteString("result_shape", settings.ResultShape);
+            writer.WriteNumber("max_rps", settings.MaxRps);
             writer.WriteNumber("submissions", stats.Submissions);
             writer.WriteNumber("ok", stats.Ok);
             writer.WriteNumber("error", stats.Error);

@@ -20,6 +20,9 @@ internal sealed class BundleSubmission
 
     public string? ReplacementUuid { get; init; }
 
+    /// <summary>Names of the params[0] fields of a bundle (eth_sendBundle, mev_sendBundle): what a builder's dialect may drop.</summary>
+    public IReadOnlyList<string> Fields { get; init; } = [];
+
     /// <summary>Parses <paramref name="params"/> for <paramref name="method"/>; returns null and an error message when invalid.</summary>
     public static BundleSubmission? Parse(string method, ReadOnlyMemory<byte> @params, out string? error)
     {
@@ -58,6 +61,8 @@ internal sealed class BundleSubmission
                     }
 
                     return new BundleSubmission { Method = method, RawTransactions = [privateRaw] };
+                case "mev_sendBundle":
+                    return new BundleSubmission { Method = method, Fields = FieldsOf(first) };
                 default:
                     return new BundleSubmission { Method = method };
             }
@@ -125,7 +130,23 @@ internal sealed class BundleSubmission
             return null;
         }
 
-        return new BundleSubmission { Method = "eth_sendBundle", RawTransactions = raws, BlockNumber = block, ReplacementUuid = replacementUuid };
+        return new BundleSubmission { Method = "eth_sendBundle", RawTransactions = raws, BlockNumber = block, ReplacementUuid = replacementUuid, Fields = FieldsOf(bundle) };
+    }
+
+    private static string[] FieldsOf(JsonElement bundle)
+    {
+        if (bundle.ValueKind != JsonValueKind.Object)
+        {
+            return [];
+        }
+
+        var fields = new List<string>();
+        foreach (var property in bundle.EnumerateObject())
+        {
+            fields.Add(property.Name);
+        }
+
+        return [.. fields];
     }
 
     /// <summary>keccak256 of each raw transaction: the transaction hashes.</summary>

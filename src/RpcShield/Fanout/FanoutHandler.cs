@@ -78,7 +78,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         var body = item.Raw.ToArray();
         var run = new FanoutRun(targets.Length);
         var signatures = new SignatureCache(Signer(), call.RequestHeaders.TryGetValue(FlashbotsSigner.HeaderName, out var clientSignature) ? clientSignature.ToString() : null, body);
-        byte[]? cancelBody = null;
+        var bodies = new BuilderBodies(body, method, submission, item.Id);
         var background = _shutdown.Token;
         var signer = signatures.CanSign;
         // Request headers must not be read once the bot has been answered (Kestrel reuses them).
@@ -91,19 +91,15 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             for (var i = 0; i < targets.Length; i++)
             {
                 var builder = targets[i];
-                if ((signer && builder.Options.Sign) != signed)
+                var settings = builder.Settings;
+                if ((signer && settings.Sign) != signed)
                 {
                     continue;
                 }
 
-                var (payload, sentMethod) = (body, method);
-                if (method == "eth_cancelBundle" && builder.UsesEmptyBundleCancel)
-                {
-                    cancelBody ??= EmptyBundleCancel(item.Id.Span, submission.ReplacementUuid!);
-                    (payload, sentMethod) = (cancelBody, "eth_sendBundle");
-                }
-
-                var signature = signatures.For(builder.Options.Sign, payload);
+                // The builder's dialect: the same body instance for builders of one dialect, so each distinct body is signed once.
+                var (payload, sentMethod) = bodies.For(settings);
+                var signature = signatures.For(settings.Sign, payload);
                 _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, origin, submission, background);
             }
         }
