@@ -150,3 +150,25 @@ public sealed class BuilderProfileTests
         return [.. document.RootElement.GetProperty("params")[0].EnumerateObject().Select(p => p.Name)];
     }
 }
+
+public sealed class ShippedMainnetExampleTests
+{
+    [Fact]
+    public void The_commented_mainnet_example_in_proxy_yaml_is_valid_and_uses_profiles()
+    {
+        var lines = File.ReadAllLines(Path.Combine(SharedPaths.RepositoryRoot, "proxy.yaml"));
+        var start = Array.FindIndex(lines, l => l.StartsWith("# signing:", StringComparison.Ordinal));
+        Assert.True(start > 0);
+        var example = string.Join('\n', lines.Skip(start).TakeWhile(l => l.StartsWith('#')).Select(l => l.Length > 2 ? l[2..] : ""));
+
+        var result = ConfigLoader.LoadText(example, name => name switch
+        {
+            "FLASHBOTS_SIGNING_KEY" => "0xfad9c8855b740a0b7ed4c221dbad0f33a83a49cad6b3fe8d5817ac83d38b6a19",
+            _ => "k",
+        });
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var builders = result.Options!.Chains[0].Builders;
+        Assert.Equal(["titan", "buildernet", "quasar", "beaverbuild", "flashbots"], builders.Select(b => b.Profile).ToArray());
+    }
+}
