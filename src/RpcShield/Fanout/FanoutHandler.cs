@@ -1,6 +1,5 @@
 using System.Text.Json;
 using RpcShield.Chains;
-using RpcShield.Configuration;
 using RpcShield.Heads;
 using RpcShield.Inclusion;
 using RpcShield.Journal;
@@ -24,23 +23,22 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
     private readonly BuilderRegistry _builders;
     private readonly BuilderSender _sender;
-    private readonly ConfigStore _config;
     private readonly InclusionTracker _tracker;
     private readonly IFailureJournal _journal;
     private readonly TimeProvider _time;
     private readonly ILogger<FanoutHandler> _logger;
     private readonly CancellationTokenSource _shutdown = new();
-    private (string? Key, FlashbotsSigner? Signer) _signer;
+    private readonly SigningKeySource _signing;
     private int _disposed;
 
     private readonly MonotonicHeadFilter? _served;
 
-    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, ConfigStore config, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null)
+    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, SigningKeySource signing, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null)
     {
+        _signing = signing;
         _served = served;
         _builders = builders;
         _sender = sender;
-        _config = config;
         _tracker = tracker;
         _journal = journal;
         _time = time;
@@ -77,7 +75,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         // Our own copy: builders still running after the bot is answered outlive the request buffer.
         var body = item.Raw.ToArray();
         var run = new FanoutRun(targets.Length);
-        var signatures = new SignatureCache(Signer(), call.RequestHeaders.TryGetValue(FlashbotsSigner.HeaderName, out var clientSignature) ? clientSignature.ToString() : null, body);
+        var signatures = new SignatureCache(_signing.Current, call.RequestHeaders.TryGetValue(FlashbotsSigner.HeaderName, out var clientSignature) ? clientSignature.ToString() : null, body);
         var bodies = new BuilderBodies(body, method, submission, item.Id);
         var background = _shutdown.Token;
         var signer = signatures.CanSign;
@@ -281,7 +279,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         return buffer.Span.ToArray();
     }
 
-    private static void WriteBuilders(Utf8JsonWriter writer, BuilderOutcome?[] outcomes)
+    internal static void WriteBuilders(Utf8JsonWriter writer, IReadOnlyList<BuilderOutcome?> outcomes)
     {
         writer.WriteStartObject();
         writer.WriteStartArray("builders"u8);
@@ -301,21 +299,6 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
         writer.WriteEndArray();
         writer.WriteEndObject();
-    }
-
-    /// <summary>The configured signer, rebuilt only when `signing.flashbots_key` changes on reload.</summary>
-    private FlashbotsSigner? Signer()
-    {
-        var key = _config.Current.Signing.FlashbotsKey;
-        var current = _signer;
-        if (current.Key == key)
-        {
-            return current.Signer;
-        }
-
-        var signer = string.IsNullOrEmpty(key) ? null : new FlashbotsSigner(key);
-        _signer = (key, signer);
-        return signer;
     }
 
     private static string Truncate(byte[] answer)

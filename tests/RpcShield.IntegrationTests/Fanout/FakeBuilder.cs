@@ -49,6 +49,9 @@ internal sealed class FakeBuilder : IAsyncDisposable
 
     public ConcurrentQueue<Received> Requests { get; } = new();
 
+    /// <summary>Relay reads this builder answers (method → JSON result), in the builder's own wire format; checked before <see cref="Behaviour"/>.</summary>
+    public ConcurrentDictionary<string, string> ReadResults { get; } = new();
+
     /// <summary>
     /// One request as received; <see cref="ReceivedAt"/> is the Stopwatch timestamp once the body was
     /// read. The signature is verified on first use (keeps the builder cheap when nobody asks).
@@ -122,6 +125,12 @@ internal sealed class FakeBuilder : IAsyncDisposable
         }
 
         var rawId = id.ValueKind == JsonValueKind.Undefined ? "null" : id.GetRawText();
+        if (method is not null && ReadResults.TryGetValue(method, out var readResult))
+        {
+            await WriteAsync(context, 200, "application/json", $$"""{"jsonrpc":"2.0","id":{{rawId}},"result":{{readResult}}}""");
+            return;
+        }
+
         switch (Behaviour)
         {
             case BuilderBehaviour.Accept:
