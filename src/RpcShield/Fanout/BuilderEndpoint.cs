@@ -18,6 +18,8 @@ internal sealed class BuilderEndpoint : IDisposable
     private readonly ConcurrentDictionary<(string Method, string Outcome), Prometheus.Counter.Child> _submissions = new();
     private volatile BuilderOptions _options;
     private volatile BuilderSettings _settings;
+    private readonly ITimer? _probe;
+    private readonly CancellationTokenSource _disposed = new();
     private volatile TokenBucket? _budget;
     private long _ok;
     private long _error;
@@ -31,8 +33,13 @@ internal sealed class BuilderEndpoint : IDisposable
     {
         Chain = chain;
         Name = options.Name;
-        Url = new Uri(options.Url);
-        SafeUrl = UrlRedaction.Redact(options.Url);
+        UrlList = UrlsOf(options);
+        Regions = new RegionalEndpoints(UrlList, time);
+        if (Regions.Count > 1)
+        {
+            // Every region is measured now and then, so the fastest is known before it is needed.
+            _probe = time.CreateTimer(static state => ((BuilderEndpoint)state!).Probe(), this, TimeSpan.Zero, RegionalEndpoints.ProbeInterval);
+        }
         Invoker = invoker;
         _time = time;
         _metrics = metrics;
@@ -46,10 +53,20 @@ internal sealed class BuilderEndpoint : IDisposable
 
     public string Name { get; }
 
-    public Uri Url { get; }
+    /// <summary>`url` then `urls` (the identity of the endpoint across reloads).</summary>
+    public string[] UrlList { get; }
 
-    /// <summary>scheme://host:port only (URLs may carry keys).</summary>
-    public string SafeUrl { get; }
+    /// <summary>The builder's regional endpoints, ranked by measured latency and health.</summary>
+    public RegionalEndpoints Regions { get; }
+
+    /// <summary>The endpoint in use now.</summary>
+    public Uri Url => Regions.Current.Url;
+
+    /// <summary>scheme://host:port of the endpoint in use (URLs may carry keys).</summary>
+    public string SafeUrl => Regions.Current.SafeUrl;
+
+    public static string[] UrlsOf(BuilderOptions options) =>
+        [.. new[] { options.Url }.Where(u => u.Length > 0).Concat(options.Urls).Distinct(StringComparer.Ordinal)];
 
     public HttpMessageInvoker Invoker { get; }
 
@@ -132,7 +149,21 @@ internal sealed class BuilderEndpoint : IDisposable
         Interlocked.Read(ref _ok), Interlocked.Read(ref _error), Interlocked.Read(ref _timeout), Interlocked.Read(ref _throttled),
         Interlocked.Read(ref _included), Interlocked.Read(ref _notIncluded), Interlocked.Read(ref _lost));
 
-    public void Dispose() => Invoker.Dispose();
+    private void Probe()
+    {
+        if (!_disposed.IsCancellationRequested)
+        {
+            _ = Regions.ProbeAsync(Invoker, Options.Timeout, _disposed.Token);
+        }
+    }
+
+    public void Dispose()
+    {
+        _probe?.Dispose();
+        _disposed.Cancel();
+        _disposed.Dispose();
+        Invoker.Dispose();
+    }
 
     public override string ToString() => Name;
 }

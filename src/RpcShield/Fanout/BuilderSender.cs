@@ -98,12 +98,49 @@ internal sealed class BuilderSender
 
     private sealed record SendState(BuilderSender Sender, BuilderEndpoint Builder, ReadOnlyMemory<byte> Body, string? Signature, long Start);
 
-    /// <summary>One HTTP exchange. Cancellation (timeout) propagates to <see cref="SendAsync"/>.</summary>
+    /// <summary>
+    /// The exchange with the builder's best region; on no answer or a 5xx the next region is tried
+    /// (within the same `timeout`). Cancellation (timeout) propagates to <see cref="SendAsync"/>.
+    /// </summary>
     private async Task<BuilderOutcome> SendCoreAsync(BuilderEndpoint builder, ReadOnlyMemory<byte> body, string? signature, long start, CancellationToken cancellationToken)
+    {
+        var regions = builder.Regions;
+        if (regions.Count == 1)
+        {
+            return await ExchangeAsync(builder, regions.Regions[0].Url, body, signature, start, cancellationToken).ConfigureAwait(false);
+        }
+
+        BuilderOutcome? outcome = null;
+        foreach (var region in regions.Ranked())
+        {
+            var attempt = _time.GetTimestamp();
+            try
+            {
+                outcome = await ExchangeAsync(builder, region.Url, body, signature, start, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                regions.Record(region, ok: false, _time.GetElapsedTime(attempt));
+                throw;
+            }
+
+            var failed = outcome.StatusCode is 0 or >= 500;
+            regions.Record(region, !failed, _time.GetElapsedTime(attempt));
+            if (!failed)
+            {
+                return outcome;
+            }
+        }
+
+        return outcome!;
+    }
+
+    /// <summary>One HTTP exchange with <paramref name="url"/>.</summary>
+    private async Task<BuilderOutcome> ExchangeAsync(BuilderEndpoint builder, Uri url, ReadOnlyMemory<byte> body, string? signature, long start, CancellationToken cancellationToken)
     {
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, builder.Url)
+            using var request = new HttpRequestMessage(HttpMethod.Post, url)
             {
                 Content = new ReadOnlyMemoryContent(body),
                 Version = HttpVersion.Version20,

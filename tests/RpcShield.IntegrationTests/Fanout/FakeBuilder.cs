@@ -47,6 +47,9 @@ internal sealed class FakeBuilder : IAsyncDisposable
 
     public bool RequireSignature { get; set; }
 
+    /// <summary>Added before every answer (a far-away region).</summary>
+    public TimeSpan Delay { get; set; }
+
     public ConcurrentQueue<Received> Requests { get; } = new();
 
     /// <summary>Relay reads this builder answers (method → JSON result), in the builder's own wire format; checked before <see cref="Behaviour"/>.</summary>
@@ -114,6 +117,11 @@ internal sealed class FakeBuilder : IAsyncDisposable
         }
         catch (JsonException)
         {
+        }
+
+        if (Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(Delay, context.RequestAborted);
         }
 
         var received = new Received(body, signature, method, receivedAt);
