@@ -20,6 +20,9 @@ internal sealed class BundleSubmission
 
     public string? ReplacementUuid { get; init; }
 
+    /// <summary>Last block a private transaction may land in (`maxBlockNumber` of eth_sendPrivateTransaction; -1 when absent: the default window is the tracker's to apply, +25 blocks).</summary>
+    public long MaxBlockNumber { get; init; } = -1;
+
     /// <summary>Names of the params[0] fields of a bundle (eth_sendBundle, mev_sendBundle): what a builder's dialect may drop.</summary>
     public IReadOnlyList<string> Fields { get; init; } = [];
 
@@ -60,7 +63,14 @@ internal sealed class BundleSubmission
                         return null;
                     }
 
-                    return new BundleSubmission { Method = method, RawTransactions = [privateRaw] };
+                    long maxBlock = -1;
+                    if (first.TryGetProperty("maxBlockNumber", out var max) && !TryQuantity(max, out maxBlock))
+                    {
+                        error = "eth_sendPrivateTransaction: maxBlockNumber must be a hex quantity such as \"0x1234\"";
+                        return null;
+                    }
+
+                    return new BundleSubmission { Method = method, RawTransactions = [privateRaw], MaxBlockNumber = maxBlock };
                 case "mev_sendBundle":
                     return new BundleSubmission { Method = method, Fields = FieldsOf(first) };
                 default:
