@@ -130,15 +130,7 @@ public sealed class BuilderProfileTests
     [InlineData("""{ name: b }""", "chains[0].builders[0].url")]
     public void Profile_mistakes_are_config_errors_with_their_key_path(string builder, string path)
     {
-        var result = ConfigLoader.LoadText($$"""
-            chains:
-              - name: mainnet
-                chain_id: 1
-                upstreams:
-                  - { name: a, url: "http://127.0.0.1:8545" }
-                builders:
-                  - {{builder}}
-            """);
+        var result = ConfigLoader.LoadText(FanoutConfigTests.Yaml(builder));
 
         Assert.False(result.IsValid);
         Assert.Contains(result.Errors, e => e.Path == path);
