@@ -13,7 +13,7 @@ internal sealed record BuilderSubmission(string Method, byte[] Body, string? Sig
 /// <summary>
 /// A sandbox block builder speaking the real builder wire format: `eth_sendBundle` →
 /// `{bundleHash}`, `eth_cancelBundle`, `eth_sendPrivateRawTransaction` / `eth_sendPrivateTransaction`
-/// → tx hash; `X-Flashbots-Signature` checked when `require_signature` (HTTP 403 `{"error":…}` like
+/// → tx hash, `eth_callBundle` simulated on anvil; `X-Flashbots-Signature` checked when `require_signature` (HTTP 403 `{"error":…}` like
 /// the Flashbots relay). Bundles wait here until this builder wins a slot.
 /// </summary>
 internal sealed class SandboxBuilder : IAsyncDisposable
@@ -24,6 +24,7 @@ internal sealed class SandboxBuilder : IAsyncDisposable
 
     private readonly SandboxBuilderOptions _options;
     private readonly Func<long> _head;
+    private readonly SandboxBundleSimulator? _simulator;
     private readonly SandboxListener _listener;
     private readonly Lock _lock = new();
     private readonly List<SandboxBundle> _pending = [];
@@ -35,10 +36,12 @@ internal sealed class SandboxBuilder : IAsyncDisposable
     private long _included;
 
     /// <param name="head">The current head of the sandbox chain (for private transactions' default window).</param>
-    public SandboxBuilder(SandboxBuilderOptions options, Func<long> head)
+    /// <param name="simulator">Answers `eth_callBundle` (without one the method is not supported).</param>
+    public SandboxBuilder(SandboxBuilderOptions options, Func<long> head, SandboxBundleSimulator? simulator = null)
     {
         _options = options;
         _head = head;
+        _simulator = simulator;
         _listener = new SandboxListener(options.Port, HandleAsync);
     }
 
@@ -160,7 +163,9 @@ internal sealed class SandboxBuilder : IAsyncDisposable
         string? signature = context.Request.Headers[FlashbotsSigner.HeaderName];
         string? signer = null;
         var signed = signature is not null && FlashbotsSigner.TryVerify(signature, body, out signer);
-        var (status, reply, method) = Process(body, signature, signed);
+        var (status, reply, method) = _simulator is not null && (!_options.RequireSignature || signed) && CallBundleParams(body) is { } call
+            ? (200, await _simulator.CallBundleAsync(call.Id, call.Bundle, aborted).ConfigureAwait(false), "eth_callBundle")
+            : Process(body, signature, signed);
         Record(new BuilderSubmission(method, body, signature, signed ? signer : null, status));
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
@@ -172,6 +177,27 @@ internal sealed class SandboxBuilder : IAsyncDisposable
         _submissions.Enqueue(submission);
         while (_submissions.Count > SubmissionLogSize && _submissions.TryDequeue(out _))
         {
+        }
+    }
+
+    /// <summary>The id and params[0] of an `eth_callBundle` request, else null.</summary>
+    private static (string Id, JsonElement Bundle)? CallBundleParams(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("method", out var method) || !method.ValueEquals("eth_callBundle"))
+            {
+                return null;
+            }
+
+            var id = root.TryGetProperty("id", out var i) ? i.GetRawText() : "null";
+            return (id, root.TryGetProperty("params", out var p) && p.ValueKind == JsonValueKind.Array && p.GetArrayLength() > 0 ? p[0].Clone() : default);
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

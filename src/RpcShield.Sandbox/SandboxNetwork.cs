@@ -39,7 +39,8 @@ internal sealed class SandboxNetwork : IAsyncDisposable
         _anvilProcess = anvil;
         _http = http;
         Anvil = new AnvilClient(http, anvil.Url);
-        Builders = [.. options.Builders.Select(b => new SandboxBuilder(b, () => Slots!.Head))];
+        var simulator = new SandboxBundleSimulator(Anvil);
+        Builders = [.. options.Builders.Select(b => new SandboxBuilder(b, () => Slots!.Head, simulator))];
         Nodes = [.. options.Nodes.Select(n => new SandboxNode(n, Anvil, http, settings.TimeProvider))];
         Slots = new SlotProducer(Anvil, Builders, settings.TimeProvider, settings.Random, settings.LoggerFactory.CreateLogger("RpcShield.Sandbox"));
     }

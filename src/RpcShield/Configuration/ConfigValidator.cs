@@ -269,9 +269,32 @@ internal static partial class ConfigValidator
                 error($"{bp}.name", "is required");
             }
 
-            if (!IsHttpUrl(builder.Url))
+            if (!(builder.Urls.Count > 0 && builder.Url.Length == 0) && !IsHttpUrl(builder.Url))
             {
-                error($"{bp}.url", "must be an absolute http(s) URL");
+                error($"{bp}.url", builder.Urls.Count > 0 ? "must be an absolute http(s) URL" : "must be an absolute http(s) URL (or set urls)");
+            }
+
+            for (var u = 0; u < builder.Urls.Count; u++)
+            {
+                if (!IsHttpUrl(builder.Urls[u]))
+                {
+                    error($"{bp}.urls[{u}]", "must be an absolute http(s) URL");
+                }
+            }
+
+            if (!Fanout.BuilderProfile.Names.Contains(builder.Profile))
+            {
+                error($"{bp}.profile", $"must be one of {string.Join(", ", Fanout.BuilderProfile.Names)}");
+            }
+
+            if (builder.ResultShape is not null && !Fanout.BuilderProfile.ResultShapes.Contains(builder.ResultShape))
+            {
+                error($"{bp}.result_shape", $"must be one of {string.Join(", ", Fanout.BuilderProfile.ResultShapes)}");
+            }
+
+            if (builder.SignatureHeader is not null && (builder.SignatureHeader.Length == 0 || !builder.SignatureHeader.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')))
+            {
+                error($"{bp}.signature_header", "must be an HTTP header name (letters, digits, '-')");
             }
 
             if (builder.Timeout <= TimeSpan.Zero)
@@ -279,7 +302,7 @@ internal static partial class ConfigValidator
                 error($"{bp}.timeout", "must be positive");
             }
 
-            if (!CancelStyles.Contains(builder.CancelStyle))
+            if (builder.CancelStyle is not null && !CancelStyles.Contains(builder.CancelStyle))
             {
                 error($"{bp}.cancel_style", "must be method or empty_bundle");
             }

@@ -187,18 +187,30 @@ public sealed class BuilderOptions
 {
     /// <summary>Unique within the chain; used in `X-RpcShield-Builders`, metrics and /status.</summary>
     public string Name { get; set; } = "";
-    /// <summary>Builder JSON-RPC endpoint (may contain `${VAR}`; never logged).</summary>
+    /// <summary>Builder family whose documented dialect gives the defaults of the keys below: `flashbots`, `buildernet`, `titan`, `quasar`, `beaverbuild` or `custom` (no assumptions; docs/fanout.md lists each profile's defaults). Every default is overridden by setting the key.</summary>
+    public string Profile { get; set; } = "custom";
+    /// <summary>Builder JSON-RPC endpoint (may contain `${VAR}`; never logged). Optional when `urls` is set.</summary>
     public string Url { get; set; } = "";
-    /// <summary>Sign the forwarded body with `signing.flashbots_key`.</summary>
-    public bool Sign { get; set; }
+    /// <summary>Regional endpoints of the same builder (e.g. its eu/us/ap URLs; after `url` when both are set): each is measured, submissions go to the fastest healthy one and fall back to the next on failure.</summary>
+    public List<string> Urls { get; set; } = [];
+    /// <summary>Sign the forwarded body with `signing.flashbots_key` (default: the profile's; `custom`: false).</summary>
+    public bool? Sign { get; set; }
+    /// <summary>Header the signature is sent in (default: the profile's, `X-Flashbots-Signature`).</summary>
+    public string? SignatureHeader { get; set; }
     /// <summary>Per-builder deadline of one submission.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
-    /// <summary>Methods this builder accepts (empty = every fan-out method).</summary>
+    /// <summary>Fan-out methods this builder accepts (globs; empty = the profile's; `custom`: every fan-out method).</summary>
     public List<string> Methods { get; set; } = [];
-    /// <summary>`method` (eth_cancelBundle) or `empty_bundle` (resend replacementUuid with txs: []).</summary>
-    public string CancelStyle { get; set; } = "method";
-    /// <summary>Submissions per second (0 = unlimited).</summary>
-    public double MaxRps { get; set; }
+    /// <summary>Relay reads (eth_callBundle, mev_simBundle, flashbots_getBundleStatsV2, … globs) this builder answers; they go to one such builder, never to the nodes (empty = the profile's).</summary>
+    public List<string> Reads { get; set; } = [];
+    /// <summary>`method` (eth_cancelBundle) or `empty_bundle` (resend replacementUuid with txs: []); default: the profile's (`custom`: method).</summary>
+    public string? CancelStyle { get; set; }
+    /// <summary>What an acceptance looks like: `bundle_hash` (`{bundleHash}`, kept as the builder's own id), `status_code` (`200`), `null` or `any` (default: the profile's).</summary>
+    public string? ResultShape { get; set; }
+    /// <summary>`eth_sendBundle` / `mev_sendBundle` params[0] fields removed for this builder (default: the other profiles' dialect fields it does not take, e.g. `builders`, `replacementNonce`, `replacementSeqNumber`; `custom`: none). `[]` forwards the bot's bytes unchanged.</summary>
+    public List<string>? DropFields { get; set; }
+    /// <summary>Submissions per second (0 = unlimited; default: the profile's documented limit, e.g. flashbots 30, buildernet 100).</summary>
+    public double? MaxRps { get; set; }
     /// <summary>Share `max_rps` with every instance using the same `redis` (keyed by chain and builder name).</summary>
     public bool ShareBudget { get; set; }
     /// <summary>Fee recipient used to attribute blocks to this builder.</summary>

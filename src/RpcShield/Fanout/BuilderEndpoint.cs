@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Polly;
 using RpcShield.Configuration;
-using RpcShield.Routing;
 using RpcShield.Telemetry;
 using RpcShield.Upstreams;
 
@@ -18,6 +17,9 @@ internal sealed class BuilderEndpoint : IDisposable
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(string Method, string Outcome), Prometheus.Counter.Child> _submissions = new();
     private volatile BuilderOptions _options;
+    private volatile BuilderSettings _settings;
+    private readonly ITimer? _probe;
+    private readonly CancellationTokenSource _disposed = new();
     private volatile TokenBucket? _budget;
     private long _ok;
     private long _error;
@@ -31,13 +33,19 @@ internal sealed class BuilderEndpoint : IDisposable
     {
         Chain = chain;
         Name = options.Name;
-        Url = new Uri(options.Url);
-        SafeUrl = UrlRedaction.Redact(options.Url);
+        UrlList = UrlsOf(options);
+        Regions = new RegionalEndpoints(UrlList, time);
+        if (Regions.Count > 1)
+        {
+            // Every region is measured now and then, so the fastest is known before it is needed.
+            _probe = time.CreateTimer(static state => ((BuilderEndpoint)state!).Probe(), this, TimeSpan.Zero, RegionalEndpoints.ProbeInterval);
+        }
         Invoker = invoker;
         _time = time;
         _metrics = metrics;
         _options = options;
-        _budget = options.MaxRps > 0 ? new TokenBucket(options.MaxRps, time) : null;
+        _settings = BuilderSettings.Resolve(options);
+        _budget = _settings.MaxRps > 0 ? new TokenBucket(_settings.MaxRps, time) : null;
         Duration = metrics.BuilderDuration.WithLabels(chain, options.Name);
     }
 
@@ -45,10 +53,20 @@ internal sealed class BuilderEndpoint : IDisposable
 
     public string Name { get; }
 
-    public Uri Url { get; }
+    /// <summary>`url` then `urls` (the identity of the endpoint across reloads).</summary>
+    public string[] UrlList { get; }
 
-    /// <summary>scheme://host:port only (URLs may carry keys).</summary>
-    public string SafeUrl { get; }
+    /// <summary>The builder's regional endpoints, ranked by measured latency and health.</summary>
+    public RegionalEndpoints Regions { get; }
+
+    /// <summary>The endpoint in use now.</summary>
+    public Uri Url => Regions.Current.Url;
+
+    /// <summary>scheme://host:port of the endpoint in use (URLs may carry keys).</summary>
+    public string SafeUrl => Regions.Current.SafeUrl;
+
+    public static string[] UrlsOf(BuilderOptions options) =>
+        [.. new[] { options.Url }.Where(u => u.Length > 0).Concat(options.Urls).Distinct(StringComparer.Ordinal)];
 
     public HttpMessageInvoker Invoker { get; }
 
@@ -57,39 +75,29 @@ internal sealed class BuilderEndpoint : IDisposable
         get => _options;
         set
         {
-            if (value.MaxRps != _options.MaxRps)
+            var settings = BuilderSettings.Resolve(value);
+            if (settings.MaxRps != _settings.MaxRps)
             {
-                _budget = value.MaxRps > 0 ? new TokenBucket(value.MaxRps, _time) : null;
+                _budget = settings.MaxRps > 0 ? new TokenBucket(settings.MaxRps, _time) : null;
             }
 
+            _settings = settings;
             _options = value;
         }
     }
+
+    /// <summary>The effective settings: the profile's defaults overridden by the builder's own keys.</summary>
+    public BuilderSettings Settings => _settings;
 
     internal Prometheus.Histogram.Child Duration { get; }
 
     /// <summary>Per-builder submission pipeline (built lazily from the contributors).</summary>
     internal ResiliencePipeline<BuilderOutcome>? Pipeline { get; set; }
 
-    public bool UsesEmptyBundleCancel => Options.CancelStyle == "empty_bundle";
+    public bool UsesEmptyBundleCancel => Settings.UsesEmptyBundleCancel;
 
-    /// <summary>True when the builder accepts <paramref name="method"/> (empty `methods` = every fan-out method).</summary>
-    public bool Supports(string method)
-    {
-        var methods = Options.Methods;
-        if (methods.Count == 0)
-        {
-            return true;
-        }
-
-        // A builder cancelling by empty bundle needs eth_sendBundle, not eth_cancelBundle.
-        if (method == "eth_cancelBundle" && UsesEmptyBundleCancel)
-        {
-            return MethodGlob.MatchesAny(methods, "eth_sendBundle") || MethodGlob.MatchesAny(methods, method);
-        }
-
-        return MethodGlob.MatchesAny(methods, method);
-    }
+    /// <summary>True when the builder accepts the fan-out method <paramref name="method"/> (per its profile and `methods`).</summary>
+    public bool Supports(string method) => Settings.SentMethod(method) is not null;
 
     /// <summary>Takes one token of the `max_rps` budget (always true when unlimited).</summary>
     public bool TryAcquire() => _budget?.TryTake() ?? true;
@@ -141,7 +149,21 @@ internal sealed class BuilderEndpoint : IDisposable
         Interlocked.Read(ref _ok), Interlocked.Read(ref _error), Interlocked.Read(ref _timeout), Interlocked.Read(ref _throttled),
         Interlocked.Read(ref _included), Interlocked.Read(ref _notIncluded), Interlocked.Read(ref _lost));
 
-    public void Dispose() => Invoker.Dispose();
+    private void Probe()
+    {
+        if (!_disposed.IsCancellationRequested)
+        {
+            _ = Regions.ProbeAsync(Invoker, Options.Timeout, _disposed.Token);
+        }
+    }
+
+    public void Dispose()
+    {
+        _probe?.Dispose();
+        _disposed.Cancel();
+        _disposed.Dispose();
+        Invoker.Dispose();
+    }
 
     public override string ToString() => Name;
 }

@@ -45,6 +45,49 @@ internal static class BuilderErrorClassifier
         }
     }
 
+    /// <summary>`result.bundleHash` of an accepted `{"result":{"bundleHash":"0x…"}}` answer, else null.</summary>
+    public static string? ReadBundleHash(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isResult = reader.ValueTextEquals("result"u8);
+                reader.Read();
+                if (!isResult || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isHash = reader.ValueTextEquals("bundleHash"u8);
+                    reader.Read();
+                    if (isHash)
+                    {
+                        return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    }
+
+                    reader.Skip();
+                }
+
+                return null;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return null;
+    }
+
     private static bool IsRateLimit(int code, string? message) =>
         code == -32005
         || (message is not null && (message.Contains("rate limit", StringComparison.OrdinalIgnoreCase) || message.Contains("too many requests", StringComparison.OrdinalIgnoreCase)));

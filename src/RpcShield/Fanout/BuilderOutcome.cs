@@ -32,6 +32,9 @@ internal sealed class BuilderOutcome
 
     public TimeSpan Latency { get; init; }
 
+    /// <summary>The builder's own bundle id from a `{bundleHash}` answer (`result_shape: bundle_hash`), else null.</summary>
+    public string? BuilderBundleHash { get; set; }
+
     public bool IsOk => Kind == BuilderOutcomeKind.Ok;
 
     /// <summary>Bounded label for metrics and `X-RpcShield-Builders`: ok, error, timeout, throttled.</summary>

@@ -52,7 +52,8 @@ internal sealed class BuilderRegistry : IDisposable
             for (var i = 0; i < endpoints.Length; i++)
             {
                 var builder = chain.Builders[i];
-                var existing = Array.Find(old, b => b.Name == builder.Name && b.Url == new Uri(builder.Url));
+                var urls = BuilderEndpoint.UrlsOf(builder);
+                var existing = Array.Find(old, b => b.Name == builder.Name && b.UrlList.AsSpan().SequenceEqual(urls));
                 if (existing is not null)
                 {
                     existing.Options = builder;

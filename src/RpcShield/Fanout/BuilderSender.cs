@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using Polly;
 using Polly.Timeout;
 using RpcShield.JsonRpc;
-using RpcShield.Signing;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Fanout;
@@ -107,12 +106,49 @@ internal sealed class BuilderSender
 
     private sealed record SendState(BuilderSender Sender, BuilderEndpoint Builder, ReadOnlyMemory<byte> Body, string? Signature, long Start);
 
-    /// <summary>One HTTP exchange. Cancellation (timeout) propagates to <see cref="SendAsync"/>.</summary>
+    /// <summary>
+    /// The exchange with the builder's best region; on no answer or a 5xx the next region is tried
+    /// (within the same `timeout`). Cancellation (timeout) propagates to <see cref="SendAsync"/>.
+    /// </summary>
     private async Task<BuilderOutcome> SendCoreAsync(BuilderEndpoint builder, ReadOnlyMemory<byte> body, string? signature, long start, CancellationToken cancellationToken)
+    {
+        var regions = builder.Regions;
+        if (regions.Count == 1)
+        {
+            return await ExchangeAsync(builder, regions.Regions[0].Url, body, signature, start, cancellationToken).ConfigureAwait(false);
+        }
+
+        BuilderOutcome? outcome = null;
+        foreach (var region in regions.Ranked())
+        {
+            var attempt = _time.GetTimestamp();
+            try
+            {
+                outcome = await ExchangeAsync(builder, region.Url, body, signature, start, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                regions.Record(region, ok: false, _time.GetElapsedTime(attempt));
+                throw;
+            }
+
+            var failed = outcome.StatusCode is 0 or >= 500;
+            regions.Record(region, !failed, _time.GetElapsedTime(attempt));
+            if (!failed)
+            {
+                return outcome;
+            }
+        }
+
+        return outcome!;
+    }
+
+    /// <summary>One HTTP exchange with <paramref name="url"/>.</summary>
+    private async Task<BuilderOutcome> ExchangeAsync(BuilderEndpoint builder, Uri url, ReadOnlyMemory<byte> body, string? signature, long start, CancellationToken cancellationToken)
     {
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, builder.Url)
+            using var request = new HttpRequestMessage(HttpMethod.Post, url)
             {
                 Content = new ReadOnlyMemoryContent(body),
                 Version = HttpVersion.Version20,
@@ -121,7 +157,7 @@ internal sealed class BuilderSender
             request.Content.Headers.ContentType = Json;
             if (signature is not null)
             {
-                request.Headers.TryAddWithoutValidation(FlashbotsSigner.HeaderName, signature);
+                request.Headers.TryAddWithoutValidation(builder.Settings.SignatureHeader, signature);
             }
 
             using var response = await builder.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -137,7 +173,14 @@ internal sealed class BuilderSender
             var (kind, reason) = BuilderErrorClassifier.Classify((int)response.StatusCode, buffer.Span);
             // The builder's own message may quote a key from its URL: scrubbed before it reaches -32095, /status or the journal.
             reason = kind == BuilderOutcomeKind.Ok || _scrubber is null ? reason : _scrubber.Scrub(reason);
-            return Finish(builder, kind, reason, start, (int)response.StatusCode, buffer.Span.ToArray());
+            var outcome = Finish(builder, kind, reason, start, (int)response.StatusCode, buffer.Span.ToArray());
+            if (kind == BuilderOutcomeKind.Ok && builder.Settings.ResultShape == "bundle_hash")
+            {
+                // The builder's own id (BuilderNet's differs from the portable one), kept beside the portable hash.
+                outcome.BuilderBundleHash = BuilderErrorClassifier.ReadBundleHash(buffer.Span);
+            }
+
+            return outcome;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {

@@ -28,9 +28,31 @@ internal sealed class BuilderStatusContributor(BuilderRegistry builders, Inclusi
             var stats = builder.Stats();
             writer.WriteStartObject();
             writer.WriteString("name", builder.Name);
-            writer.WriteString("url", builder.SafeUrl);
-            writer.WriteBoolean("sign", builder.Options.Sign);
-            writer.WriteString("cancel_style", builder.Options.CancelStyle);
+            var regions = builder.Regions.Ranked();
+            writer.WriteString("url", regions[0].SafeUrl);
+            if (regions.Length > 1)
+            {
+                // Regional endpoints: the one in use first, then the fallbacks in the order they would be tried.
+                writer.WriteStartArray("urls");
+                for (var r = 0; r < regions.Length; r++)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("url", regions[r].SafeUrl);
+                    writer.WriteBoolean("in_use", r == 0);
+                    writer.WriteBoolean("healthy", builder.Regions.IsHealthy(regions[r]));
+                    WriteRate(writer, "latency_ms", double.IsNaN(regions[r].LatencyMs) ? null : regions[r].LatencyMs);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+            }
+
+            var settings = builder.Settings;
+            writer.WriteString("profile", settings.Profile.Name);
+            writer.WriteBoolean("sign", settings.Sign);
+            writer.WriteString("cancel_style", settings.CancelStyle);
+            writer.WriteString("result_shape", settings.ResultShape);
+            writer.WriteNumber("max_rps", settings.MaxRps);
             writer.WriteNumber("submissions", stats.Submissions);
             writer.WriteNumber("ok", stats.Ok);
             writer.WriteNumber("error", stats.Error);

@@ -20,6 +20,12 @@ internal sealed class BundleSubmission
 
     public string? ReplacementUuid { get; init; }
 
+    /// <summary>Last block a private transaction may land in (`maxBlockNumber` of eth_sendPrivateTransaction; -1 when absent: the default window is the tracker's to apply, +25 blocks).</summary>
+    public long MaxBlockNumber { get; init; } = -1;
+
+    /// <summary>Names of the params[0] fields of a bundle (eth_sendBundle, mev_sendBundle): what a builder's dialect may drop.</summary>
+    public IReadOnlyList<string> Fields { get; init; } = [];
+
     /// <summary>Parses <paramref name="params"/> for <paramref name="method"/>; returns null and an error message when invalid.</summary>
     public static BundleSubmission? Parse(string method, ReadOnlyMemory<byte> @params, out string? error)
     {
@@ -57,7 +63,16 @@ internal sealed class BundleSubmission
                         return null;
                     }
 
-                    return new BundleSubmission { Method = method, RawTransactions = [privateRaw] };
+                    long maxBlock = -1;
+                    if (first.TryGetProperty("maxBlockNumber", out var max) && !TryQuantity(max, out maxBlock))
+                    {
+                        error = "eth_sendPrivateTransaction: maxBlockNumber must be a hex quantity such as \"0x1234\"";
+                        return null;
+                    }
+
+                    return new BundleSubmission { Method = method, RawTransactions = [privateRaw], MaxBlockNumber = maxBlock };
+                case "mev_sendBundle":
+                    return new BundleSubmission { Method = method, Fields = FieldsOf(first) };
                 default:
                     return new BundleSubmission { Method = method };
             }
@@ -125,7 +140,23 @@ internal sealed class BundleSubmission
             return null;
         }
 
-        return new BundleSubmission { Method = "eth_sendBundle", RawTransactions = raws, BlockNumber = block, ReplacementUuid = replacementUuid };
+        return new BundleSubmission { Method = "eth_sendBundle", RawTransactions = raws, BlockNumber = block, ReplacementUuid = replacementUuid, Fields = FieldsOf(bundle) };
+    }
+
+    private static string[] FieldsOf(JsonElement bundle)
+    {
+        if (bundle.ValueKind != JsonValueKind.Object)
+        {
+            return [];
+        }
+
+        var fields = new List<string>();
+        foreach (var property in bundle.EnumerateObject())
+        {
+            fields.Add(property.Name);
+        }
+
+        return [.. fields];
     }
 
     /// <summary>keccak256 of each raw transaction: the transaction hashes.</summary>

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using RpcShield.BundleStatus;
 using RpcShield.Chains;
-using RpcShield.Configuration;
 using RpcShield.Heads;
 using RpcShield.Inclusion;
 using RpcShield.Journal;
@@ -25,25 +24,24 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
     private readonly BuilderRegistry _builders;
     private readonly BuilderSender _sender;
-    private readonly ConfigStore _config;
     private readonly InclusionTracker _tracker;
     private readonly IFailureJournal _journal;
     private readonly TimeProvider _time;
     private readonly ILogger<FanoutHandler> _logger;
     private readonly CancellationTokenSource _shutdown = new();
-    private (string? Key, FlashbotsSigner? Signer) _signer;
+    private readonly SigningKeySource _signing;
     private int _disposed;
 
     private readonly MonotonicHeadFilter? _served;
     private readonly BundleStatusBook? _statuses;
 
-    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, ConfigStore config, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null, BundleStatusBook? statuses = null)
+    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, SigningKeySource signing, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null, BundleStatusBook? statuses = null)
     {
+        _signing = signing;
         _served = served;
         _statuses = statuses;
         _builders = builders;
         _sender = sender;
-        _config = config;
         _tracker = tracker;
         _journal = journal;
         _time = time;
@@ -93,8 +91,8 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         // Our own copy: builders still running after the bot is answered outlive the request buffer.
         var body = item.Raw.ToArray();
         var run = new FanoutRun(targets.Length);
-        var signatures = new SignatureCache(Signer(), call.RequestHeaders.TryGetValue(FlashbotsSigner.HeaderName, out var clientSignature) ? clientSignature.ToString() : null, body);
-        byte[]? cancelBody = null;
+        var signatures = new SignatureCache(_signing.Current, call.RequestHeaders.TryGetValue(FlashbotsSigner.HeaderName, out var clientSignature) ? clientSignature.ToString() : null, body);
+        var bodies = new BuilderBodies(body, method, submission, item.Id);
         var background = _shutdown.Token;
         var signer = signatures.CanSign;
         // Request headers must not be read once the bot has been answered (Kestrel reuses them).
@@ -108,19 +106,15 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             for (var i = 0; i < targets.Length; i++)
             {
                 var builder = targets[i];
-                if ((signer && builder.Options.Sign) != signed)
+                var settings = builder.Settings;
+                if ((signer && settings.Sign) != signed)
                 {
                     continue;
                 }
 
-                var (payload, sentMethod) = (body, method);
-                if (method == "eth_cancelBundle" && builder.UsesEmptyBundleCancel)
-                {
-                    cancelBody ??= EmptyBundleCancel(item.Id.Span, submission.ReplacementUuid!);
-                    (payload, sentMethod) = (cancelBody, "eth_sendBundle");
-                }
-
-                var signature = signatures.For(builder.Options.Sign, payload);
+                // The builder's dialect: the same body instance for builders of one dialect, so each distinct body is signed once.
+                var (payload, sentMethod) = bodies.For(settings);
+                var signature = signatures.For(settings.Sign, payload);
                 _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, origin, submission, background);
             }
         }
@@ -345,7 +339,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         writer.WriteEndObject();
     }
 
-    private static void WriteBuilders(Utf8JsonWriter writer, BuilderOutcome?[] outcomes, string? bundleHash)
+    internal static void WriteBuilders(Utf8JsonWriter writer, IReadOnlyList<BuilderOutcome?> outcomes, string? bundleHash = null)
     {
         writer.WriteStartObject();
         if (bundleHash is not null)
@@ -370,21 +364,6 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
         writer.WriteEndArray();
         writer.WriteEndObject();
-    }
-
-    /// <summary>The configured signer, rebuilt only when `signing.flashbots_key` changes on reload.</summary>
-    private FlashbotsSigner? Signer()
-    {
-        var key = _config.Current.Signing.FlashbotsKey;
-        var current = _signer;
-        if (current.Key == key)
-        {
-            return current.Signer;
-        }
-
-        var signer = string.IsNullOrEmpty(key) ? null : new FlashbotsSigner(key);
-        _signer = (key, signer);
-        return signer;
     }
 
     private static string Truncate(byte[] answer)

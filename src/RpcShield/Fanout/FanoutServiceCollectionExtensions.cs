@@ -12,10 +12,12 @@ internal static class FanoutServiceCollectionExtensions
     {
         services.AddSingleton<BuilderRegistry>();
         services.AddSingleton<BuilderSender>();
+        services.AddSingleton<SigningKeySource>();
         services.AddSingleton<InclusionTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<InclusionTracker>());
         services.AddSingleton<FanoutHandler>();
         services.AddSingleton<IRpcHandler>(sp => sp.GetRequiredService<FanoutHandler>());
+        services.AddSingleton<IRpcHandler, RelayReadHandler>();
         services.AddSingleton<IStatusContributor, BuilderStatusContributor>();
         return services;
     }

@@ -101,6 +101,7 @@ internal sealed class SecretScrubber
         {
             urls.AddRange(chain.Upstreams.SelectMany(u => (string?[])[u.Url, u.WsUrl]).OfType<string>());
             urls.AddRange(chain.Builders.Select(b => b.Url));
+            urls.AddRange(chain.Builders.SelectMany(b => b.Urls));
         }
 
         foreach (var route in options.Passthrough)

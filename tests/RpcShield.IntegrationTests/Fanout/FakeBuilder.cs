@@ -47,7 +47,13 @@ internal sealed class FakeBuilder : IAsyncDisposable
 
     public bool RequireSignature { get; set; }
 
+    /// <summary>Added before every answer (a far-away region).</summary>
+    public TimeSpan Delay { get; set; }
+
     public ConcurrentQueue<Received> Requests { get; } = new();
+
+    /// <summary>Relay reads this builder answers (method → JSON result), in the builder's own wire format; checked before <see cref="Behaviour"/>.</summary>
+    public ConcurrentDictionary<string, string> ReadResults { get; } = new();
 
     /// <summary>
     /// One request as received; <see cref="ReceivedAt"/> is the Stopwatch timestamp once the body was
@@ -113,6 +119,11 @@ internal sealed class FakeBuilder : IAsyncDisposable
         {
         }
 
+        if (Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(Delay, context.RequestAborted);
+        }
+
         var received = new Received(body, signature, method, receivedAt);
         Requests.Enqueue(received);
         if (RequireSignature && !received.SignatureValid)
@@ -122,6 +133,12 @@ internal sealed class FakeBuilder : IAsyncDisposable
         }
 
         var rawId = id.ValueKind == JsonValueKind.Undefined ? "null" : id.GetRawText();
+        if (method is not null && ReadResults.TryGetValue(method, out var readResult))
+        {
+            await WriteAsync(context, 200, "application/json", $$"""{"jsonrpc":"2.0","id":{{rawId}},"result":{{readResult}}}""");
+            return;
+        }
+
         switch (Behaviour)
         {
             case BuilderBehaviour.Accept:

@@ -73,6 +73,21 @@ public sealed class BundleSubmissionTests
     }
 
     [Fact]
+    public void A_private_transactions_maxBlockNumber_is_read_and_a_malformed_one_refused()
+    {
+        var tx = "0x" + Convert.ToHexStringLower(TestTransactions.Eip1559(TestTransactions.Key0, 0, TestTransactions.Address1, 1));
+
+        var withMax = BundleSubmission.Parse("eth_sendPrivateTransaction", Encoding.UTF8.GetBytes($$"""[{"tx":"{{tx}}","maxBlockNumber":"0x2a"}]"""), out _);
+        var without = BundleSubmission.Parse("eth_sendPrivateTransaction", Encoding.UTF8.GetBytes($$"""[{"tx":"{{tx}}"}]"""), out _);
+        var malformed = BundleSubmission.Parse("eth_sendPrivateTransaction", Encoding.UTF8.GetBytes($$"""[{"tx":"{{tx}}","maxBlockNumber":"soon"}]"""), out var error);
+
+        Assert.Equal(42, withMax!.MaxBlockNumber);
+        Assert.Equal(-1, without!.MaxBlockNumber);
+        Assert.Null(malformed);
+        Assert.Contains("maxBlockNumber", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_empty_bundle_with_a_replacement_uuid_is_a_cancel_and_is_accepted()
     {
         var bundle = BundleSubmission.Parse("eth_sendBundle", """[{"txs":[],"replacementUuid":"u-2"}]"""u8.ToArray(), out var error);

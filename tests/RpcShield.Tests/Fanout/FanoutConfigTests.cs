@@ -4,7 +4,7 @@ namespace RpcShield.Tests.Fanout;
 
 public sealed class FanoutConfigTests
 {
-    private static string Yaml(string builder, string routing = "", string top = "") => $$"""
+    internal static string Yaml(string builder, string routing = "", string top = "") => $$"""
         {{top}}
         chains:
           - name: mainnet

@@ -27,7 +27,7 @@ public sealed class SandboxConfigTests
             Assert.Equal(sandboxBuilder.Coinbase, builder.Coinbase, ignoreCase: true);
             // Out of the box nothing needs a key: no builder demands or gets a signature.
             Assert.False(sandboxBuilder.RequireSignature);
-            Assert.False(builder.Sign);
+            Assert.False(RpcShield.Fanout.BuilderSettings.Resolve(builder).Sign);
         }
     }
 
