@@ -38,7 +38,9 @@ internal static class FleetOptionsValidator
 
             for (var b = 0; b < chain.Builders.Count; b++)
             {
-                CheckShared(options, chain.Builders[b].ShareBudget, chain.Builders[b].MaxRps, $"chains[{c}].builders[{b}]", error);
+                // A builder without its own max_rps shares its profile's documented limit.
+                var builder = chain.Builders[b];
+                CheckShared(options, builder.ShareBudget, builder.MaxRps ?? Fanout.BuilderProfile.Get(builder.Profile).MaxRps, $"chains[{c}].builders[{b}]", error);
             }
         }
     }

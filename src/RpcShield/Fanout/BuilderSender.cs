@@ -37,9 +37,9 @@ internal sealed class BuilderSender
     public async Task<BuilderOutcome> SendAsync(BuilderEndpoint builder, ReadOnlyMemory<byte> body, string method, string? signature, CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
-        var options = builder.Options;
-        var admitted = options.ShareBudget && options.MaxRps > 0 && _shared is not null
-            ? _shared.TryTake(Budgets.SharedBudgets.BuilderKind, builder.Chain, builder.Name, options.MaxRps)
+        var maxRps = builder.Settings.MaxRps;
+        var admitted = builder.Options.ShareBudget && maxRps > 0 && _shared is not null
+            ? _shared.TryTake(Budgets.SharedBudgets.BuilderKind, builder.Chain, builder.Name, maxRps)
             : builder.TryAcquire();
         if (!admitted)
         {
