@@ -80,7 +80,12 @@ public sealed class TracingTests
         var spans = new List<Activity>();
         await using var good = await AnvilNode.StartAsync();
         await using var stalled = await AnvilNode.StartAsync();
-        var yaml = WithTelemetry(Yaml.Chain([("good", good.Url), ("stalled", stalled.Url)]), $"http://127.0.0.1:{MetricsExpositionTests.DeadPort()}");
+        // The good node is a fallback, so the stalled primary is always tried first while it is still routable
+        // (with two equal primaries the ranking may never pick the one about to stall).
+        var chain = Yaml.Chain([("good", good.Url), ("stalled", stalled.Url)])
+            .Replace($"url: \"{good.Url}\" }}", $"url: \"{good.Url}\", tier: fallback }}", StringComparison.Ordinal);
+        Assert.Contains("tier: fallback", chain, StringComparison.Ordinal);
+        var yaml = WithTelemetry(chain, $"http://127.0.0.1:{MetricsExpositionTests.DeadPort()}");
         await using var proxy = await ProxyUnderTest.StartAsync(yaml, services: s => s.ConfigureOpenTelemetryTracerProvider(b => b.AddInMemoryExporter(spans)));
         await proxy.WaitRoutableAsync(2);
         // A paused node keeps its socket and answers nothing: its attempt times out (1.5 s) and the call moves on.
