@@ -22,6 +22,9 @@ internal sealed class BundleStatusBook
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Chain, string Hash), List<BundleStatusEntry>> _byHash = [];
     private readonly Queue<BundleStatusEntry> _order = new();
+    // Misses per builder of the target block and reason, for `/status` and `/ui` (bounded: configured builder
+    // names plus `other`/`none`, times the reason vocabulary).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Chain, string Builder, string Reason), long> _reasonCounts = new();
 
     public BundleStatusBook(RpcShieldMetrics metrics, IFailureJournal journal, TimeProvider time)
     {
@@ -189,10 +192,25 @@ internal sealed class BundleStatusBook
         if (verdict.Reason is { } reason)
         {
             _metrics.BundleReasons.WithLabels(chain, blockBuilder, reason).Inc();
+            _reasonCounts.AddOrUpdate((chain, blockBuilder, reason), 1, static (_, count) => count + 1);
         }
 
         Journal(entry, competitorTx);
     }
+
+    /// <summary>Reasons judged for bundles whose target block <paramref name="builder"/> built, most frequent first.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> ReasonsFor(string chain, string builder) =>
+        Ranked(_reasonCounts.Where(c => c.Key.Chain == chain && c.Key.Builder == builder));
+
+    /// <summary>Reasons judged on <paramref name="chain"/> whoever built the block (unknown builders included), most frequent first.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> ReasonsFor(string chain) =>
+        Ranked(_reasonCounts.Where(c => c.Key.Chain == chain));
+
+    private static List<KeyValuePair<string, long>> Ranked(IEnumerable<KeyValuePair<(string Chain, string Builder, string Reason), long>> counts) =>
+        counts.GroupBy(c => c.Key.Reason, StringComparer.Ordinal)
+            .Select(g => KeyValuePair.Create(g.Key, g.Sum(c => c.Value)))
+            .OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal)
+            .ToList();
 
     /// <summary>
     /// Blocks from <paramref name="firstAffected"/> up changed: bundles judged `included` there go

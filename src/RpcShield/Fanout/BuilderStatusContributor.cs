@@ -6,8 +6,11 @@ using RpcShield.Upstreams;
 
 namespace RpcShield.Fanout;
 
-/// <summary>`/status`: per chain, each builder's submission success rate and inclusion rate, and bundles awaiting their block.</summary>
-internal sealed class BuilderStatusContributor(BuilderRegistry builders, InclusionTracker tracker) : IStatusContributor
+/// <summary>
+/// `/status`: per chain, each builder's submission success rate and inclusion rate, why bundles missed the blocks it
+/// built (`reasons`, from `rpcshield_getBundleStatus` verdicts), and bundles awaiting their block.
+/// </summary>
+internal sealed class BuilderStatusContributor(BuilderRegistry builders, InclusionTracker tracker, BundleStatus.BundleStatusBook? statuses = null) : IStatusContributor
 {
     public void WriteUpstream(Utf8JsonWriter writer, ChainRuntime chain, Upstream upstream)
     {
@@ -63,10 +66,29 @@ internal sealed class BuilderStatusContributor(BuilderRegistry builders, Inclusi
             writer.WriteNumber("not_included", stats.NotIncluded);
             writer.WriteNumber("lost", stats.Lost);
             WriteRate(writer, "inclusion_rate", stats.InclusionRate);
+            WriteReasons(writer, "reasons", statuses?.ReasonsFor(chain.Name, builder.Name));
+
             writer.WriteEndObject();
         }
 
         writer.WriteEndArray();
+        WriteReasons(writer, "bundle_reasons", statuses?.ReasonsFor(chain.Name));
+    }
+
+    private static void WriteReasons(Utf8JsonWriter writer, string name, IReadOnlyList<KeyValuePair<string, long>>? reasons)
+    {
+        if (reasons is not { Count: > 0 })
+        {
+            return;
+        }
+
+        writer.WriteStartObject(name);
+        foreach (var (reason, count) in reasons)
+        {
+            writer.WriteNumber(reason, count);
+        }
+
+        writer.WriteEndObject();
     }
 
     private static void WriteRate(Utf8JsonWriter writer, string name, double? rate)

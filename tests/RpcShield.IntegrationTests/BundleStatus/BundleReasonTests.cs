@@ -1,5 +1,6 @@
 using Xunit.Abstractions;
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.Json;
 using RpcShield.IntegrationTests.Fanout;
 using RpcShield.IntegrationTests.Infrastructure;
@@ -127,6 +128,9 @@ public sealed class BundleReasonTests(ITestOutputHelper output)
         AssertReason(status, "not_included", "not_selected", after);
         Assert.Equal("ok", status.GetProperty("builders")[0].GetProperty("outcome").GetString());
         Assert.Equal(1, await Rpc.MetricAsync(setup.Proxy, "rpcshield_bundle_reasons_total", ("builder", "other"), ("reason", "not_selected")));
+        // /status (and the /ui page reading it) shows the chain's reasons too.
+        var chain = (await setup.Proxy.Client.GetFromJsonAsync<JsonElement>("/status")).GetProperty("chains")[0];
+        Assert.Equal(1, chain.GetProperty("bundle_reasons").GetProperty("not_selected").GetInt32());
     }
 
     [Fact]

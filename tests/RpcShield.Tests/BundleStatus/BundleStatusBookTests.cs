@@ -35,6 +35,27 @@ public sealed class BundleStatusBookTests : IDisposable
     }
 
     [Fact]
+    public void Reasons_are_tallied_per_builder_of_the_target_block_most_frequent_first()
+    {
+        string[] hashes = ["0x01", "0x02", "0x03", "0x04"];
+        foreach (var hash in hashes)
+        {
+            Submit(hash, 101);
+        }
+
+        _book.Decide("main", hashes[0], 101, new BundleVerdict(BundleReasons.NotIncluded, BundleReasons.FeeTooLow, null), "titan");
+        _book.Decide("main", hashes[1], 101, new BundleVerdict(BundleReasons.NotIncluded, BundleReasons.NotSelected, null), "titan");
+        _book.Decide("main", hashes[2], 101, new BundleVerdict(BundleReasons.NotIncluded, BundleReasons.NotSelected, null), "titan");
+        _book.Decide("main", hashes[3], 101, new BundleVerdict(BundleReasons.Included, null, null), "titan", new IncludedIn(101, "titan"));
+
+        Assert.Equal([KeyValuePair.Create(BundleReasons.NotSelected, 2L), KeyValuePair.Create(BundleReasons.FeeTooLow, 1L)], _book.ReasonsFor("main", "titan"));
+        Assert.Empty(_book.ReasonsFor("main", "quasar"));
+        Assert.Empty(_book.ReasonsFor("other-chain", "titan"));
+        _book.Decide("main", hashes[3], 101, new BundleVerdict(BundleReasons.NotIncluded, BundleReasons.NotSelected, null), "other");
+        Assert.Equal([KeyValuePair.Create(BundleReasons.NotSelected, 3L), KeyValuePair.Create(BundleReasons.FeeTooLow, 1L)], _book.ReasonsFor("main"));
+    }
+
+    [Fact]
     public void A_reorg_above_the_inclusion_block_changes_nothing()
     {
         Submit(Hash, 101);

@@ -182,6 +182,9 @@
       if (reasons.length) row.append(h('div', { class: 'reasons' }, reasons.map(([k, v]) => h('span', { class: 'reason' }, k, v === null || v === undefined ? null : h('b', null, ' ' + v)))));
       box.append(row);
     }
+    // Why bundles missed on this chain, whoever built the block (rpcshield_getBundleStatus verdicts).
+    const missed = reasonsOf({ reasons: chain.bundle_reasons });
+    if (missed.length) box.append(h('div', { class: 'brow', 'data-chain-reasons': '' }, h('div', { class: 'reasons' }, h('span', { class: 'counts' }, 'why bundles missed'), missed.map(([k, v]) => h('span', { class: 'reason' }, k, h('b', null, ' ' + v))))));
     return box;
   }
 
