@@ -34,9 +34,11 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
     private readonly MonotonicHeadFilter? _served;
     private readonly BundleStatusBook? _statuses;
+    private readonly ReplacementBook? _replacements;
 
-    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, SigningKeySource signing, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null, BundleStatusBook? statuses = null)
+    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, SigningKeySource signing, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null, BundleStatusBook? statuses = null, ReplacementBook? replacements = null)
     {
+        _replacements = replacements;
         _signing = signing;
         _served = served;
         _statuses = statuses;
@@ -71,6 +73,9 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         {
             return ForwardResult.Error(RpcErrorCodes.InvalidParams, $"{method}: transaction {malformed} is not a decodable signed transaction (typed or legacy RLP); nothing was sent to the builders");
         }
+
+        // A cancel of a uuid whose bundles builders accepted goes to exactly those builders, each in the style it was recorded with.
+        var cancelStyles = CancelRecipients(chain, submission, ref targets);
 
         // The best head RpcShield knows: tracked, or already answered to a bot as eth_blockNumber
         // (the bot may have seen a block the head tracker has not yet).
@@ -113,7 +118,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
                 }
 
                 // The builder's dialect: the same body instance for builders of one dialect, so each distinct body is signed once.
-                var (payload, sentMethod) = bodies.For(settings);
+                var (payload, sentMethod) = cancelStyles is not null ? bodies.ForCancel(cancelStyles[builder.Name]) : bodies.For(settings);
                 var signature = signatures.For(settings.Sign, payload);
                 _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, origin, submission, background);
             }
@@ -188,6 +193,12 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         }
 
         builder.RecordSubmission(method, outcome);
+        if (outcome.IsOk && submission is { Method: "eth_sendBundle", RawTransactions.Count: > 0, ReplacementUuid: { } uuid }
+            && builder.Settings.SentMethod("eth_cancelBundle") is { } cancelMethod)
+        {
+            _replacements?.Accepted(origin.Chain.Name, uuid, builder.Name, cancelMethod == "eth_sendBundle" ? "empty_bundle" : "method");
+        }
+
         if (origin.BundleHash is not null && submission.BlockNumber >= 0)
         {
             _statuses?.BuilderAnswered(origin.Chain.Name, origin.BundleHash, submission.BlockNumber,
@@ -244,6 +255,30 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         };
         _tracker.Track(tracked);
         _statuses?.Tracked(tracked);
+    }
+
+    /// <summary>
+    /// For a cancel (eth_cancelBundle, or eth_sendBundle with no transactions) of a uuid with recorded
+    /// acceptors: builder name → cancel style, and <paramref name="targets"/> narrowed to those builders.
+    /// Null (every builder that takes the method) when nothing is recorded: a uuid never sent through
+    /// this process, or forgotten (<see cref="ReplacementBook.Capacity"/>).
+    /// </summary>
+    private Dictionary<string, string>? CancelRecipients(ChainRuntime chain, BundleSubmission submission, ref BuilderEndpoint[] targets)
+    {
+        if (_replacements is null || submission is not { Method: "eth_cancelBundle" or "eth_sendBundle", RawTransactions.Count: 0, ReplacementUuid: { } uuid }
+            || _replacements.Recipients(chain.Name, uuid) is not { } styles)
+        {
+            return null;
+        }
+
+        var recorded = Array.FindAll(_builders.For(chain.Name), b => styles.ContainsKey(b.Name));
+        if (recorded.Length == 0)
+        {
+            return null;
+        }
+
+        targets = recorded;
+        return styles;
     }
 
     /// <summary>The best head RpcShield knows: tracked, or already answered to a bot as eth_blockNumber.</summary>
@@ -308,8 +343,11 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         return buffer;
     }
 
-    /// <summary>`eth_sendBundle` with the same replacementUuid and no transactions: how BuilderNet-style builders cancel.</summary>
-    internal static byte[] EmptyBundleCancel(ReadOnlySpan<byte> rawId, string replacementUuid)
+    /// <summary>
+    /// A cancel of <paramref name="replacementUuid"/>: `eth_sendBundle` with no transactions (how
+    /// BuilderNet-style builders cancel) or `eth_cancelBundle`.
+    /// </summary>
+    internal static byte[] CancelBody(ReadOnlySpan<byte> rawId, string replacementUuid, bool emptyBundle)
     {
         using var buffer = new PooledBuffer(256);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -318,11 +356,15 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             writer.WriteString("jsonrpc"u8, "2.0"u8);
             writer.WritePropertyName("id"u8);
             writer.WriteRawValue(rawId.IsEmpty ? "null"u8 : rawId, skipInputValidation: true);
-            writer.WriteString("method"u8, "eth_sendBundle"u8);
+            writer.WriteString("method"u8, emptyBundle ? "eth_sendBundle"u8 : "eth_cancelBundle"u8);
             writer.WriteStartArray("params"u8);
             writer.WriteStartObject();
-            writer.WriteStartArray("txs"u8);
-            writer.WriteEndArray();
+            if (emptyBundle)
+            {
+                writer.WriteStartArray("txs"u8);
+                writer.WriteEndArray();
+            }
+
             writer.WriteString("replacementUuid"u8, replacementUuid);
             writer.WriteEndObject();
             writer.WriteEndArray();
