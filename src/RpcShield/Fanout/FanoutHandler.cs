@@ -22,6 +22,9 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 {
     public const string BuildersHeader = "X-RpcShield-Builders";
 
+    /// <summary>Blocks a private transaction without maxBlockNumber is followed for (builders' own default window).</summary>
+    public const int DefaultPrivateWindow = 25;
+
     private readonly BuilderRegistry _builders;
     private readonly BuilderSender _sender;
     private readonly InclusionTracker _tracker;
@@ -81,7 +84,11 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         // (the bot may have seen a block the head tracker has not yet).
         var head = KnownHead(chain);
         // The portable id, also for refusals and -32095 (data.bundleHash): the bot can still ask rpcshield_getBundleStatus why.
-        var bundleHash = submission.Method == "eth_sendBundle" && submission.RawTransactions.Count > 0 ? BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)) : null;
+        // A private transaction is followed by its transaction hash (what the bot is answered) until its maxBlockNumber.
+        var isPrivate = submission.Method is "eth_sendPrivateTransaction" or "eth_sendPrivateRawTransaction" && submission.RawTransactions.Count > 0;
+        var bundleHash = submission.Method == "eth_sendBundle" && submission.RawTransactions.Count > 0 ? BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions))
+            : isPrivate ? BundleSubmission.Hex(FlashbotsSigner.Keccak(submission.RawTransactions[0])) : null;
+        var target = !isPrivate ? submission.BlockNumber : submission.MaxBlockNumber >= 0 ? submission.MaxBlockNumber : head >= 0 ? head + DefaultPrivateWindow : -1;
         if (submission.BlockNumber >= 0 && head >= 0 && submission.BlockNumber <= head)
         {
             var refusal = $"Bundle targets block {submission.BlockNumber} but block {head} is already the chain head: target {head + 1} or later";
@@ -101,8 +108,8 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         var background = _shutdown.Token;
         var signer = signatures.CanSign;
         // Request headers must not be read once the bot has been answered (Kestrel reuses them).
-        var origin = new Origin(chain, call.Strategy, bundleHash);
-        RecordStatus(chain, submission, bundleHash, head, call.Strategy, body);
+        var origin = new Origin(chain, call.Strategy, bundleHash, target);
+        RecordStatus(chain, submission, bundleHash, target, head, call.Strategy, body);
 
         // Builders that need no signature of ours go first: signing (~1 ms of ECDSA) must not delay them.
         bool[] passes = signer ? [false, true] : [false];
@@ -142,7 +149,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
         if (run.FirstOk is { } winner)
         {
-            TrackBundle(call, submission, finished);
+            TrackBundle(call, submission, finished, target, isPrivate ? head + 1 : -1);
             return ForwardResult.Local(Answer(item, submission, winner, targets[run.FirstOkIndex]));
         }
 
@@ -154,9 +161,9 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
         LogAllFailed(chain.Name, method, targets.Length);
         var message = AllFailedMessage(finished);
-        if (bundleHash is not null && submission.BlockNumber >= 0)
+        if (bundleHash is not null && target >= 0)
         {
-            _statuses?.AllFailed(chain.Name, bundleHash, submission.BlockNumber, KnownHead(chain), message);
+            _statuses?.AllFailed(chain.Name, bundleHash, target, isPrivate ? -1 : KnownHead(chain), message);
         }
 
         return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, message, data: writer => WriteBuilders(writer, finished, bundleHash));
@@ -199,10 +206,10 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             _replacements?.Accepted(origin.Chain.Name, uuid, builder.Name, cancelMethod == "eth_sendBundle" ? "empty_bundle" : "method");
         }
 
-        if (origin.BundleHash is not null && submission.BlockNumber >= 0)
+        if (origin.BundleHash is not null && origin.Target >= 0)
         {
-            _statuses?.BuilderAnswered(origin.Chain.Name, origin.BundleHash, submission.BlockNumber,
-                new BuilderAnswer(builder.Name, outcome.Label, outcome.Reason, KnownHead(origin.Chain) >= submission.BlockNumber));
+            _statuses?.BuilderAnswered(origin.Chain.Name, origin.BundleHash, origin.Target,
+                new BuilderAnswer(builder.Name, outcome.Label, outcome.Reason, KnownHead(origin.Chain) >= origin.Target));
         }
 
         _journal.Record(new JournalEntry
@@ -224,9 +231,10 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         run.Complete(index, outcome);
     }
 
-    private void TrackBundle(RpcCall call, BundleSubmission submission, BuilderOutcome?[] finished)
+    /// <summary>Follows an accepted bundle to its target block, or a private transaction (<paramref name="firstBlock"/> ≥ 0) through its window.</summary>
+    private void TrackBundle(RpcCall call, BundleSubmission submission, BuilderOutcome?[] finished, long target, long firstBlock)
     {
-        if (submission.Method != "eth_sendBundle" || submission.RawTransactions.Count == 0 || submission.BlockNumber < 0)
+        if (submission.Method is not ("eth_sendBundle" or "eth_sendPrivateTransaction" or "eth_sendPrivateRawTransaction") || submission.RawTransactions.Count == 0 || target < 0)
         {
             return;
         }
@@ -246,8 +254,10 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         var tracked = new TrackedBundle
         {
             Chain = call.Chain.Name,
-            BundleHash = BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)),
-            TargetBlock = submission.BlockNumber,
+            BundleHash = firstBlock >= 0 ? hashes[0] : BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)),
+            TargetBlock = target,
+            FirstBlock = firstBlock,
+            Method = submission.Method,
             TxHashes = hashes,
             Transactions = transactions,
             AcceptedBy = finished.Where(o => o is { IsOk: true }).Select(o => o!.Builder).ToArray(),
@@ -285,17 +295,21 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
     private long KnownHead(ChainRuntime chain) => Math.Max(chain.BestHead, _served?.HighestServed(chain.Name) ?? -1);
 
     /// <summary>Bundle status (`rpcshield_getBundleStatus`): a bundle is pending from now on; a cancel cancels the bundles sent with its uuid.</summary>
-    private void RecordStatus(ChainRuntime chain, BundleSubmission submission, string? bundleHash, long head, string? strategy, byte[] body)
+    private void RecordStatus(ChainRuntime chain, BundleSubmission submission, string? bundleHash, long target, long head, string? strategy, byte[] body)
     {
         if (_statuses is null)
         {
             return;
         }
 
-        if (bundleHash is not null && submission.BlockNumber >= 0)
+        if (submission is { Method: "eth_cancelPrivateTransaction", CancelTxHash: { } txHash })
+        {
+            _statuses.CancelTransaction(chain.Name, txHash, head);
+        }
+        else if (bundleHash is not null && target >= 0)
         {
             var hashes = Array.ConvertAll(BundleSubmission.TransactionHashes(submission.RawTransactions), h => BundleSubmission.Hex(h));
-            _statuses.Submitted(chain.Name, bundleHash, submission.BlockNumber, submission.RawTransactions, hashes, submission.ReplacementUuid, strategy, head, body);
+            _statuses.Submitted(chain.Name, bundleHash, target, submission.RawTransactions, hashes, submission.ReplacementUuid, strategy, head, body);
         }
         else if (submission.ReplacementUuid is { } uuid && submission.RawTransactions.Count == 0)
         {
@@ -415,7 +429,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
     }
 
     /// <summary>What a background submission may still use of the request: never the request itself.</summary>
-    private sealed record Origin(ChainRuntime Chain, string? Strategy, string? BundleHash);
+    private sealed record Origin(ChainRuntime Chain, string? Strategy, string? BundleHash, long Target);
 
     /// <summary>Stops builder submissions still running in the background (host shutdown). Idempotent.</summary>
     public void Dispose()
