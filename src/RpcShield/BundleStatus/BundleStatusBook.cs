@@ -63,7 +63,7 @@ internal sealed class BundleStatusBook
             (entry.RawTransactions, entry.TxHashes, entry.ReplacementUuid, entry.Strategy, entry.Request) = (raws, txHashes, uuid, strategy, request);
             if (uuid is not null)
             {
-                replaced = CancelLocked(chain, uuid, head, except: hash, $"replaced by bundle {hash}");
+                replaced = CancelLocked(chain, e => e.ReplacementUuid == uuid && e.BundleHash != hash, head, $"replaced by bundle {hash}");
             }
         }
 
@@ -139,19 +139,32 @@ internal sealed class BundleStatusBook
         List<BundleStatusEntry> cancelled;
         lock (_lock)
         {
-            cancelled = CancelLocked(chain, uuid, head, except: null, "cancelled by the bot before its target block");
+            cancelled = CancelLocked(chain, e => e.ReplacementUuid == uuid, head, "cancelled by the bot before its target block");
         }
 
         cancelled.ForEach(e => Journal(e, null));
         return cancelled.Count;
     }
 
-    private List<BundleStatusEntry> CancelLocked(string chain, string uuid, long head, string? except, string detail)
+    /// <summary>The bot cancelled a private transaction (eth_cancelPrivateTransaction) whose maxBlockNumber is still ahead.</summary>
+    public int CancelTransaction(string chain, string txHash, long head)
+    {
+        List<BundleStatusEntry> cancelled;
+        lock (_lock)
+        {
+            cancelled = CancelLocked(chain, e => string.Equals(e.BundleHash, txHash, StringComparison.OrdinalIgnoreCase), head, "private transaction cancelled by the bot (eth_cancelPrivateTransaction)");
+        }
+
+        cancelled.ForEach(e => Journal(e, null));
+        return cancelled.Count;
+    }
+
+    private List<BundleStatusEntry> CancelLocked(string chain, Func<BundleStatusEntry, bool> matches, long head, string detail)
     {
         var cancelled = new List<BundleStatusEntry>();
         foreach (var entry in _order)
         {
-            if (entry.Chain == chain && entry.ReplacementUuid == uuid && entry.BundleHash != except
+            if (entry.Chain == chain && matches(entry)
                 && entry.State == BundleReasons.Pending && (head < 0 || entry.TargetBlock > head))
             {
                 (entry.CancelRequested, entry.State, entry.Reason, entry.Detail) = (true, BundleReasons.Cancelled, BundleReasons.Cancelled, detail);

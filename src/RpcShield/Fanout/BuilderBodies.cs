@@ -23,7 +23,7 @@ internal sealed class BuilderBodies(byte[] original, string method, BundleSubmis
         var sent = settings.SentMethod(method) ?? method;
         if (method == "eth_cancelBundle" && sent == "eth_sendBundle")
         {
-            return (Cached("cancel", () => FanoutHandler.EmptyBundleCancel(id.Span, submission.ReplacementUuid!)), sent);
+            return (Cached("cancel:" + sent, () => FanoutHandler.CancelBody(id.Span, submission.ReplacementUuid!, emptyBundle: true)), sent);
         }
 
         if (sent != method)
@@ -52,6 +52,23 @@ internal sealed class BuilderBodies(byte[] original, string method, BundleSubmis
 
         dropped.Sort(StringComparer.Ordinal);
         return (Cached("drop:" + string.Join(',', dropped), () => Rewrite(sent, dropped)), sent);
+    }
+
+    /// <summary>
+    /// A cancel (the bot's eth_cancelBundle or empty-txs eth_sendBundle) for a builder recorded as
+    /// cancelling in <paramref name="cancelStyle"/>: `empty_bundle` → an empty-txs eth_sendBundle,
+    /// otherwise eth_cancelBundle. The bot's own bytes where they already are that form.
+    /// </summary>
+    public (byte[] Body, string Method) ForCancel(string cancelStyle)
+    {
+        var empty = cancelStyle == "empty_bundle";
+        var sent = empty ? "eth_sendBundle" : "eth_cancelBundle";
+        if (method == sent)
+        {
+            return (original, sent);
+        }
+
+        return (Cached("cancel:" + sent, () => FanoutHandler.CancelBody(id.Span, submission.ReplacementUuid!, empty)), sent);
     }
 
     private byte[] Cached(string key, Func<byte[]> make)

@@ -20,6 +20,9 @@ internal sealed class BundleSubmission
 
     public string? ReplacementUuid { get; init; }
 
+    /// <summary>The private transaction an eth_cancelPrivateTransaction cancels (lower-case 0x-hex).</summary>
+    public string? CancelTxHash { get; init; }
+
     /// <summary>Last block a private transaction may land in (`maxBlockNumber` of eth_sendPrivateTransaction; -1 when absent: the default window is the tracker's to apply, +25 blocks).</summary>
     public long MaxBlockNumber { get; init; } = -1;
 
@@ -71,6 +74,15 @@ internal sealed class BundleSubmission
                     }
 
                     return new BundleSubmission { Method = method, RawTransactions = [privateRaw], MaxBlockNumber = maxBlock };
+                case "eth_cancelPrivateTransaction":
+                    if (first.ValueKind != JsonValueKind.Object || !first.TryGetProperty("txHash", out var cancelHash) || cancelHash.ValueKind != JsonValueKind.String
+                        || !TryHex(cancelHash.GetString(), out var hashBytes) || hashBytes.Length != 32)
+                    {
+                        error = "eth_cancelPrivateTransaction params must be [{\"txHash\": \"0x<32-byte transaction hash>\"}]";
+                        return null;
+                    }
+
+                    return new BundleSubmission { Method = method, CancelTxHash = Hex(hashBytes) };
                 case "mev_sendBundle":
                     return new BundleSubmission { Method = method, Fields = FieldsOf(first) };
                 default:

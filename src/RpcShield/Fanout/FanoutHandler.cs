@@ -22,6 +22,9 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 {
     public const string BuildersHeader = "X-RpcShield-Builders";
 
+    /// <summary>Blocks a private transaction without maxBlockNumber is followed for (builders' own default window).</summary>
+    public const int DefaultPrivateWindow = 25;
+
     private readonly BuilderRegistry _builders;
     private readonly BuilderSender _sender;
     private readonly InclusionTracker _tracker;
@@ -34,9 +37,11 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
     private readonly MonotonicHeadFilter? _served;
     private readonly BundleStatusBook? _statuses;
+    private readonly ReplacementBook? _replacements;
 
-    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, SigningKeySource signing, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null, BundleStatusBook? statuses = null)
+    public FanoutHandler(BuilderRegistry builders, BuilderSender sender, SigningKeySource signing, InclusionTracker tracker, IFailureJournal journal, TimeProvider time, ILogger<FanoutHandler> logger, MonotonicHeadFilter? served = null, BundleStatusBook? statuses = null, ReplacementBook? replacements = null)
     {
+        _replacements = replacements;
         _signing = signing;
         _served = served;
         _statuses = statuses;
@@ -72,11 +77,18 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             return ForwardResult.Error(RpcErrorCodes.InvalidParams, $"{method}: transaction {malformed} is not a decodable signed transaction (typed or legacy RLP); nothing was sent to the builders");
         }
 
+        // A cancel of a uuid whose bundles builders accepted goes to exactly those builders, each in the style it was recorded with.
+        var cancelStyles = CancelRecipients(chain, submission, ref targets);
+
         // The best head RpcShield knows: tracked, or already answered to a bot as eth_blockNumber
         // (the bot may have seen a block the head tracker has not yet).
         var head = KnownHead(chain);
         // The portable id, also for refusals and -32095 (data.bundleHash): the bot can still ask rpcshield_getBundleStatus why.
-        var bundleHash = submission.Method == "eth_sendBundle" && submission.RawTransactions.Count > 0 ? BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)) : null;
+        // A private transaction is followed by its transaction hash (what the bot is answered) until its maxBlockNumber.
+        var isPrivate = submission.Method is "eth_sendPrivateTransaction" or "eth_sendPrivateRawTransaction" && submission.RawTransactions.Count > 0;
+        var bundleHash = submission.Method == "eth_sendBundle" && submission.RawTransactions.Count > 0 ? BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions))
+            : isPrivate ? BundleSubmission.Hex(FlashbotsSigner.Keccak(submission.RawTransactions[0])) : null;
+        var target = !isPrivate ? submission.BlockNumber : submission.MaxBlockNumber >= 0 ? submission.MaxBlockNumber : head >= 0 ? head + DefaultPrivateWindow : -1;
         if (submission.BlockNumber >= 0 && head >= 0 && submission.BlockNumber <= head)
         {
             var refusal = $"Bundle targets block {submission.BlockNumber} but block {head} is already the chain head: target {head + 1} or later";
@@ -96,8 +108,8 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         var background = _shutdown.Token;
         var signer = signatures.CanSign;
         // Request headers must not be read once the bot has been answered (Kestrel reuses them).
-        var origin = new Origin(chain, call.Strategy, bundleHash);
-        RecordStatus(chain, submission, bundleHash, head, call.Strategy, body);
+        var origin = new Origin(chain, call.Strategy, bundleHash, target);
+        RecordStatus(chain, submission, bundleHash, target, head, call.Strategy, body);
 
         // Builders that need no signature of ours go first: signing (~1 ms of ECDSA) must not delay them.
         bool[] passes = signer ? [false, true] : [false];
@@ -113,7 +125,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
                 }
 
                 // The builder's dialect: the same body instance for builders of one dialect, so each distinct body is signed once.
-                var (payload, sentMethod) = bodies.For(settings);
+                var (payload, sentMethod) = cancelStyles is not null ? bodies.ForCancel(cancelStyles[builder.Name]) : bodies.For(settings);
                 var signature = signatures.For(settings.Sign, payload);
                 _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, origin, submission, background);
             }
@@ -137,7 +149,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
         if (run.FirstOk is { } winner)
         {
-            TrackBundle(call, submission, finished);
+            TrackBundle(call, submission, finished, target, isPrivate ? head + 1 : -1);
             return ForwardResult.Local(Answer(item, submission, winner, targets[run.FirstOkIndex]));
         }
 
@@ -149,9 +161,9 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
 
         LogAllFailed(chain.Name, method, targets.Length);
         var message = AllFailedMessage(finished);
-        if (bundleHash is not null && submission.BlockNumber >= 0)
+        if (bundleHash is not null && target >= 0)
         {
-            _statuses?.AllFailed(chain.Name, bundleHash, submission.BlockNumber, KnownHead(chain), message);
+            _statuses?.AllFailed(chain.Name, bundleHash, target, isPrivate ? -1 : KnownHead(chain), message);
         }
 
         return ForwardResult.Error(RpcErrorCodes.AllBuildersFailed, message, data: writer => WriteBuilders(writer, finished, bundleHash));
@@ -188,10 +200,16 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         }
 
         builder.RecordSubmission(method, outcome);
-        if (origin.BundleHash is not null && submission.BlockNumber >= 0)
+        if (outcome.IsOk && submission is { Method: "eth_sendBundle", RawTransactions.Count: > 0, ReplacementUuid: { } uuid }
+            && builder.Settings.SentMethod("eth_cancelBundle") is { } cancelMethod)
         {
-            _statuses?.BuilderAnswered(origin.Chain.Name, origin.BundleHash, submission.BlockNumber,
-                new BuilderAnswer(builder.Name, outcome.Label, outcome.Reason, KnownHead(origin.Chain) >= submission.BlockNumber));
+            _replacements?.Accepted(origin.Chain.Name, uuid, builder.Name, cancelMethod == "eth_sendBundle" ? "empty_bundle" : "method");
+        }
+
+        if (origin.BundleHash is not null && origin.Target >= 0)
+        {
+            _statuses?.BuilderAnswered(origin.Chain.Name, origin.BundleHash, origin.Target,
+                new BuilderAnswer(builder.Name, outcome.Label, outcome.Reason, KnownHead(origin.Chain) >= origin.Target));
         }
 
         _journal.Record(new JournalEntry
@@ -213,9 +231,10 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         run.Complete(index, outcome);
     }
 
-    private void TrackBundle(RpcCall call, BundleSubmission submission, BuilderOutcome?[] finished)
+    /// <summary>Follows an accepted bundle to its target block, or a private transaction (<paramref name="firstBlock"/> ≥ 0) through its window.</summary>
+    private void TrackBundle(RpcCall call, BundleSubmission submission, BuilderOutcome?[] finished, long target, long firstBlock)
     {
-        if (submission.Method != "eth_sendBundle" || submission.RawTransactions.Count == 0 || submission.BlockNumber < 0)
+        if (submission.Method is not ("eth_sendBundle" or "eth_sendPrivateTransaction" or "eth_sendPrivateRawTransaction") || submission.RawTransactions.Count == 0 || target < 0)
         {
             return;
         }
@@ -235,8 +254,10 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         var tracked = new TrackedBundle
         {
             Chain = call.Chain.Name,
-            BundleHash = BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)),
-            TargetBlock = submission.BlockNumber,
+            BundleHash = firstBlock >= 0 ? hashes[0] : BundleSubmission.Hex(BundleSubmission.BundleHash(submission.RawTransactions)),
+            TargetBlock = target,
+            FirstBlock = firstBlock,
+            Method = submission.Method,
             TxHashes = hashes,
             Transactions = transactions,
             AcceptedBy = finished.Where(o => o is { IsOk: true }).Select(o => o!.Builder).ToArray(),
@@ -246,21 +267,49 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         _statuses?.Tracked(tracked);
     }
 
+    /// <summary>
+    /// For a cancel (eth_cancelBundle, or eth_sendBundle with no transactions) of a uuid with recorded
+    /// acceptors: builder name → cancel style, and <paramref name="targets"/> narrowed to those builders.
+    /// Null (every builder that takes the method) when nothing is recorded: a uuid never sent through
+    /// this process, or forgotten (<see cref="ReplacementBook.Capacity"/>).
+    /// </summary>
+    private Dictionary<string, string>? CancelRecipients(ChainRuntime chain, BundleSubmission submission, ref BuilderEndpoint[] targets)
+    {
+        if (_replacements is null || submission is not { Method: "eth_cancelBundle" or "eth_sendBundle", RawTransactions.Count: 0, ReplacementUuid: { } uuid }
+            || _replacements.Recipients(chain.Name, uuid) is not { } styles)
+        {
+            return null;
+        }
+
+        var recorded = Array.FindAll(_builders.For(chain.Name), b => styles.ContainsKey(b.Name));
+        if (recorded.Length == 0)
+        {
+            return null;
+        }
+
+        targets = recorded;
+        return styles;
+    }
+
     /// <summary>The best head RpcShield knows: tracked, or already answered to a bot as eth_blockNumber.</summary>
     private long KnownHead(ChainRuntime chain) => Math.Max(chain.BestHead, _served?.HighestServed(chain.Name) ?? -1);
 
     /// <summary>Bundle status (`rpcshield_getBundleStatus`): a bundle is pending from now on; a cancel cancels the bundles sent with its uuid.</summary>
-    private void RecordStatus(ChainRuntime chain, BundleSubmission submission, string? bundleHash, long head, string? strategy, byte[] body)
+    private void RecordStatus(ChainRuntime chain, BundleSubmission submission, string? bundleHash, long target, long head, string? strategy, byte[] body)
     {
         if (_statuses is null)
         {
             return;
         }
 
-        if (bundleHash is not null && submission.BlockNumber >= 0)
+        if (submission is { Method: "eth_cancelPrivateTransaction", CancelTxHash: { } txHash })
+        {
+            _statuses.CancelTransaction(chain.Name, txHash, head);
+        }
+        else if (bundleHash is not null && target >= 0)
         {
             var hashes = Array.ConvertAll(BundleSubmission.TransactionHashes(submission.RawTransactions), h => BundleSubmission.Hex(h));
-            _statuses.Submitted(chain.Name, bundleHash, submission.BlockNumber, submission.RawTransactions, hashes, submission.ReplacementUuid, strategy, head, body);
+            _statuses.Submitted(chain.Name, bundleHash, target, submission.RawTransactions, hashes, submission.ReplacementUuid, strategy, head, body);
         }
         else if (submission.ReplacementUuid is { } uuid && submission.RawTransactions.Count == 0)
         {
@@ -308,8 +357,11 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         return buffer;
     }
 
-    /// <summary>`eth_sendBundle` with the same replacementUuid and no transactions: how BuilderNet-style builders cancel.</summary>
-    internal static byte[] EmptyBundleCancel(ReadOnlySpan<byte> rawId, string replacementUuid)
+    /// <summary>
+    /// A cancel of <paramref name="replacementUuid"/>: `eth_sendBundle` with no transactions (how
+    /// BuilderNet-style builders cancel) or `eth_cancelBundle`.
+    /// </summary>
+    internal static byte[] CancelBody(ReadOnlySpan<byte> rawId, string replacementUuid, bool emptyBundle)
     {
         using var buffer = new PooledBuffer(256);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -318,11 +370,15 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
             writer.WriteString("jsonrpc"u8, "2.0"u8);
             writer.WritePropertyName("id"u8);
             writer.WriteRawValue(rawId.IsEmpty ? "null"u8 : rawId, skipInputValidation: true);
-            writer.WriteString("method"u8, "eth_sendBundle"u8);
+            writer.WriteString("method"u8, emptyBundle ? "eth_sendBundle"u8 : "eth_cancelBundle"u8);
             writer.WriteStartArray("params"u8);
             writer.WriteStartObject();
-            writer.WriteStartArray("txs"u8);
-            writer.WriteEndArray();
+            if (emptyBundle)
+            {
+                writer.WriteStartArray("txs"u8);
+                writer.WriteEndArray();
+            }
+
             writer.WriteString("replacementUuid"u8, replacementUuid);
             writer.WriteEndObject();
             writer.WriteEndArray();
@@ -373,7 +429,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
     }
 
     /// <summary>What a background submission may still use of the request: never the request itself.</summary>
-    private sealed record Origin(ChainRuntime Chain, string? Strategy, string? BundleHash);
+    private sealed record Origin(ChainRuntime Chain, string? Strategy, string? BundleHash, long Target);
 
     /// <summary>Stops builder submissions still running in the background (host shutdown). Idempotent.</summary>
     public void Dispose()

@@ -15,6 +15,7 @@ internal static class FanoutServiceCollectionExtensions
         services.AddSingleton<SigningKeySource>();
         services.AddSingleton<InclusionTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<InclusionTracker>());
+        services.AddSingleton<ReplacementBook>();
         services.AddSingleton<FanoutHandler>();
         services.AddSingleton<IRpcHandler>(sp => sp.GetRequiredService<FanoutHandler>());
         services.AddSingleton<IRpcHandler, RelayReadHandler>();

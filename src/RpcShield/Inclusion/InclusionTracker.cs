@@ -126,10 +126,10 @@ internal sealed partial class InclusionTracker : BackgroundService
             List<TrackedBundle> due;
             lock (_lock)
             {
-                due = _pending.Where(b => b.Chain == chain.Name && b.TargetBlock <= head).ToList();
+                due = _pending.Where(b => b.Chain == chain.Name && b.DueBlock <= head).ToList();
             }
 
-            foreach (var group in due.GroupBy(b => b.TargetBlock))
+            foreach (var group in due.GroupBy(b => b.DueBlock))
             {
                 var block = await FetchBlockAsync(chain, group.Key, cancellationToken).ConfigureAwait(false);
                 if (block is null)
@@ -143,9 +143,17 @@ internal sealed partial class InclusionTracker : BackgroundService
                     continue;
                 }
 
+                var decided = new List<TrackedBundle>();
                 foreach (var bundle in group)
                 {
                     var decision = InclusionJudge.Decide(bundle, block, chain.Options.Builders);
+                    if (decision.Outcome == InclusionDecision.NotIncluded && group.Key < bundle.TargetBlock)
+                    {
+                        // A window (private transaction) not over yet: look at the next block.
+                        bundle.NextBlock = group.Key + 1;
+                        continue;
+                    }
+
                     if (decision.Outcome == InclusionDecision.NotIncluded
                         && await NonceConsumedAsync(chain, bundle, group.Key, cancellationToken).ConfigureAwait(false))
                     {
@@ -153,9 +161,10 @@ internal sealed partial class InclusionTracker : BackgroundService
                     }
 
                     Publish(chain, bundle, block, decision);
+                    decided.Add(bundle);
                 }
 
-                Remove(group);
+                Remove(decided);
             }
         }
     }
@@ -182,7 +191,7 @@ internal sealed partial class InclusionTracker : BackgroundService
             Chain = chain.Name,
             Strategy = bundle.Strategy,
             HeadBlock = block.Number,
-            Method = "eth_sendBundle",
+            Method = bundle.Method,
             Reason = decision.Outcome,
             Outcome = decision.Outcome,
             Builder = decision.BlockBuilder,

@@ -20,6 +20,21 @@ internal sealed class TrackedBundle
     public IReadOnlyList<string> AcceptedBy { get; init; } = [];
 
     public string? Strategy { get; init; }
+
+    /// <summary>What was sent: eth_sendBundle, or a private transaction (eth_sendPrivate[Raw]Transaction).</summary>
+    public string Method { get; init; } = "eth_sendBundle";
+
+    /// <summary>
+    /// First block of a window (a private transaction: the block after the head when it was sent,
+    /// up to <see cref="TargetBlock"/> = its maxBlockNumber); -1 for a bundle, judged at its target block only.
+    /// </summary>
+    public long FirstBlock { get; init; } = -1;
+
+    /// <summary>Next window block to look at (the tracker's progress through the window).</summary>
+    public long NextBlock { get; set; } = -1;
+
+    /// <summary>The next block this bundle is judged at: its target, or for a window the next unchecked block.</summary>
+    public long DueBlock => FirstBlock < 0 ? TargetBlock : Math.Max(NextBlock, FirstBlock);
 }
 
 /// <summary>The parts of a block inclusion tracking needs (from `eth_getBlockByNumber(n, true)`).</summary>

@@ -115,6 +115,36 @@ public sealed class BundleReasonTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_cancelled_bundle_that_lands_anyway_is_included_with_landed_despite_cancel()
+    {
+        await using var setup = await BundleStatusSetup.StartAsync();
+        var tx = SignedTx.Transfer(AnvilNode.DevKey0, 0, BundleStatusSetup.Recipient, 1000);
+        var target = await setup.Anvil.BlockNumberAsync() + 1;
+        const string Uuid = "7a1b2c3d-1a2b-4c3d-9e8f-0123456789ab";
+        var hash = await setup.SendAcceptedAsync([tx], target, Uuid);
+        var cancel = await Rpc.CallAsync(setup.Proxy, "eth_cancelBundle", $"[{{\"replacementUuid\":\"{Uuid}\"}}]");
+        Assert.False(cancel.IsError, cancel.Body.ToString());
+        Assert.Equal("cancelled", (await setup.StatusAsync(hash)).Result.GetProperty("state").GetString());
+
+        // The builder ignored the cancel: the bundle's transaction lands in the target block (automine).
+        await setup.Anvil.CallAsync("eth_sendRawTransaction", tx);
+        var minedAt = Stopwatch.GetTimestamp();
+        var status = default(JsonElement);
+        await Rpc.WaitUntilAsync(async () =>
+        {
+            status = (await setup.StatusAsync(hash)).Result;
+            return status.GetProperty("state").GetString() != "cancelled";
+        }, "the cancelled bundle to be judged at its block");
+        var after = Stopwatch.GetElapsedTime(minedAt);
+
+        Assert.True(after < Soon, $"judged {after.TotalMilliseconds:F0} ms after the target block");
+        Assert.Equal("included", status.GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, status.GetProperty("reason").ValueKind);
+        Assert.Equal("landed despite cancel", status.GetProperty("detail").GetString());
+        Assert.Equal(target, Convert.ToInt64(status.GetProperty("includedIn").GetProperty("block").GetString(), 16));
+    }
+
+    [Fact]
     public async Task A_valid_bundle_left_out_of_an_empty_target_block_is_not_selected()
     {
         await using var setup = await BundleStatusSetup.StartAsync();

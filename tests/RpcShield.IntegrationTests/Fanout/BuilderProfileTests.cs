@@ -135,6 +135,64 @@ public sealed class BuilderProfileTests
     }
 
     [Fact]
+    public async Task A_cancel_reaches_exactly_the_builders_that_accepted_the_uuids_bundles_each_in_its_own_style()
+    {
+        var (anvil, builders, proxy) = await StartAsync();
+        try
+        {
+            const string Uuid = "0c1d2e3f-0000-4000-8000-000000000018";
+            var block = await anvil.BlockNumberAsync() + 5;
+            builders["titan"].Behaviour = BuilderBehaviour.Forbidden;
+            var original = SignedTx.Transfer(AnvilNode.DevKey0, 0, Recipient, 1);
+            await PostAsync(proxy, $$"""{"jsonrpc":"2.0","id":1,"method":"eth_sendBundle","params":[{"txs":["{{original}}"],"blockNumber":"0x{{block:x}}","replacementUuid":"{{Uuid}}"}]}""");
+            builders["titan"].Behaviour = BuilderBehaviour.AcceptTitanStyle;
+
+            // Titan refused the original: neither cancel form reaches it; the others get theirs in their style.
+            await PostAsync(proxy, $$"""{"jsonrpc":"2.0","id":2,"method":"eth_cancelBundle","params":[{"replacementUuid":"{{Uuid}}"}]}""");
+            await PostAsync(proxy, $$"""{"jsonrpc":"2.0","id":3,"method":"eth_sendBundle","params":[{"txs":[],"replacementUuid":"{{Uuid}}"}]}""");
+            var methods = builders.ToDictionary(b => b.Key, b => string.Join(",", b.Value.Requests.Select(r => r.Method)));
+            Assert.Equal("eth_sendBundle", methods["titan"]);
+            Assert.Equal("eth_sendBundle,eth_cancelBundle,eth_cancelBundle", methods["flashbots"]);
+            Assert.Equal("eth_sendBundle,eth_cancelBundle,eth_cancelBundle", methods["quasar"]);
+            Assert.Equal("eth_sendBundle,eth_sendBundle,eth_sendBundle", methods["buildernet"]);
+            Assert.Equal("eth_sendBundle,eth_sendBundle,eth_sendBundle", methods["beaverbuild"]);
+            foreach (var name in new[] { "flashbots", "quasar" })
+            {
+                var cancel = Params0(builders[name].Requests.Last());
+                Assert.Equal(Uuid, cancel.GetProperty("replacementUuid").GetString());
+                Assert.False(cancel.TryGetProperty("txs", out _));
+            }
+
+            foreach (var name in new[] { "buildernet", "beaverbuild" })
+            {
+                foreach (var resend in builders[name].Requests.Skip(1).Select(Params0))
+                {
+                    Assert.Equal(0, resend.GetProperty("txs").GetArrayLength());
+                    Assert.Equal(Uuid, resend.GetProperty("replacementUuid").GetString());
+                }
+            }
+
+            // A replacement goes to every builder; Titan accepts it this time, so the next cancel reaches Titan too.
+            var replacement = SignedTx.Transfer(AnvilNode.DevKey0, 0, Recipient, 2);
+            await PostAsync(proxy, $$"""{"jsonrpc":"2.0","id":4,"method":"eth_sendBundle","params":[{"txs":["{{replacement}}"],"blockNumber":"0x{{block:x}}","replacementUuid":"{{Uuid}}"}]}""");
+            await PostAsync(proxy, $$"""{"jsonrpc":"2.0","id":5,"method":"eth_cancelBundle","params":[{"replacementUuid":"{{Uuid}}"}]}""");
+            Assert.Equal("eth_sendBundle,eth_sendBundle,eth_cancelBundle", string.Join(",", builders["titan"].Requests.Select(r => r.Method)));
+            Assert.Equal("eth_sendBundle,eth_sendBundle,eth_sendBundle,eth_sendBundle,eth_sendBundle", string.Join(",", builders["buildernet"].Requests.Select(r => r.Method)));
+        }
+        finally
+        {
+            await StopAsync(anvil, builders, proxy);
+        }
+    }
+
+    private static async Task PostAsync(ProxyUnderTest proxy, string body)
+    {
+        using var response = await proxy.Client.PostAsync("/", FailoverTests.Json(body));
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.False(json.TryGetProperty("error", out var error), error.ToString());
+    }
+
+    [Fact]
     public async Task A_builders_own_keys_override_its_profile()
     {
         var (anvil, builders, proxy) = await StartAsync(p => p == "buildernet" ? ", cancel_style: method, drop_fields: [], sign: false" : "");

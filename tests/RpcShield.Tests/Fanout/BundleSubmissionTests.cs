@@ -100,8 +100,39 @@ public sealed class BundleSubmissionTests
     [Fact]
     public void The_empty_bundle_cancel_keeps_the_client_id_and_uuid()
     {
-        var body = FanoutHandler.EmptyBundleCancel("\"abc\""u8, "u-3");
+        var body = FanoutHandler.CancelBody("\"abc\""u8, "u-3", emptyBundle: true);
 
         Assert.Equal("""{"jsonrpc":"2.0","id":"abc","method":"eth_sendBundle","params":[{"txs":[],"replacementUuid":"u-3"}]}""", Encoding.UTF8.GetString(body));
+    }
+
+    [Fact]
+    public void The_method_cancel_keeps_the_client_id_and_uuid()
+    {
+        var body = FanoutHandler.CancelBody("7"u8, "u-4", emptyBundle: false);
+
+        Assert.Equal("""{"jsonrpc":"2.0","id":7,"method":"eth_cancelBundle","params":[{"replacementUuid":"u-4"}]}""", Encoding.UTF8.GetString(body));
+    }
+
+    [Fact]
+    public void The_replacement_book_merges_acceptors_per_chain_and_uuid_and_forgets_the_oldest_first()
+    {
+        var book = new ReplacementBook();
+        book.Accepted("main", "u-1", "titan", "method");
+        book.Accepted("main", "u-1", "buildernet", "empty_bundle");
+        book.Accepted("other", "u-1", "quasar", "method");
+
+        var recipients = book.Recipients("main", "u-1")!;
+        Assert.Equal(["buildernet", "titan"], recipients.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("empty_bundle", recipients["buildernet"]);
+        Assert.Null(book.Recipients("main", "u-2"));
+
+        for (var i = 0; i < ReplacementBook.Capacity; i++)
+        {
+            book.Accepted("main", $"x-{i}", "titan", "method");
+        }
+
+        Assert.Equal(ReplacementBook.Capacity, book.Count);
+        Assert.Null(book.Recipients("main", "u-1"));
+        Assert.NotNull(book.Recipients("main", $"x-{ReplacementBook.Capacity - 1}"));
     }
 }
