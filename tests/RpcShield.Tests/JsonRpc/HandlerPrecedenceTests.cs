@@ -15,14 +15,17 @@ namespace RpcShield.Tests.JsonRpc;
 /// </summary>
 public sealed class HandlerPrecedenceTests
 {
-    // Overlapping rules on purpose: verify's globs also match the nonce read, a send and a builder read.
-    private const string Overlapping = """
+    private const string OneChain = """
         server: { listen: http://127.0.0.1:0 }
         chains:
           - name: main
             chain_id: 1
             upstreams:
               - { name: a, url: http://127.0.0.1:9 }
+        """;
+
+    // Overlapping rules on purpose: verify's globs also match the nonce read, a send and a builder read.
+    private const string Overlapping = OneChain + "\n" + """
               - { name: b, url: http://127.0.0.1:10, methods: { allow: ["eth_*", "custom_literal"] } }
             builders:
               - { name: relay, profile: custom, url: http://127.0.0.1:11, methods: ["eth_sendBundle"], reads: ["eth_callBundle", "flashbots_*"] }
@@ -34,13 +37,7 @@ public sealed class HandlerPrecedenceTests
             degradation: { shed_in_degraded: ["debug_*", "eth_getLogs", "custom_*"] }
         """;
 
-    private const string Plain = """
-        server: { listen: http://127.0.0.1:0 }
-        chains:
-          - name: main
-            chain_id: 1
-            upstreams:
-              - { name: a, url: http://127.0.0.1:9 }
+    private const string Plain = OneChain + "\n" + """
             routing:
               consistency: { nonce_quorum: 1 }
         """;
