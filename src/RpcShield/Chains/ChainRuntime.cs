@@ -22,6 +22,7 @@ internal sealed class ChainRuntime
         Name = options.Name;
         Upstreams = upstreams;
         Router = new MethodRouter(options);
+        Methods = new MethodModel(options);
         var index = new Dictionary<Upstream, int>(upstreams.Count);
         for (var i = 0; i < upstreams.Count; i++)
         {
@@ -44,6 +45,9 @@ internal sealed class ChainRuntime
     public IReadOnlyDictionary<Upstream, int> IndexOf { get; }
 
     public MethodRouter Router { get; }
+
+    /// <summary>Per-method traits (hedgeable, send, shed, deadline) compiled for this snapshot.</summary>
+    public MethodModel Methods { get; }
 
     /// <summary>The one writer of this chain's ranking: inputs signal it, request threads read <see cref="Published"/>.</summary>
     public RankingPublisher Publisher { get; }

@@ -23,15 +23,14 @@ internal sealed class ModeGate : IRpcGate
             return ValueTask.FromResult<ForwardResult?>(null);
         }
 
-        var options = chain.Options;
-        if (mode == ChainMode.Minimal && options.Degradation.RejectSendsInMinimal
-            && (MethodGlob.MatchesAny(options.Routing.Broadcast, item.Method) || MethodGlob.MatchesAny(options.Routing.Fanout, item.Method)))
+        var traits = chain.Methods[item.Method];
+        if (mode == ChainMode.Minimal && chain.Options.Degradation.RejectSendsInMinimal && traits.Send)
         {
             return ValueTask.FromResult<ForwardResult?>(ForwardResult.Error(
                 RpcErrorCodes.MinimalMode, $"Rejected: chain {chain.Name} is in minimal mode; {item.Method} is disabled until it recovers"));
         }
 
-        if (MethodGlob.MatchesAny(options.Degradation.ShedInDegraded, item.Method))
+        if (traits.ShedInDegraded)
         {
             return ValueTask.FromResult<ForwardResult?>(ForwardResult.Error(
                 RpcErrorCodes.Shed, $"Shed: chain {chain.Name} is in {mode.Name()} mode and {item.Method} is low priority"));

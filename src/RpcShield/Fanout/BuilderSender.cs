@@ -174,7 +174,7 @@ internal sealed class BuilderSender
             // The builder's own message may quote a key from its URL: scrubbed before it reaches -32095, /status or the journal.
             reason = kind == BuilderOutcomeKind.Ok || _scrubber is null ? reason : _scrubber.Scrub(reason);
             var outcome = Finish(builder, kind, reason, start, (int)response.StatusCode, buffer.Span.ToArray());
-            if (kind == BuilderOutcomeKind.Ok && builder.Settings.ResultShape == "bundle_hash")
+            if (kind == BuilderOutcomeKind.Ok && builder.Settings.Shape == BuilderResultShape.BundleHash)
             {
                 // The builder's own id (BuilderNet's differs from the portable one), kept beside the portable hash.
                 outcome.BuilderBundleHash = BuilderErrorClassifier.ReadBundleHash(buffer.Span);

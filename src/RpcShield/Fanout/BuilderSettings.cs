@@ -19,6 +19,14 @@ internal sealed class BuilderSettings
         CancelStyle = options.CancelStyle ?? profile.CancelStyle;
         SignatureHeader = options.SignatureHeader ?? profile.SignatureHeader;
         ResultShape = options.ResultShape ?? profile.ResultShape;
+        Cancel = CancelStyle == "empty_bundle" ? BuilderCancelStyle.EmptyBundle : BuilderCancelStyle.Method;
+        Shape = ResultShape switch
+        {
+            "bundle_hash" => BuilderResultShape.BundleHash,
+            "status_code" => BuilderResultShape.StatusCode,
+            "null" => BuilderResultShape.Null,
+            _ => BuilderResultShape.Any,
+        };
         MaxRps = options.MaxRps ?? profile.MaxRps;
         Reads = options.Reads.Count > 0 ? options.Reads : profile.Reads;
         DropFields = options.DropFields is { } drop
@@ -31,14 +39,20 @@ internal sealed class BuilderSettings
 
     public bool Sign { get; }
 
+    /// <summary>`cancel_style` as configured (shown on /status); the request path reads <see cref="Cancel"/>.</summary>
     public string CancelStyle { get; }
 
-    public bool UsesEmptyBundleCancel => CancelStyle == "empty_bundle";
+    public BuilderCancelStyle Cancel { get; }
+
+    public bool UsesEmptyBundleCancel => Cancel == BuilderCancelStyle.EmptyBundle;
 
     /// <summary>Header the signature goes in (`X-Flashbots-Signature` unless the builder wants another).</summary>
     public string SignatureHeader { get; }
 
+    /// <summary>`result_shape` as configured (shown on /status); the request path reads <see cref="Shape"/>.</summary>
     public string ResultShape { get; }
+
+    public BuilderResultShape Shape { get; }
 
     public double MaxRps { get; }
 

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using RpcShield.Chains;
+using RpcShield.Configuration;
 using RpcShield.Routing;
 using RpcShield.Telemetry;
 
@@ -21,14 +24,23 @@ internal sealed class RpcDispatcher
     private readonly IChainModeSource? _modes;
     private readonly Caching.ResponseCache? _cache;
 
-    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope, RpcTracing? tracing = null, IChainModeSource? modes = null, Caching.ResponseCache? cache = null)
+    // One handler table per chain runtime (a runtime lives for one snapshot); replaced whole when the
+    // config changes, after the registries that handlers read have applied it (they subscribed first).
+    private volatile ConditionalWeakTable<ChainRuntime, HandlerTable> _tables = new();
+
+    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope, RpcTracing? tracing = null, IChainModeSource? modes = null, Caching.ResponseCache? cache = null, ConfigStore? config = null)
     {
+        if (config is not null)
+        {
+            config.Changed += (_, _) => _tables = new();
+        }
+
         _scope = scope;
         _tracing = tracing;
         _modes = modes;
         _cache = cache;
         _gates = gates.ToArray();
-        _handlers = handlers.ToArray();
+        _handlers = RpcHandlerPrecedence.Sort(handlers);
         _filters = filters.ToArray();
         _reads = reads;
         _metrics = metrics;
@@ -204,18 +216,22 @@ internal sealed class RpcDispatcher
 
     private ValueTask<ForwardResult> Route(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
-        foreach (var handler in _handlers)
+        if (Table(call.Chain).For(item.Method) is { } handler)
         {
-            if (handler.Handles(call.Chain, item.Method))
-            {
-                var handled = handler.HandleAsync(call, item, cancellationToken);
-                return handled.IsCompletedSuccessfully ? handled : AnswerCancelledAsync(handled, cancellationToken);
-            }
+            var handled = handler.HandleAsync(call, item, cancellationToken);
+            return handled.IsCompletedSuccessfully ? handled : AnswerCancelledAsync(handled, cancellationToken);
         }
 
         // The forwarder never throws for a client that left (cancelled attempts are outcomes).
         // Reads no handler claimed go through the response cache when there is one (docs/caching.md).
         return _cache is null ? _reads.ForwardAsync(call.Chain, item, cancellationToken, call) : _cache.ServeAsync(call, item, _reads, cancellationToken);
+    }
+
+    /// <summary>The compiled handler table of <paramref name="chain"/>'s snapshot (built on its first request).</summary>
+    internal HandlerTable Table(ChainRuntime chain)
+    {
+        var tables = _tables;
+        return tables.TryGetValue(chain, out var table) ? table : tables.GetValue(chain, c => new HandlerTable(c, _handlers));
     }
 
     /// <summary>A handler's answer, or the cancelled answer when the client left while it worked.</summary>

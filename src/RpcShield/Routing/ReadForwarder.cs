@@ -84,7 +84,7 @@ internal sealed class ReadForwarder
 
         // The overall deadline is enforced per attempt (each gets min(per_attempt, time left)), so
         // no extra timer or linked token source is allocated per request.
-        var deadline = routing.Timeouts.Methods.TryGetValue(item.Method, out var perMethod) ? perMethod : routing.Timeouts.Default;
+        var deadline = chain.Methods[item.Method].Deadline;
         var started = _time.GetTimestamp();
         // The first attempt's timeout, from configuration alone (not the clock): items of one method share it exactly, so they can share a batch.
         var firstTimeout = deadline < routing.Timeouts.PerAttempt ? deadline : routing.Timeouts.PerAttempt;
@@ -112,7 +112,7 @@ internal sealed class ReadForwarder
     private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline, int maxExtra, PinnedBody pinned)
     {
         var routing = chain.Options.Routing;
-        return new ForwardState(this, chain, body, method, candidates, routing.Timeouts.PerAttempt, HedgePolicy.IsHedgeable(method, routing), routing.Retries, maxExtra)
+        return new ForwardState(this, chain, body, method, candidates, routing.Timeouts.PerAttempt, chain.Methods[method].Hedgeable, routing.Retries, maxExtra)
         {
             Call = call,
             Pinned = pinned,

@@ -42,8 +42,18 @@ internal sealed class Upstream : IDisposable
     /// <summary>scheme://host:port only: safe for logs, /status and errors.</summary>
     public string SafeUrl { get; }
 
-    /// <summary>Current options (replaced on reload when tier, methods or budgets change).</summary>
-    public UpstreamOptions Options { get; set; }
+    /// <summary>Current options (replaced on reload when tier, methods or budgets change); <see cref="Tier"/> is parsed from them here.</summary>
+    public UpstreamOptions Options
+    {
+        get;
+        set
+        {
+            field = value;
+            Tier = value.Tier == "fallback" ? UpstreamTier.Fallback : UpstreamTier.Primary;
+        }
+    }
+
+    public UpstreamTier Tier { get; private set; }
 
     public IUpstreamTransport Transport { get; }
 
@@ -55,7 +65,7 @@ internal sealed class Upstream : IDisposable
 
     public UpstreamMetrics Metrics { get; }
 
-    public bool IsPrimary => Options.Tier == "primary";
+    public bool IsPrimary => Tier == UpstreamTier.Primary;
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
