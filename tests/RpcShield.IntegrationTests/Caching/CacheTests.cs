@@ -181,6 +181,60 @@ public sealed class CacheTests
         Assert.True(node.Count("eth_chainId") - chainIdBefore <= 1, "eth_chainId went to the node (only a health probe may)");
     }
 
+    [Fact]
+    public async Task Identical_reads_whose_shared_attempt_fails_are_each_failed_over_with_their_own_id()
+    {
+        await using var failing = await SyntheticChain.StartAsync();
+        await using var good = await SyntheticChain.StartAsync();
+        failing.CallDelay = TimeSpan.FromMilliseconds(500);
+        failing.FailCalls = true;
+        // The failing node is the only primary: every shared attempt goes to it first.
+        var yaml = CacheClient.Yaml(failing.Url, cache: "cache: { max_bytes: 1MiB }").Replace(
+            "                  - { name: node,",
+            $"                  - {{ name: good, url: \"{good.Url}\", tier: fallback }}\n                  - {{ name: node,",
+            StringComparison.Ordinal);
+        await using var proxy = await ProxyUnderTest.StartAsync(yaml);
+        await proxy.WaitRoutableAsync(2);
+
+        var reads = Enumerable.Range(0, 20).Select(i =>
+            CacheClient.CallAsync(proxy, "eth_call", """[{"to":"0x000000000000000000000000000000000000beef","data":"0x01"},"latest"]""", id: i.ToString(CultureInfo.InvariantCulture))).ToArray();
+        var answers = await Task.WhenAll(reads);
+
+        for (var i = 0; i < answers.Length; i++)
+        {
+            Assert.Equal(i, answers[i].Body.GetProperty("id").GetInt32());
+            Assert.Equal("0x01", answers[i].Result.GetString());
+            Assert.Equal("good", answers[i].Upstream);
+            // Nothing was shared: the leader's attempt failed, so each read was routed on its own.
+            Assert.NotEqual("coalesced", answers[i].Cache);
+        }
+
+        // The reads shared the failing attempt (far fewer than 20 reached it first) and then each failed over.
+        Assert.InRange(failing.Count("eth_call"), 1, 19);
+        Assert.InRange(good.Count("eth_call"), 1, 20);
+    }
+
+    [Fact]
+    public async Task With_polling_only_a_forwarded_eth_blockNumber_moves_the_tracked_head()
+    {
+        await using var node = await SyntheticChain.StartAsync();
+        // Heads are polled once an hour and probed once an hour: only the forwarded answer can move them.
+        var yaml = CacheClient.Yaml(node.Url, cache: "cache: { max_bytes: 1MiB }")
+            .Replace("head_poll: 50ms", "head_poll: 1h", StringComparison.Ordinal)
+            .Replace("interval: 200ms", "interval: 1h", StringComparison.Ordinal);
+        await using var proxy = await ProxyUnderTest.StartAsync(yaml);
+        await proxy.WaitRoutableAsync(1);
+        async Task<long> HeadAsync() => (await proxy.Client.GetFromJsonAsync<JsonElement>("/status")).GetProperty("chains")[0].GetProperty("head").GetInt64();
+        await Rpc.WaitUntilAsync(async () => await HeadAsync() == 0x1000, "the first head");
+
+        node.Head = 0x1005;
+        var answer = await CacheClient.CallAsync(proxy, "eth_blockNumber");
+
+        Assert.Equal("0x1005", answer.Result.GetString());
+        Assert.NotEqual("hit", answer.Cache); // forwarded: no live newHeads feed
+        await Rpc.WaitUntilAsync(async () => await HeadAsync() == 0x1005, "the tracked head moved by the answer", timeoutMs: 5000);
+    }
+
     private static async Task<ProxyUnderTest> StartAsync(SyntheticChain node, string chainCache = "", string server = "", string? token = null)
     {
         var proxy = await ProxyUnderTest.StartAsync(CacheClient.Yaml(node.Url, cache: "cache: { max_bytes: 1MiB }", chainCache: chainCache, server: server));
