@@ -51,7 +51,7 @@ internal sealed class ExtraHop : IAsyncDisposable
             backend node
               http-reuse always
               server n 127.0.0.1:{upstreamPort}
-            """).ConfigureAwait(false);
+            """ + "\n").ConfigureAwait(false); // HAProxy 2.6 refuses a config whose last line has no LF (a raw literal ends without one)
         return await StartAsync("haproxy", binary, $"-f {conf} -db", prefix, port).ConfigureAwait(false);
     }
 
