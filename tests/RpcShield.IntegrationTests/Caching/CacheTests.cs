@@ -38,15 +38,7 @@ public sealed class CacheTests
         node.CallDelay = TimeSpan.FromMilliseconds(500);
         await using var proxy = await StartAsync(node);
 
-        var reads = Enumerable.Range(0, 100).Select(i =>
-            CacheClient.CallAsync(proxy, "eth_call", """[{"to":"0x000000000000000000000000000000000000beef","data":"0x01"},"latest"]""", id: i.ToString(CultureInfo.InvariantCulture))).ToArray();
-        var answers = await Task.WhenAll(reads);
-
-        for (var i = 0; i < answers.Length; i++)
-        {
-            Assert.Equal(i, answers[i].Body.GetProperty("id").GetInt32());
-            Assert.Equal("0x01", answers[i].Result.GetString());
-        }
+        var answers = await IdenticalCallsAsync(proxy, 100);
 
         Assert.InRange(node.Count("eth_call"), 1, 5);
         Assert.Contains(answers, a => a.Cache == "coalesced");
@@ -196,14 +188,10 @@ public sealed class CacheTests
         await using var proxy = await ProxyUnderTest.StartAsync(yaml);
         await proxy.WaitRoutableAsync(2);
 
-        var reads = Enumerable.Range(0, 20).Select(i =>
-            CacheClient.CallAsync(proxy, "eth_call", """[{"to":"0x000000000000000000000000000000000000beef","data":"0x01"},"latest"]""", id: i.ToString(CultureInfo.InvariantCulture))).ToArray();
-        var answers = await Task.WhenAll(reads);
+        var answers = await IdenticalCallsAsync(proxy, 20);
 
         for (var i = 0; i < answers.Length; i++)
         {
-            Assert.Equal(i, answers[i].Body.GetProperty("id").GetInt32());
-            Assert.Equal("0x01", answers[i].Result.GetString());
             Assert.Equal("good", answers[i].Upstream);
         }
 
@@ -233,6 +221,20 @@ public sealed class CacheTests
         Assert.Equal("0x1005", answer.Result.GetString());
         Assert.NotEqual("hit", answer.Cache); // forwarded: no live newHeads feed
         await Rpc.WaitUntilAsync(async () => await HeadAsync() == 0x1005, "the tracked head moved by the answer", timeoutMs: 5000);
+    }
+
+    /// <summary><paramref name="count"/> identical eth_calls at once, ids 0…count-1; each answered `0x01` with its own id.</summary>
+    private static async Task<CacheClient.Answer[]> IdenticalCallsAsync(ProxyUnderTest proxy, int count)
+    {
+        var answers = await Task.WhenAll(Enumerable.Range(0, count).Select(i =>
+            CacheClient.CallAsync(proxy, "eth_call", """[{"to":"0x000000000000000000000000000000000000beef","data":"0x01"},"latest"]""", id: i.ToString(CultureInfo.InvariantCulture))));
+        for (var i = 0; i < answers.Length; i++)
+        {
+            Assert.Equal(i, answers[i].Body.GetProperty("id").GetInt32());
+            Assert.Equal("0x01", answers[i].Result.GetString());
+        }
+
+        return answers;
     }
 
     private static async Task<ProxyUnderTest> StartAsync(SyntheticChain node, string chainCache = "", string server = "", string? token = null)
