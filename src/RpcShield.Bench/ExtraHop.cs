@@ -51,7 +51,7 @@ internal sealed class ExtraHop : IAsyncDisposable
             backend node
               http-reuse always
               server n 127.0.0.1:{upstreamPort}
-            """).ConfigureAwait(false);
+            """ + "\n").ConfigureAwait(false); // HAProxy 2.6 refuses a config whose last line has no LF (a raw literal ends without one)
         return await StartAsync("haproxy", binary, $"-f {conf} -db", prefix, port).ConfigureAwait(false);
     }
 
@@ -86,7 +86,7 @@ internal sealed class ExtraHop : IAsyncDisposable
         info.Environment["XDG_DATA_HOME"] = prefix;
         info.Environment["XDG_CONFIG_HOME"] = prefix;
         var process = Process.Start(info)!;
-        _ = process.StandardError.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
         for (var i = 0; i < 50; i++)
         {
@@ -102,7 +102,10 @@ internal sealed class ExtraHop : IAsyncDisposable
             }
         }
 
+        // Say why there is no row for this hop (its exit code and what it wrote), instead of dropping it silently.
         process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        Console.Error.WriteLine($"{name} did not open 127.0.0.1:{port} within 5 s (exit code {process.ExitCode}): {(await errors.ConfigureAwait(false)).Trim()}");
         return null;
     }
 

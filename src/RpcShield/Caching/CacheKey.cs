@@ -23,6 +23,9 @@ internal sealed class CacheKey : IEquatable<CacheKey>
         _hash = hash.ToHashCode();
     }
 
+    /// <summary>True for the key of eth_blockNumber (whose forwarded answers feed the head tracker).</summary>
+    public bool IsBlockNumber => Bytes.AsSpan().StartsWith("eth_blockNumber\0"u8);
+
     /// <summary>The method name, a 0 byte, the canonical params.</summary>
     public byte[] Bytes { get; }
 

@@ -175,6 +175,13 @@ internal sealed partial class ResponseCache : IDisposable
         }
 
         flight.Complete(shared);
+        if (key.IsBlockNumber && result is { Outcome: "ok", ServedBy: { } node, Body: { } answer } && HexQuantity.TryReadResult(answer.Span, out var number)
+            && _chains.TryGet(node.Chain, out var chain))
+        {
+            // Forwarded with polling only: the node's answer moves the tracked head at once.
+            _tracker?.ObserveBlockNumber(chain, node, number);
+        }
+
         return result!;
     }
 
@@ -280,9 +287,9 @@ internal sealed partial class ResponseCache : IDisposable
         }
 
         store.OnHead(reorg.NewNumber, reorg.NewHash, reorg: true);
-        // A reorg seen only at the head (same height, new hash) may reach deeper than its first
-        // affected block: everything within finality_depth below it goes too.
-        var from = reorg.FirstAffectedBlock - store.Settings.FinalityDepth;
+        // The tracker found the fork point by hash; where it could not, the reorg may reach deeper
+        // than the lower head: everything within finality_depth below it goes too.
+        var from = reorg.ForkBlock ?? reorg.FirstAffectedBlock - store.Settings.FinalityDepth;
         var evicted = store.EvictFrom(Math.Max(0, from));
         store.NodeFinalized(-1);
         LogReorgEviction(reorg.Chain, evicted, from);

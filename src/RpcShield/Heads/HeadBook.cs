@@ -24,6 +24,8 @@ internal sealed class HeadBook(TimeProvider time)
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Head> _last = new(StringComparer.Ordinal);
     private readonly Dictionary<long, long> _firstSeen = [];
+    // Per upstream, the hash it showed for each recent block number: a reorg's fork point is found against it.
+    private readonly Dictionary<string, Dictionary<long, string>> _hashes = new(StringComparer.Ordinal);
     private long _highest = -1;
 
     /// <summary>
@@ -43,6 +45,7 @@ internal sealed class HeadBook(TimeProvider time)
                 if (hash is not null && last.Hash is null)
                 {
                     _last[upstream] = new Head(number, hash);
+                    RememberLocked(upstream, number, hash);
                 }
 
                 return HeadChange.Same;
@@ -50,14 +53,15 @@ internal sealed class HeadBook(TimeProvider time)
 
             _last[upstream] = new Head(number, hash);
             delay = DelayOf(number, now);
-            if (!known)
+            var reorg = known && (number < last.Number
+                || number == last.Number
+                || (number == last.Number + 1 && parentHash is not null && last.Hash is not null && !string.Equals(parentHash, last.Hash, StringComparison.OrdinalIgnoreCase)));
+            // A reorg's hashes are recorded by the fork search, after it compared them with the old ones.
+            if (!reorg && hash is not null)
             {
-                return HeadChange.Advanced;
+                RememberLocked(upstream, number, hash);
             }
 
-            var reorg = number < last.Number
-                || number == last.Number
-                || (number == last.Number + 1 && parentHash is not null && last.Hash is not null && !string.Equals(parentHash, last.Hash, StringComparison.OrdinalIgnoreCase));
             return reorg ? HeadChange.Reorg : HeadChange.Advanced;
         }
     }
@@ -68,6 +72,43 @@ internal sealed class HeadBook(TimeProvider time)
         lock (_lock)
         {
             _last.Remove(upstream);
+            _hashes.Remove(upstream);
+        }
+    }
+
+    /// <summary>The hash <paramref name="upstream"/> showed for block <paramref name="number"/> (null: not seen, or forgotten).</summary>
+    public string? HashOf(string upstream, long number)
+    {
+        lock (_lock)
+        {
+            return _hashes.TryGetValue(upstream, out var hashes) && hashes.TryGetValue(number, out var hash) ? hash : null;
+        }
+    }
+
+    /// <summary>Records the hash of block <paramref name="number"/> on <paramref name="upstream"/>'s chain (learnt while finding a fork point).</summary>
+    public void Remember(string upstream, long number, string hash)
+    {
+        lock (_lock)
+        {
+            RememberLocked(upstream, number, hash);
+        }
+    }
+
+    private void RememberLocked(string upstream, long number, string hash)
+    {
+        if (!_hashes.TryGetValue(upstream, out var hashes))
+        {
+            hashes = [];
+            _hashes[upstream] = hashes;
+        }
+
+        hashes[number] = hash;
+        if (hashes.Count > Window * 2)
+        {
+            foreach (var old in hashes.Keys.Where(n => n + Window <= number).ToList())
+            {
+                hashes.Remove(old);
+            }
         }
     }
 

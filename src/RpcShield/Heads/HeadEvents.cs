@@ -11,8 +11,14 @@ internal sealed record HeadUpdate(string Chain, string Upstream, long Number, st
 /// </summary>
 internal sealed record ReorgEvent(string Chain, string Upstream, long OldNumber, string? OldHash, long NewNumber, string? NewHash, DateTimeOffset SeenAt)
 {
-    /// <summary>The lowest block whose content may differ from what was seen before.</summary>
-    public long FirstAffectedBlock => Math.Min(OldNumber, NewNumber);
+    /// <summary>
+    /// The fork point: the lowest block whose hash differs from what the upstream showed before, found
+    /// by walking the new chain's parent hashes back (bounded). Null when it was not found.
+    /// </summary>
+    public long? ForkBlock { get; init; }
+
+    /// <summary>The lowest block whose content may differ from what was seen before (the fork point; without it, the lower of the two heads).</summary>
+    public long FirstAffectedBlock => ForkBlock ?? Math.Min(OldNumber, NewNumber);
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,11 @@ internal sealed partial class HeadTracker : BackgroundService
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan ResubscribeDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan WsKeepAlive = TimeSpan.FromSeconds(20);
+
+    /// <summary>Most blocks walked back to find a reorg's fork point (each step below the new head's parent costs one eth_getBlockByHash).</summary>
+    private const int ForkSearchDepth = 64;
+
+    private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF");
 
     private readonly ChainRegistry _chains;
     private readonly UpstreamSender _sender;
@@ -183,7 +189,7 @@ internal sealed partial class HeadTracker : BackgroundService
             using var body = await _sender.ObserveAsync(upstream, LatestHeaderRequest, timeout, cancellationToken).ConfigureAwait(false);
             if (body is not null && BlockHeader.TryReadResult(body.Span, out var header))
             {
-                Observe(chain, upstream, header);
+                await ObserveAsync(chain, upstream, header, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -226,7 +232,7 @@ internal sealed partial class HeadTracker : BackgroundService
                     case FeedEventKind.Notification when e.Payload is { } payload && BlockHeader.TryParse(payload, out var header):
                         if (_chains.TryGet(subscription.Upstream.Chain, out var chain))
                         {
-                            Observe(chain, subscription.Upstream, header);
+                            await ObserveAsync(chain, subscription.Upstream, header, stoppingToken).ConfigureAwait(false);
                         }
 
                         break;
@@ -243,10 +249,24 @@ internal sealed partial class HeadTracker : BackgroundService
         }
     }
 
-    /// <summary>A head from any source: reorg check, delay metric, health and ranking, published.</summary>
-    internal void Observe(ChainRuntime chain, Upstream upstream, BlockHeader header)
+    /// <summary>
+    /// A node's answer to a client's eth_blockNumber (forwarded while only polling feeds the head): a
+    /// number above the upstream's known head moves it at once; the next poll brings its hash.
+    /// </summary>
+    public void ObserveBlockNumber(ChainRuntime chain, Upstream upstream, long number)
     {
-        var change = BookOf(chain.Name).Observe(upstream.Name, header.Number, header.Hash, header.ParentHash, out var delay, out var oldNumber, out var oldHash);
+        if (number > upstream.Health.Head)
+        {
+            // Without a hash or parent this is never a reorg: it completes synchronously.
+            _ = ObserveAsync(chain, upstream, new BlockHeader(number, null, null), CancellationToken.None);
+        }
+    }
+
+    /// <summary>A head from any source: reorg check, delay metric, health and ranking, published.</summary>
+    internal async Task ObserveAsync(ChainRuntime chain, Upstream upstream, BlockHeader header, CancellationToken cancellationToken)
+    {
+        var book = BookOf(chain.Name);
+        var change = book.Observe(upstream.Name, header.Number, header.Hash, header.ParentHash, out var delay, out var oldNumber, out var oldHash);
         if (change == HeadChange.Same)
         {
             return;
@@ -265,7 +285,9 @@ internal sealed partial class HeadTracker : BackgroundService
         chain.PublishNow();
         if (change == HeadChange.Reorg)
         {
-            var reorg = new ReorgEvent(chain.Name, upstream.Name, oldNumber, oldHash, header.Number, header.Hash, seenAt);
+            // Found before anything is published: a cache evicts from the real fork point, not from the head.
+            var fork = await FindForkAsync(chain, upstream, book, header, oldNumber, cancellationToken).ConfigureAwait(false);
+            var reorg = new ReorgEvent(chain.Name, upstream.Name, oldNumber, oldHash, header.Number, header.Hash, seenAt) { ForkBlock = fork };
             LogReorg(chain.Name, upstream.Name, oldNumber, oldHash ?? "?", header.Number, header.Hash ?? "?");
             _journal.Record(new JournalEntry
             {
@@ -282,6 +304,48 @@ internal sealed partial class HeadTracker : BackgroundService
         }
 
         _events.Publish(new HeadUpdate(chain.Name, upstream.Name, header.Number, header.Hash, seenAt));
+    }
+
+    /// <summary>
+    /// The lowest block of the new chain whose hash differs from the one <paramref name="upstream"/> showed
+    /// before: walks back from the new head along parent hashes (one eth_getBlockByHash per step below
+    /// the head's parent), at most <see cref="ForkSearchDepth"/> blocks. Null when not found (a request
+    /// failed, or no block within reach matches a remembered one).
+    /// </summary>
+    private async Task<long?> FindForkAsync(ChainRuntime chain, Upstream upstream, HeadBook book, BlockHeader head, long oldNumber, CancellationToken cancellationToken)
+    {
+        var (number, hash, parent) = (head.Number, head.Hash, head.ParentHash);
+        for (var step = 0; step < ForkSearchDepth && hash is not null; step++)
+        {
+            if (number <= oldNumber && string.Equals(book.HashOf(upstream.Name, number), hash, StringComparison.OrdinalIgnoreCase))
+            {
+                return number + 1;
+            }
+
+            book.Remember(upstream.Name, number, hash);
+            if (number == 0)
+            {
+                return 0;
+            }
+
+            parent ??= await ParentOfAsync(chain, upstream, number, hash, cancellationToken).ConfigureAwait(false);
+            (number, hash, parent) = (number - 1, parent, null);
+        }
+
+        return null;
+    }
+
+    private async Task<string?> ParentOfAsync(ChainRuntime chain, Upstream upstream, long number, string hash, CancellationToken cancellationToken)
+    {
+        // Only a 32-byte hex hash goes into the request.
+        if (hash.Length != 66 || !hash.StartsWith("0x", StringComparison.Ordinal) || hash.AsSpan(2).IndexOfAnyExcept(HexDigits) >= 0)
+        {
+            return null;
+        }
+
+        var request = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":\"rpcshield-probe\",\"method\":\"eth_getBlockByHash\",\"params\":[\"" + hash + "\",false]}");
+        using var body = await _sender.ObserveAsync(upstream, request, chain.Options.Routing.Health.Timeout, cancellationToken).ConfigureAwait(false);
+        return body is not null && BlockHeader.TryReadResult(body.Span, out var header) && header.Number == number ? header.ParentHash : null;
     }
 
     /// <summary>Where one upstream's heads come from.</summary>

@@ -38,15 +38,7 @@ public sealed class CacheTests
         node.CallDelay = TimeSpan.FromMilliseconds(500);
         await using var proxy = await StartAsync(node);
 
-        var reads = Enumerable.Range(0, 100).Select(i =>
-            CacheClient.CallAsync(proxy, "eth_call", """[{"to":"0x000000000000000000000000000000000000beef","data":"0x01"},"latest"]""", id: i.ToString(CultureInfo.InvariantCulture))).ToArray();
-        var answers = await Task.WhenAll(reads);
-
-        for (var i = 0; i < answers.Length; i++)
-        {
-            Assert.Equal(i, answers[i].Body.GetProperty("id").GetInt32());
-            Assert.Equal("0x01", answers[i].Result.GetString());
-        }
+        var answers = await IdenticalCallsAsync(proxy, 100);
 
         Assert.InRange(node.Count("eth_call"), 1, 5);
         Assert.Contains(answers, a => a.Cache == "coalesced");
@@ -179,6 +171,70 @@ public sealed class CacheTests
         }
 
         Assert.True(node.Count("eth_chainId") - chainIdBefore <= 1, "eth_chainId went to the node (only a health probe may)");
+    }
+
+    [Fact]
+    public async Task Identical_reads_whose_shared_attempt_fails_all_get_the_failover_answer_with_their_own_id()
+    {
+        await using var failing = await SyntheticChain.StartAsync();
+        await using var good = await SyntheticChain.StartAsync();
+        failing.CallDelay = TimeSpan.FromMilliseconds(500);
+        failing.FailCalls = true;
+        // The failing node is the only primary: every shared attempt goes to it first.
+        var yaml = CacheClient.Yaml(failing.Url, cache: "cache: { max_bytes: 1MiB }").Replace(
+            "      - { name: node,",
+            $"      - {{ name: good, url: \"{good.Url}\", tier: fallback }}\n      - {{ name: node,",
+            StringComparison.Ordinal);
+        await using var proxy = await ProxyUnderTest.StartAsync(yaml);
+        await proxy.WaitRoutableAsync(2);
+
+        var answers = await IdenticalCallsAsync(proxy, 20);
+
+        for (var i = 0; i < answers.Length; i++)
+        {
+            Assert.Equal("good", answers[i].Upstream);
+        }
+
+        // The reads shared one attempt at the failing node; its failover's answer (the good node's) reached
+        // every waiting read, each with its own id.
+        Assert.Contains(answers, a => a.Cache == "coalesced");
+        Assert.InRange(failing.Count("eth_call"), 1, 5);
+        Assert.InRange(good.Count("eth_call"), 1, 5);
+    }
+
+    [Fact]
+    public async Task With_polling_only_a_forwarded_eth_blockNumber_moves_the_tracked_head()
+    {
+        await using var node = await SyntheticChain.StartAsync();
+        // Heads are polled once an hour and probed once an hour: only the forwarded answer can move them.
+        var yaml = CacheClient.Yaml(node.Url, cache: "cache: { max_bytes: 1MiB }")
+            .Replace("head_poll: 50ms", "head_poll: 1h", StringComparison.Ordinal)
+            .Replace("interval: 200ms", "interval: 1h", StringComparison.Ordinal);
+        await using var proxy = await ProxyUnderTest.StartAsync(yaml);
+        await proxy.WaitRoutableAsync(1);
+        async Task<long> HeadAsync() => (await proxy.Client.GetFromJsonAsync<JsonElement>("/status")).GetProperty("chains")[0].GetProperty("head").GetInt64();
+        await Rpc.WaitUntilAsync(async () => await HeadAsync() == 0x1000, "the first head");
+
+        node.Head = 0x1005;
+        var answer = await CacheClient.CallAsync(proxy, "eth_blockNumber");
+
+        Assert.Equal("0x1005", answer.Result.GetString());
+        Assert.NotEqual("hit", answer.Cache); // forwarded: no live newHeads feed
+        await Rpc.WaitUntilAsync(async () => await HeadAsync() == 0x1005, "the tracked head moved by the answer", timeoutMs: 5000);
+    }
+
+    /// <summary><paramref name="count"/> identical eth_calls at once, ids 0…count-1; each answered `0x01` with its own id.</summary>
+    private static async Task<CacheClient.Answer[]> IdenticalCallsAsync(ProxyUnderTest proxy, int count)
+    {
+        var answers = await Task.WhenAll(Enumerable.Range(0, count).Select(i =>
+            CacheClient.CallAsync(proxy, "eth_call", """[{"to":"0x000000000000000000000000000000000000beef","data":"0x01"},"latest"]""", id: i.ToString(CultureInfo.InvariantCulture))));
+        for (var i = 0; i < answers.Length; i++)
+        {
+            Assert.Equal(i, answers[i].Body.GetProperty("id").GetInt32());
+            Assert.Equal("0x01", answers[i].Result.GetString());
+        }
+
+        return answers;
     }
 
     private static async Task<ProxyUnderTest> StartAsync(SyntheticChain node, string chainCache = "", string server = "", string? token = null)

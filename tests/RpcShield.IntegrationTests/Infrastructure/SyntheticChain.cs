@@ -33,6 +33,9 @@ internal sealed class SyntheticChain : IAsyncDisposable
 
     public TimeSpan CallDelay { get; set; }
 
+    /// <summary>eth_call fails at the transport (HTTP 503, after <see cref="CallDelay"/>): what a failing node's attempt looks like.</summary>
+    public bool FailCalls { get; set; }
+
     public string Url => _server.Url;
 
     public static async Task<SyntheticChain> StartAsync()
@@ -51,6 +54,14 @@ internal sealed class SyntheticChain : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         using var request = await JsonDocument.ParseAsync(context.Request.Body);
+        if (FailCalls && request.RootElement.ValueKind == JsonValueKind.Object && request.RootElement.GetProperty("method").GetString() == "eth_call")
+        {
+            _counts.AddOrUpdate("eth_call", 1, (_, n) => n + 1);
+            await Task.Delay(CallDelay);
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
         var output = new StringBuilder();
         if (request.RootElement.ValueKind == JsonValueKind.Array)
         {

@@ -77,10 +77,10 @@ public sealed class HeadTrackerTests
         var tracker = new HeadTracker(registry, new UpstreamSender(_time, [], []), _time, metrics, journal, events, NullLogger<HeadTracker>.Instance);
         var (u0, u1) = (chain.Upstreams[0], chain.Upstreams[1]);
 
-        tracker.Observe(chain, u0, new BlockHeader(11, "0xa11", "0xa10"));
+        await tracker.ObserveAsync(chain, u0, new BlockHeader(11, "0xa11", "0xa10"), CancellationToken.None);
         _time.Advance(TimeSpan.FromMilliseconds(120));
-        tracker.Observe(chain, u1, new BlockHeader(11, "0xa11", "0xa10"));
-        tracker.Observe(chain, u1, new BlockHeader(11, "0xa11", "0xa10"));
+        await tracker.ObserveAsync(chain, u1, new BlockHeader(11, "0xa11", "0xa10"), CancellationToken.None);
+        await tracker.ObserveAsync(chain, u1, new BlockHeader(11, "0xa11", "0xa10"), CancellationToken.None);
 
         // The tracker only signals the chain's ranking publisher, which publishes on its own pass.
         await WaitFor(() => chain.BestHead == 11);
@@ -89,7 +89,7 @@ public sealed class HeadTrackerTests
         Assert.Equal(0.12, u1.Metrics.HeadDelay.Sum, 3);
         Assert.Equal(0, u0.Metrics.HeadDelay.Sum);
 
-        tracker.Observe(chain, u0, new BlockHeader(10, "0xb10", "0xa09"));
+        await tracker.ObserveAsync(chain, u0, new BlockHeader(10, "0xb10", "0xa09"), CancellationToken.None);
 
         var reorg = Assert.Single(reorgs);
         Assert.Equal(("u0", 11L, 10L, 10L), (reorg.Upstream, reorg.OldNumber, reorg.NewNumber, reorg.FirstAffectedBlock));
@@ -101,7 +101,32 @@ public sealed class HeadTrackerTests
     }
 
     [Fact]
-    public void A_node_climbing_block_by_block_in_a_burst_is_trusted_at_each_head()
+    public async Task A_reorg_names_its_fork_point_by_comparing_hashes_not_the_lower_head()
+    {
+        var (registry, chain, metrics) = TestChains.Create(_time);
+        var events = new HeadEvents(NullLogger<HeadEvents>.Instance);
+        var reorgs = new List<ReorgEvent>();
+        events.Reorged += reorgs.Add;
+        var tracker = new HeadTracker(registry, new UpstreamSender(_time, [], []), _time, metrics, new Recording(), events, NullLogger<HeadTracker>.Instance);
+        var u0 = chain.Upstreams[0];
+        for (var number = 8; number <= 12; number++)
+        {
+            await tracker.ObserveAsync(chain, u0, new BlockHeader(number, $"0xa{number}", $"0xa{number - 1}"), CancellationToken.None);
+        }
+
+        // Back to 11 with the same block 11: only block 12 changed (the lower head would say 11).
+        await tracker.ObserveAsync(chain, u0, new BlockHeader(11, "0xa11", "0xa10"), CancellationToken.None);
+        // Same height, new hash, parent unchanged: block 11 is the fork point.
+        await tracker.ObserveAsync(chain, u0, new BlockHeader(11, "0xb11", "0xa10"), CancellationToken.None);
+        // A new head whose parent is the new 11: an advance, no reorg.
+        await tracker.ObserveAsync(chain, u0, new BlockHeader(12, "0xb12", "0xb11"), CancellationToken.None);
+
+        Assert.Equal([12L, 11L], reorgs.Select(r => r.FirstAffectedBlock));
+        Assert.All(reorgs, r => Assert.NotNull(r.ForkBlock));
+    }
+
+    [Fact]
+    public async Task A_node_climbing_block_by_block_in_a_burst_is_trusted_at_each_head()
     {
         var (registry, chain, metrics) = TestChains.Create(_time);
         foreach (var upstream in chain.Upstreams)
@@ -115,7 +140,7 @@ public sealed class HeadTrackerTests
         for (var number = 3; number <= 12; number++)
         {
             // Ten heads in a burst from one node (a node mining fast): each one ranked before the next arrives.
-            tracker.Observe(chain, chain.Upstreams[0], new BlockHeader(number, $"0x{number:x}", $"0x{number - 1:x}"));
+            await tracker.ObserveAsync(chain, chain.Upstreams[0], new BlockHeader(number, $"0x{number:x}", $"0x{number - 1:x}"), CancellationToken.None);
             Assert.Equal(number, chain.BestHead);
         }
 
