@@ -148,7 +148,16 @@ public sealed class SharedBudgetTests(Xunit.Abstractions.ITestOutputHelper outpu
         {
             await Task.Delay(TimeSpan.FromSeconds(2));
             fleet.Redis.Kill();
-            // Let each instance notice and drain its local bucket's burst, then measure for 5 s.
+            // Wait until both instances have noticed (on a loaded box a failing refill can take a while),
+            // then let each drain its local bucket's burst before measuring for 5 s.
+            var noticedBy = DateTime.UtcNow.AddSeconds(20);
+            while (DateTime.UtcNow < noticedBy
+                   && (TwoInstances.Fallbacks(await fleet.A.Client.GetStringAsync("/metrics")) < 1
+                       || TwoInstances.Fallbacks(await fleet.B.Client.GetStringAsync("/metrics")) < 1))
+            {
+                await Task.Delay(100);
+            }
+
             await Task.Delay(TimeSpan.FromSeconds(2));
             var (rate, rateA, rateB) = await fleet.MeasureAsync(load, TimeSpan.FromSeconds(5));
             var localShare = MaxRps / 2;
