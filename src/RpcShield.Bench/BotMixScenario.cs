@@ -33,7 +33,7 @@ internal static class BotMixScenario
             log.WriteLine($"[botmix] anvil at block {history.Head}: {history.Receipts.Count} old receipts in block {history.BlockWithTxs}, {bodies.Count} bodies in the cycle");
 
             await using var proxy = await StartProxyAsync(anvilUrl, $"ws://127.0.0.1:{port}").ConfigureAwait(false);
-            await using var nginx = await NginxProxy.StartAsync(port).ConfigureAwait(false);
+            await using var nginx = await ExtraHop.StartNginxAsync(port).ConfigureAwait(false);
             await using var haproxy = await ExtraHop.StartHaproxyAsync(port).ConfigureAwait(false);
             await using var caddy = await ExtraHop.StartCaddyAsync(port).ConfigureAwait(false);
             var paths = new List<(string Name, string Url)> { ("direct", anvilUrl + "/"), ("RpcShield", proxy.BoundAddress().ToString()) };

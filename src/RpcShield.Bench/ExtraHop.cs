@@ -4,9 +4,10 @@ using System.Net.Sockets;
 
 namespace RpcShield.Bench;
 
-/// <summary>HAProxy or Caddy (Debian packages) as a plain keep-alive reverse proxy, when installed: comparison hops beside nginx.</summary>
+/// <summary>nginx, HAProxy or Caddy (Debian packages) as a plain keep-alive reverse proxy, when installed: the comparison hops RpcShield is measured against.</summary>
 internal sealed class ExtraHop : IAsyncDisposable
 {
+    private static readonly string[] NginxCandidates = ["/usr/sbin/nginx", "/usr/bin/nginx"];
     private static readonly string[] HaproxyCandidates = ["/usr/sbin/haproxy", "/usr/bin/haproxy"];
     private static readonly string[] CaddyCandidates = ["/usr/bin/caddy", "/usr/local/bin/caddy"];
     private readonly Process _process;
@@ -23,6 +24,43 @@ internal sealed class ExtraHop : IAsyncDisposable
     public string Name { get; }
 
     public string Url { get; }
+
+    public static string? NginxBinary => NginxCandidates.FirstOrDefault(File.Exists);
+
+    /// <summary>nginx: the bar RpcShield must beat.</summary>
+    public static async Task<ExtraHop?> StartNginxAsync(int upstreamPort)
+    {
+        if (NginxBinary is not { } binary)
+        {
+            return null;
+        }
+
+        var port = FreePort();
+        var prefix = Directory.CreateTempSubdirectory("rpcshield-bench-nginx").FullName;
+        var conf = Path.Combine(prefix, "nginx.conf");
+        await File.WriteAllTextAsync(conf, $$"""
+            worker_processes 2;
+            pid {{prefix}}/nginx.pid;
+            error_log {{prefix}}/error.log warn;
+            events { worker_connections 4096; }
+            http {
+              access_log off;
+              client_body_temp_path {{prefix}}/body;
+              proxy_temp_path {{prefix}}/proxy;
+              upstream node { server 127.0.0.1:{{upstreamPort}}; keepalive 128; }
+              server {
+                listen 127.0.0.1:{{port}};
+                location / {
+                  proxy_pass http://node;
+                  proxy_http_version 1.1;
+                  proxy_set_header Connection "";
+                  proxy_buffering on;
+                }
+              }
+            }
+            """).ConfigureAwait(false);
+        return await StartAsync("nginx", binary, $"-p {prefix} -c {conf} -g \"daemon off;\"", prefix, port).ConfigureAwait(false);
+    }
 
     public static async Task<ExtraHop?> StartHaproxyAsync(int upstreamPort)
     {

@@ -22,7 +22,7 @@ var jsonPath = Opt("json", "artifacts/bench.json");
 var withNginx = !options.ContainsKey("no-nginx");
 ILoadGenerator load = !options.ContainsKey("builtin-load") && WrkLoad.IsAvailable ? new WrkLoad() : new BuiltInLoad();
 
-Console.WriteLine($"RpcShield bench: {Environment.ProcessorCount} cores, {connections} connections, {duration.TotalSeconds}s per run, load: {(load is WrkLoad ? "wrk -t1" : "built-in HttpClient")}, nginx: {(withNginx && NginxProxy.Binary is not null ? "yes" : "no")}");
+Console.WriteLine($"RpcShield bench: {Environment.ProcessorCount} cores, {connections} connections, {duration.TotalSeconds}s per run, load: {(load is WrkLoad ? "wrk -t1" : "built-in HttpClient")}, nginx: {(withNginx && ExtraHop.NginxBinary is not null ? "yes" : "no")}");
 using var profiler = options.ContainsKey("alloc-profile") ? new AllocationProfiler() : null;
 var results = new List<ScenarioResult>();
 foreach (var scenario in Scenario.All.Where(s => wanted.Contains(s.Name)))

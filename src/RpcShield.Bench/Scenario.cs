@@ -134,7 +134,7 @@ internal static class ScenarioRunner
             LoadResult? nginx = null;
             if (withNginx && scenario.Upstreams == 1)
             {
-                await using var nginxProxy = await NginxProxy.StartAsync(upstreams[0].Port).ConfigureAwait(false);
+                await using var nginxProxy = await ExtraHop.StartNginxAsync(upstreams[0].Port).ConfigureAwait(false);
                 if (nginxProxy is not null)
                 {
                     log.WriteLine($"[{scenario.Name}] through nginx…");
