@@ -38,9 +38,9 @@ internal static class FleetOptionsValidator
 
             for (var b = 0; b < chain.Builders.Count; b++)
             {
-                // A builder without its own max_rps shares its profile's documented limit.
+                // A builder without its own max_rps shares its profile's documented limit (resolved where every profile default is).
                 var builder = chain.Builders[b];
-                CheckShared(options, builder.ShareBudget, builder.MaxRps ?? Fanout.BuilderProfile.Get(builder.Profile).MaxRps, $"chains[{c}].builders[{b}]", error);
+                CheckShared(options, builder.ShareBudget, Fanout.BuilderSettings.Resolve(builder).MaxRps, $"chains[{c}].builders[{b}]", error);
             }
         }
     }
