@@ -46,15 +46,18 @@ internal readonly record struct LogRef(long BlockNumber, string BlockHash, strin
 /// Remembers which logs a `logs` stream delivered, so a backfill or a new upstream never repeats
 /// one. A log is known by `blockHash+logIndex` (same chain view) and by
 /// `txHash+address+topics+data+ordinal` (the same transaction's log reported by another node,
-/// possibly in a block with another hash or position). `removed: true` is passed on only for a log
-/// that was delivered, and forgets it so a re-inclusion is delivered again. Memory is bounded by
-/// pruning entries more than <see cref="RetainBlocks"/> blocks below the highest delivered block.
+/// possibly in a block with another hash or position). A suppressed log's position is remembered
+/// too (as an alias of the delivered one), so seeing it again, say first in a backfill and then on
+/// the new live stream, cannot count it as a second identical log of its transaction.
+/// `removed: true` is passed on only for a log that was delivered; removing a delivered log or an
+/// alias forgets the content, so a re-inclusion is delivered again. Memory is bounded by pruning
+/// entries more than <see cref="RetainBlocks"/> blocks below the highest delivered block.
 /// </summary>
 internal sealed class LogDeduplicator
 {
     public const long RetainBlocks = 1024;
 
-    private readonly Dictionary<string, (long Block, string Content)> _byPosition = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, KnownPosition> _byPosition = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _byContent = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Block, int Count)> _ordinals = new(StringComparer.Ordinal);
 
@@ -74,7 +77,7 @@ internal sealed class LogDeduplicator
             }
 
             _byContent.Remove(known.Content);
-            return true;
+            return known.Delivered;
         }
 
         if (_byPosition.ContainsKey(position))
@@ -82,16 +85,18 @@ internal sealed class LogDeduplicator
             return false;
         }
 
+        // The n-th identical log of a transaction within one block is its own log, not a repeat.
         var sameBlockKey = log.BlockHash + "/" + log.TxHash + "/" + log.Content;
         _ordinals.TryGetValue(sameBlockKey, out var ordinal);
         _ordinals[sameBlockKey] = (log.BlockNumber, ordinal.Count + 1);
         var content = log.TxHash + "/" + log.Content + "/" + ordinal.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (_byContent.ContainsKey(content))
+        var delivered = !_byContent.ContainsKey(content);
+        _byPosition[position] = new KnownPosition(log.BlockNumber, content, delivered);
+        if (!delivered)
         {
             return false;
         }
 
-        _byPosition[position] = (log.BlockNumber, content);
         _byContent[content] = log.BlockNumber;
         if (log.BlockNumber > HighestBlock)
         {
@@ -134,5 +139,7 @@ internal sealed class LogDeduplicator
             }
         }
     }
-}
 
+    /// <summary>A seen log position: its block, its content key and whether it was the one delivered.</summary>
+    private readonly record struct KnownPosition(long Block, string Content, bool Delivered);
+}

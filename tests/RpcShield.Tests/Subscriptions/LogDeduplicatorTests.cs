@@ -36,6 +36,28 @@ public sealed class LogDeduplicatorTests
     }
 
     [Fact]
+    public void A_suppressed_log_seen_again_at_the_same_position_is_still_suppressed()
+    {
+        // Failover: the backfill from the new node reports a log already delivered from the old
+        // node's block, then the new node's live stream reports it again at the same position.
+        var logs = new LogDeduplicator();
+        Assert.True(logs.ShouldDeliver(Log(5, "0xnodeA5", 0, "0xt1")));
+        Assert.False(logs.ShouldDeliver(Log(6, "0xnodeB6", 0, "0xt1")));
+        Assert.False(logs.ShouldDeliver(Log(6, "0xnodeB6", 0, "0xt1")));
+        Assert.True(logs.ShouldDeliver(Log(6, "0xnodeB6", 1, "0xt2")));
+    }
+
+    [Fact]
+    public void Removing_a_suppressed_alias_is_not_passed_on_but_lets_a_reinclusion_through()
+    {
+        var logs = new LogDeduplicator();
+        Assert.True(logs.ShouldDeliver(Log(5, "0xnodeA5", 0, "0xt1")));
+        Assert.False(logs.ShouldDeliver(Log(6, "0xnodeB6", 0, "0xt1")));
+        Assert.False(logs.ShouldDeliver(Log(6, "0xnodeB6", 0, "0xt1", removed: true)));
+        Assert.True(logs.ShouldDeliver(Log(7, "0xnodeB7", 0, "0xt1")));
+    }
+
+    [Fact]
     public void A_removed_log_is_passed_on_only_when_it_was_delivered_and_can_come_back()
     {
         var logs = new LogDeduplicator();
