@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using RpcShield.Configuration;
-using RpcShield.Signing;
+using RpcShield.Features.Signing;
 
 namespace RpcShield.Sandbox;
 

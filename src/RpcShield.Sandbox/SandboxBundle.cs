@@ -1,5 +1,5 @@
 using Nethereum.Hex.HexConvertors.Extensions;
-using RpcShield.Signing;
+using RpcShield.Features.Signing;
 
 namespace RpcShield.Sandbox;
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using RpcShield.Cli;
+using RpcShield.Hosting.Cli;
 using RpcShield.Configuration;
 
 namespace RpcShield.Sandbox;

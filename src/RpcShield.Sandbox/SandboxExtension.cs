@@ -1,4 +1,4 @@
-using RpcShield.Cli;
+using RpcShield.Hosting.Cli;
 using RpcShield.Configuration;
 
 [assembly: CommandExtension(typeof(RpcShield.Sandbox.SandboxExtension))]

@@ -1,4 +1,4 @@
-using RpcShield.Cli;
+using RpcShield.Hosting.Cli;
 
 var args0 = new CommandLine(args);
 if (args0.Option("help") is not null || args0.Verb is "help" or "-h")

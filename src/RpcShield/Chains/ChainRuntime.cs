@@ -1,5 +1,5 @@
 using RpcShield.Configuration;
-using RpcShield.Health;
+using RpcShield.Upstreams.Health;
 using RpcShield.Routing;
 using RpcShield.Upstreams;
 

@@ -1,5 +1,5 @@
 using Polly;
-using RpcShield.Fanout;
+using RpcShield.Features.Fanout;
 
 namespace RpcShield.Chaos;
 

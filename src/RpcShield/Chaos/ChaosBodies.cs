@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using RpcShield.Health;
+using RpcShield.Upstreams.Health;
 using RpcShield.JsonRpc;
 
 namespace RpcShield.Chaos;

@@ -15,10 +15,10 @@ internal static class ChaosServiceCollectionExtensions
         services.AddSingleton<BuilderChaos>();
         services.AddSingleton<IRpcGate, ClientChaosGate>();
         services.AddSingleton<IUpstreamStrategyContributor, UpstreamChaosContributor>();
-        services.AddSingleton<RpcShield.Fanout.IBuilderStrategyContributor, BuilderChaosContributor>();
+        services.AddSingleton<RpcShield.Features.Fanout.IBuilderStrategyContributor, BuilderChaosContributor>();
         services.AddHostedService<WsChaosDriver>();
         services.AddSingleton<IWsDisconnectTarget, SubscriptionHubDisconnectTarget>();
-        services.AddSingleton<RpcShield.Status.IStatusContributor, ChaosStatusContributor>();
+        services.AddSingleton<RpcShield.Hosting.Status.IStatusContributor, ChaosStatusContributor>();
         return services;
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using RpcShield.Chains;
-using RpcShield.Status;
+using RpcShield.Hosting.Status;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Chaos;

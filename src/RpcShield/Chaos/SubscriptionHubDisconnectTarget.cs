@@ -1,4 +1,4 @@
-using RpcShield.Subscriptions;
+using RpcShield.Features.Subscriptions;
 
 namespace RpcShield.Chaos;
 

@@ -53,7 +53,7 @@ internal static partial class ConfigValidator
             Error("journal.stats_interval", "must be at least 100ms");
         }
 
-        RpcShield.Caching.CacheOptionsValidator.Validate(options.Cache, "cache", Error);
+        RpcShield.Features.Caching.CacheOptionsValidator.Validate(options.Cache, "cache", Error);
         if (options.Journal.MaxBytes < 1L << 20)
         {
             Error("journal.max_bytes", "must be at least 1MiB");
@@ -83,7 +83,7 @@ internal static partial class ConfigValidator
             }
         }
 
-        RpcShield.Passthrough.PassthroughValidation.Validate(options, Error);
+        RpcShield.Hosting.Passthrough.PassthroughValidation.Validate(options, Error);
 
         ValidateChaos(options.Chaos, Error);
         if (options.Telemetry.OtlpEndpoint is { } otlp && (!IsHttpUrl(otlp) || !string.IsNullOrEmpty(new Uri(otlp).UserInfo)))
@@ -91,7 +91,7 @@ internal static partial class ConfigValidator
             Error("telemetry.otlp_endpoint", "must be an absolute http(s) URL without credentials, e.g. http://127.0.0.1:4318");
         }
         // Extension sections (`sandbox:`) are checked by the extension that reads them, when it is installed.
-        foreach (var extension in RpcShield.Cli.CommandExtensions.All)
+        foreach (var extension in RpcShield.Hosting.Cli.CommandExtensions.All)
         {
             extension.Validate(options, Error);
         }
@@ -127,7 +127,7 @@ internal static partial class ConfigValidator
             error("server.shutdown_timeout", "must be between 0s and 5m");
         }
 
-        RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateServer(server.Websocket, "server.websocket", error);
+        RpcShield.Features.Subscriptions.SubscriptionOptionsValidator.ValidateServer(server.Websocket, "server.websocket", error);
         ValidateMetricsListen(server, error);
     }
 
@@ -188,7 +188,7 @@ internal static partial class ConfigValidator
             error($"{path}.upstreams", "at least one upstream is required");
         }
 
-        RpcShield.Caching.CacheOptionsValidator.Validate(chain.Cache, $"{path}.cache", error);
+        RpcShield.Features.Caching.CacheOptionsValidator.Validate(chain.Cache, $"{path}.cache", error);
 
         Unique(chain.Upstreams.Select(u => u.Name), $"{path}.upstreams", "upstream", error);
         for (var u = 0; u < chain.Upstreams.Count; u++)
@@ -282,14 +282,14 @@ internal static partial class ConfigValidator
                 }
             }
 
-            if (!Fanout.BuilderProfile.Names.Contains(builder.Profile))
+            if (!Features.Fanout.BuilderProfile.Names.Contains(builder.Profile))
             {
-                error($"{bp}.profile", $"must be one of {string.Join(", ", Fanout.BuilderProfile.Names)}");
+                error($"{bp}.profile", $"must be one of {string.Join(", ", Features.Fanout.BuilderProfile.Names)}");
             }
 
-            if (builder.ResultShape is not null && !Fanout.BuilderProfile.ResultShapes.Contains(builder.ResultShape))
+            if (builder.ResultShape is not null && !Features.Fanout.BuilderProfile.ResultShapes.Contains(builder.ResultShape))
             {
-                error($"{bp}.result_shape", $"must be one of {string.Join(", ", Fanout.BuilderProfile.ResultShapes)}");
+                error($"{bp}.result_shape", $"must be one of {string.Join(", ", Features.Fanout.BuilderProfile.ResultShapes)}");
             }
 
             if (builder.SignatureHeader is not null && (builder.SignatureHeader.Length == 0 || !builder.SignatureHeader.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')))
@@ -345,8 +345,8 @@ internal static partial class ConfigValidator
 
     private static void ValidateRouting(RoutingOptions routing, string path, Action<string, string> error)
     {
-        RpcShield.Subscriptions.SubscriptionOptionsValidator.ValidateRouting(routing.Subscriptions, $"{path}.subscriptions", error);
-        RpcShield.Heads.ConsistencyOptionsValidator.Validate(routing.Consistency, $"{path}.consistency", error);
+        RpcShield.Features.Subscriptions.SubscriptionOptionsValidator.ValidateRouting(routing.Subscriptions, $"{path}.subscriptions", error);
+        RpcShield.Upstreams.Heads.ConsistencyOptionsValidator.Validate(routing.Consistency, $"{path}.consistency", error);
         if (routing.FanoutGrace < TimeSpan.Zero)
         {
             error($"{path}.fanout_grace", "must not be negative");

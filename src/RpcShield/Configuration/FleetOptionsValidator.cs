@@ -17,7 +17,7 @@ internal static class FleetOptionsValidator
 
         if (options.Redis is { } redis)
         {
-            if (!Budgets.RedisEndpoint.TryParse(redis.Url, out _, out var redisError))
+            if (!Upstreams.Budgets.RedisEndpoint.TryParse(redis.Url, out _, out var redisError))
             {
                 error("redis.url", redisError);
             }
@@ -40,7 +40,7 @@ internal static class FleetOptionsValidator
             {
                 // A builder without its own max_rps shares its profile's documented limit (resolved where every profile default is).
                 var builder = chain.Builders[b];
-                CheckShared(options, builder.ShareBudget, Fanout.BuilderSettings.Resolve(builder).MaxRps, $"chains[{c}].builders[{b}]", error);
+                CheckShared(options, builder.ShareBudget, Features.Fanout.BuilderSettings.Resolve(builder).MaxRps, $"chains[{c}].builders[{b}]", error);
             }
         }
     }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using RpcShield.Chains;
 using RpcShield.Configuration;
 using RpcShield.JsonRpc;
-using RpcShield.Outcomes;
+using RpcShield.Features.Outcomes;
 using RpcShield.Telemetry;
 
 namespace RpcShield.Journal;
@@ -43,7 +43,7 @@ internal static class JournalServiceCollectionExtensions
             services.AddSingleton(file);
         }
 
-        services.AddSingleton(sp => new SqliteFailureJournal(options.Journal.QueueCapacity, sp.GetRequiredService<RpcShieldMetrics>(), sp.GetRequiredService<Security.SecretScrubber>()));
+        services.AddSingleton(sp => new SqliteFailureJournal(options.Journal.QueueCapacity, sp.GetRequiredService<RpcShieldMetrics>(), sp.GetRequiredService<Hosting.Security.SecretScrubber>()));
         services.AddSingleton<IFailureJournal>(sp => sp.GetRequiredService<SqliteFailureJournal>());
         services.AddSingleton<LearnedState>();
         services.AddSingleton(sp => new JournalWriter(

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using RpcShield.Chains;
-using RpcShield.Health;
+using RpcShield.Upstreams.Health;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Journal;

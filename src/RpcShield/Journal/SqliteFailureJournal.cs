@@ -13,9 +13,9 @@ internal sealed class SqliteFailureJournal : IFailureJournal
     private readonly Channel<JournalEntry> _channel;
     private readonly Prometheus.Counter.Child _dropped;
 
-    private readonly Security.SecretScrubber? _scrubber;
+    private readonly Hosting.Security.SecretScrubber? _scrubber;
 
-    public SqliteFailureJournal(int capacity, RpcShieldMetrics metrics, Security.SecretScrubber? scrubber = null)
+    public SqliteFailureJournal(int capacity, RpcShieldMetrics metrics, Hosting.Security.SecretScrubber? scrubber = null)
     {
         _scrubber = scrubber;
         Capacity = capacity;

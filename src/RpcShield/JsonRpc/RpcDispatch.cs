@@ -3,11 +3,11 @@ namespace RpcShield.JsonRpc;
 /// <summary>
 /// What <see cref="RpcDispatcher.End"/> needs of a dispatch begun by <see cref="RpcDispatcher.Begin"/>:
 /// kept by the caller across its await, so the dispatcher needs no state machine of its own.
-/// Ended once: <see cref="RpcDispatcher.End"/> takes it by <c>ref</c> and spends its <see cref="Resilience.SettleOnce"/>.
+/// Ended once: <see cref="RpcDispatcher.End"/> takes it by <c>ref</c> and spends its <see cref="Upstreams.Resilience.SettleOnce"/>.
 /// </summary>
 internal struct RpcDispatch
 {
-    private Resilience.SettleOnce _ticket;
+    private Upstreams.Resilience.SettleOnce _ticket;
 
     internal RpcDispatch(long started, RpcCallScope.Holder? published, string method, ReadOnlyMemory<byte> id, bool routed)
     {
@@ -16,7 +16,7 @@ internal struct RpcDispatch
         Method = method;
         Id = id;
         Routed = routed;
-        _ticket = Resilience.SettleOnce.Begun();
+        _ticket = Upstreams.Resilience.SettleOnce.Begun();
     }
 
     /// <summary>True the first time only: the dispatch is ended now.</summary>

@@ -22,13 +22,13 @@ internal sealed class RpcDispatcher
     private readonly RpcCallScope _scope;
     private readonly RpcTracing? _tracing;
     private readonly IChainModeSource? _modes;
-    private readonly Caching.ResponseCache? _cache;
+    private readonly Features.Caching.ResponseCache? _cache;
 
     // One handler table per chain runtime (a runtime lives for one snapshot); replaced whole when the
     // config changes, after the registries that handlers read have applied it (they subscribed first).
     private volatile ConditionalWeakTable<ChainRuntime, HandlerTable> _tables = new();
 
-    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope, RpcTracing? tracing = null, IChainModeSource? modes = null, Caching.ResponseCache? cache = null, ConfigStore? config = null)
+    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope, RpcTracing? tracing = null, IChainModeSource? modes = null, Features.Caching.ResponseCache? cache = null, ConfigStore? config = null)
     {
         if (config is not null)
         {

@@ -1,9 +1,9 @@
-using RpcShield.Broadcast;
-using RpcShield.BundleStatus;
-using RpcShield.Fanout;
-using RpcShield.Heads;
-using RpcShield.Outcomes;
-using RpcShield.Subscriptions;
+using RpcShield.Features.Broadcast;
+using RpcShield.Features.BundleStatus;
+using RpcShield.Features.Fanout;
+using RpcShield.Upstreams.Heads;
+using RpcShield.Features.Outcomes;
+using RpcShield.Features.Subscriptions;
 
 namespace RpcShield.JsonRpc;
 

@@ -118,7 +118,7 @@ internal sealed class BatchCoalescer
     /// </summary>
     private bool TakesBatches(Upstream upstream) =>
         upstream.Options is { MaxBatch: >= 2, MaxRps: <= 0, MaxConcurrency: <= 0 }
-        && upstream.CircuitState == Breakers.BreakerState.Closed
+        && upstream.CircuitState == Upstreams.Breakers.BreakerState.Closed
         && _time.GetTimestamp() >= upstream.TakesBatchesAgainAt;
 
     private void Send(Upstream upstream, List<Member> chunk)

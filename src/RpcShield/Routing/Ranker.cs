@@ -1,4 +1,4 @@
-using RpcShield.Health;
+using RpcShield.Upstreams.Health;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Routing;
@@ -42,7 +42,7 @@ internal static class Ranker
                 HealthStatus.Unhealthy => 2,
                 _ => -1,
             };
-            if (cls >= 0 && (upstream.CircuitState != Breakers.BreakerState.Closed || upstream.IsThrottled || upstream.IsDiverged))
+            if (cls >= 0 && (upstream.CircuitState != Upstreams.Breakers.BreakerState.Closed || upstream.IsThrottled || upstream.IsDiverged))
             {
                 // Open breaker or throttle backoff (its attempt pipeline refuses it locally), or outvoted by a verified read: a last resort only.
                 cls = 3;

@@ -1,7 +1,7 @@
 using Polly;
 using Polly.Hedging;
 using RpcShield.Chains;
-using RpcShield.Heads;
+using RpcShield.Upstreams.Heads;
 using RpcShield.JsonRpc;
 using RpcShield.Journal;
 using RpcShield.Upstreams;
@@ -23,9 +23,9 @@ internal sealed class ReadForwarder
     private readonly IHedgeDelayPolicy _hedgeDelay;
     private readonly ResiliencePipeline<AttemptOutcome> _pipeline;
     private readonly IFailureJournal _journal;
-    private readonly Security.SecretScrubber? _scrubber;
+    private readonly Hosting.Security.SecretScrubber? _scrubber;
 
-    public ReadForwarder(UpstreamSender sender, TimeProvider time, IHedgeDelayPolicy hedgeDelay, IFailureJournal? journal = null, Security.SecretScrubber? scrubber = null)
+    public ReadForwarder(UpstreamSender sender, TimeProvider time, IHedgeDelayPolicy hedgeDelay, IFailureJournal? journal = null, Hosting.Security.SecretScrubber? scrubber = null)
     {
         _sender = sender;
         _scrubber = scrubber;

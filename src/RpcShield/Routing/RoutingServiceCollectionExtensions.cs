@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using RpcShield.Chains;
-using RpcShield.Health;
+using RpcShield.Upstreams.Health;
 using RpcShield.JsonRpc;
 using RpcShield.Upstreams;
 

@@ -1,9 +1,9 @@
-using RpcShield.Broadcast;
+using RpcShield.Features.Broadcast;
 using RpcShield.Configuration;
-using RpcShield.Degradation;
-using RpcShield.Fanout;
-using RpcShield.Hedging;
-using RpcShield.Inclusion;
+using RpcShield.Routing.Degradation;
+using RpcShield.Features.Fanout;
+using RpcShield.Routing.Hedging;
+using RpcShield.Features.Inclusion;
 using RpcShield.JsonRpc;
 using RpcShield.Journal;
 using RpcShield.Routing;
@@ -70,7 +70,7 @@ internal static class MetricSeeder
     {
         var name = chain.Name;
         metrics.WsSubscriptions.WithLabels(name);
-        Caching.CacheMetricSeeds.Seed(metrics, name);
+        Features.Caching.CacheMetricSeeds.Seed(metrics, name);
         foreach (var result in Enum.GetValues<HedgeResult>())
         {
             metrics.Hedges.WithLabels(name, AdaptiveHedgeDelay.Label(result));
@@ -121,9 +121,9 @@ internal static class MetricSeeder
         }
 
         // Reasons decided without a block (refused, no builder took it) are credited to `none`.
-        foreach (var builder in chain.Builders.Select(b => b.Name).Append(InclusionDecision.OtherBuilder).Append(BundleStatus.BundleReasons.NoBlockBuilder))
+        foreach (var builder in chain.Builders.Select(b => b.Name).Append(InclusionDecision.OtherBuilder).Append(Features.BundleStatus.BundleReasons.NoBlockBuilder))
         {
-            foreach (var reason in BundleStatus.BundleReasons.All)
+            foreach (var reason in Features.BundleStatus.BundleReasons.All)
             {
                 metrics.BundleReasons.WithLabels(name, builder, reason);
             }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using RpcShield.Fanout;
+using RpcShield.Features.Fanout;
 using RpcShield.JsonRpc;
 using RpcShield.Upstreams;
 

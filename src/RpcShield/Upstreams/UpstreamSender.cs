@@ -18,10 +18,10 @@ internal sealed class UpstreamSender
     private readonly IUpstreamStrategyContributor[] _contributors;
     private readonly IUpstreamStrategyContributor[] _optional;
     private readonly IAttemptGuard[] _guards;
-    private readonly Security.SecretScrubber? _scrubber;
+    private readonly Hosting.Security.SecretScrubber? _scrubber;
     private readonly Telemetry.RpcTracing? _tracing;
 
-    public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors, IEnumerable<IAttemptGuard> guards, Security.SecretScrubber? scrubber = null, Telemetry.RpcTracing? tracing = null)
+    public UpstreamSender(TimeProvider time, IEnumerable<IUpstreamStrategyContributor> contributors, IEnumerable<IAttemptGuard> guards, Hosting.Security.SecretScrubber? scrubber = null, Telemetry.RpcTracing? tracing = null)
     {
         _time = time;
         _tracing = tracing;

@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using RpcShield.Fanout;
-using RpcShield.IntegrationTests.Fanout;
+using RpcShield.Features.Fanout;
+using RpcShield.IntegrationTests.Features.Fanout;
 using RpcShield.IntegrationTests.Infrastructure;
 using RpcShield.IntegrationTests.Routing;
 using static RpcShield.IntegrationTests.Chaos.ChaosHttp;

@@ -1,8 +1,8 @@
 using System.Net.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
 using RpcShield.IntegrationTests.Infrastructure;
-using RpcShield.IntegrationTests.Subscriptions;
-using RpcShield.Subscriptions;
+using RpcShield.IntegrationTests.Features.Subscriptions;
+using RpcShield.Features.Subscriptions;
 using static RpcShield.IntegrationTests.Chaos.ChaosHttp;
 
 namespace RpcShield.IntegrationTests.Chaos;

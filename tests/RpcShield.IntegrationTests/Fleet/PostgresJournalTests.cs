@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using RpcShield.Cli;
+using RpcShield.Hosting.Cli;
 using RpcShield.IntegrationTests.Infrastructure;
 using RpcShield.Journal;
 

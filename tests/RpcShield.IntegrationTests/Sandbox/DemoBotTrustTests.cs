@@ -30,13 +30,13 @@ public sealed class DemoBotTrustTests
         {
             // The bot printed RpcShield's reasons and reported its outcomes: the report after the run has them all.
             Assert.Contains("| why: ", output, StringComparison.Ordinal);
-            var report = RpcShield.Reporting.ReportBuilder.Build(journal, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddMinutes(1));
+            var report = RpcShield.Journal.Reporting.ReportBuilder.Build(journal, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddMinutes(1));
             Assert.True(report.Outcomes.Total >= 20, $"{report.Outcomes.Total} outcomes reported");
             Assert.True(report.Outcomes.Items.Single(i => i.Outcome == "succeeded").Count > 0);
             Assert.True(report.BundleReasons.Judged >= 20, $"{report.BundleReasons.Judged} bundles judged");
             Assert.NotEmpty(report.BundleReasons.Reasons);
             Assert.StartsWith($"{report.BundleReasons.Reasons[0].Percent:0.#} % of your misses were {report.BundleReasons.Reasons[0].Reason}", report.BundleReasons.FixFirst, StringComparison.Ordinal);
-            var text = RpcShield.Reporting.ReportTextRenderer.Render(report);
+            var text = RpcShield.Journal.Reporting.ReportTextRenderer.Render(report);
             Assert.Contains("WHY BUNDLES MISSED", text, StringComparison.Ordinal);
             Assert.Contains("  bundles: ", text, StringComparison.Ordinal);
         }

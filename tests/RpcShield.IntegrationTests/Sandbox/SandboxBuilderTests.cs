@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using RpcShield.IntegrationTests.Infrastructure;
 using RpcShield.Sandbox;
-using RpcShield.Signing;
+using RpcShield.Features.Signing;
 
 namespace RpcShield.IntegrationTests.Sandbox;
 

@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Text.Json;
 using RpcShield.IntegrationTests.Infrastructure;
 using RpcShield.Sandbox;
-using RpcShield.Signing;
+using RpcShield.Features.Signing;
 
 namespace RpcShield.IntegrationTests.Sandbox;
 

@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json;
 using RpcShield.IntegrationTests.Infrastructure;
-using RpcShield.IntegrationTests.Subscriptions;
+using RpcShield.IntegrationTests.Features.Subscriptions;
 
 namespace RpcShield.IntegrationTests.Sandbox;
 

@@ -4,8 +4,8 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
-using RpcShield.Fanout;
-using RpcShield.IntegrationTests.Fanout;
+using RpcShield.Features.Fanout;
+using RpcShield.IntegrationTests.Features.Fanout;
 using RpcShield.IntegrationTests.Infrastructure;
 using RpcShield.Telemetry;
 

@@ -1,5 +1,5 @@
 using RpcShield.Chaos.Experiments;
-using RpcShield.Cli;
+using RpcShield.Hosting.Cli;
 
 namespace RpcShield.Tests.Chaos;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using RpcShield.Configuration;
-using RpcShield.Tests.Hedging;
+using RpcShield.Tests.Routing.Hedging;
 
 namespace RpcShield.Tests.Configuration;
 

@@ -1,7 +1,7 @@
-using RpcShield.Budgets;
+using RpcShield.Upstreams.Budgets;
 using RpcShield.Configuration;
 using RpcShield.Journal;
-using RpcShield.Security;
+using RpcShield.Hosting.Security;
 
 namespace RpcShield.Tests.Fleet;
 

@@ -82,11 +82,11 @@ public sealed class HandlerPrecedenceTests
         if (yaml == Overlapping)
         {
             // The precedence the table states, on the overlapping rules.
-            Assert.Equal(typeof(RpcShield.Heads.NonceQuorumHandler), expected[Array.IndexOf(Methods, "eth_getTransactionCount")]);
-            Assert.Equal(typeof(RpcShield.Broadcast.BroadcastHandler), expected[Array.IndexOf(Methods, "eth_sendRawTransaction")]);
-            Assert.Equal(typeof(RpcShield.Heads.VerifiedReadHandler), expected[Array.IndexOf(Methods, "eth_sendBundle")]);
-            Assert.Equal(typeof(RpcShield.Fanout.RelayReadHandler), expected[Array.IndexOf(Methods, "flashbots_getUserStats")]);
-            Assert.Equal(typeof(RpcShield.Subscriptions.SubscriptionRpcHandler), expected[Array.IndexOf(Methods, "eth_subscribe")]);
+            Assert.Equal(typeof(RpcShield.Upstreams.Heads.NonceQuorumHandler), expected[Array.IndexOf(Methods, "eth_getTransactionCount")]);
+            Assert.Equal(typeof(RpcShield.Features.Broadcast.BroadcastHandler), expected[Array.IndexOf(Methods, "eth_sendRawTransaction")]);
+            Assert.Equal(typeof(RpcShield.Upstreams.Heads.VerifiedReadHandler), expected[Array.IndexOf(Methods, "eth_sendBundle")]);
+            Assert.Equal(typeof(RpcShield.Features.Fanout.RelayReadHandler), expected[Array.IndexOf(Methods, "flashbots_getUserStats")]);
+            Assert.Equal(typeof(RpcShield.Features.Subscriptions.SubscriptionRpcHandler), expected[Array.IndexOf(Methods, "eth_subscribe")]);
         }
         else
         {
@@ -142,7 +142,7 @@ public sealed class HandlerPrecedenceTests
         var registry = host.Services.GetRequiredService<ChainRegistry>();
         var dispatcher = host.Services.GetRequiredService<RpcDispatcher>();
         var before = registry.Default;
-        Assert.IsType<RpcShield.Heads.NonceQuorumHandler>(dispatcher.Table(before).For("eth_getTransactionCount"));
+        Assert.IsType<RpcShield.Upstreams.Heads.NonceQuorumHandler>(dispatcher.Table(before).For("eth_getTransactionCount"));
 
         var next = ConfigLoader.LoadText(Overlapping.Replace("nonce_quorum: 2", "nonce_quorum: 1", StringComparison.Ordinal)).Options!;
         host.Services.GetRequiredService<ConfigStore>().Apply(next);
@@ -154,7 +154,7 @@ public sealed class HandlerPrecedenceTests
 
         Assert.NotSame(before, registry.Default);
 
-        Assert.IsType<RpcShield.Heads.VerifiedReadHandler>(dispatcher.Table(registry.Default).For("eth_getTransactionCount"));
+        Assert.IsType<RpcShield.Upstreams.Heads.VerifiedReadHandler>(dispatcher.Table(registry.Default).For("eth_getTransactionCount"));
     }
 
     private static RpcDispatcher Dispatcher(IRpcHandler[] handlers)

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using RpcShield.JsonRpc;
-using RpcShield.Tests.Hedging;
+using RpcShield.Tests.Routing.Hedging;
 
 namespace RpcShield.Tests.JsonRpc;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using RpcShield.Chains;
 using RpcShield.JsonRpc;
 using RpcShield.Routing;
-using RpcShield.Tests.Hedging;
+using RpcShield.Tests.Routing.Hedging;
 using RpcShield.Telemetry;
 using RpcShield.Upstreams;
 

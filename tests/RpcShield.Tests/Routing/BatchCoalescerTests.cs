@@ -2,7 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using RpcShield.JsonRpc;
 using RpcShield.Routing;
-using RpcShield.Tests.Hedging;
+using RpcShield.Tests.Routing.Hedging;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Tests.Routing;

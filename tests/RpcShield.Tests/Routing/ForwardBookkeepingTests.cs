@@ -2,7 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using RpcShield.Chains;
 using RpcShield.Configuration;
-using RpcShield.Hedging;
+using RpcShield.Routing.Hedging;
 using RpcShield.Journal;
 using RpcShield.JsonRpc;
 using RpcShield.Routing;

@@ -2,7 +2,7 @@ using RpcShield.Upstreams.Transport;
 using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 using RpcShield.Configuration;
-using RpcShield.Health;
+using RpcShield.Upstreams.Health;
 using RpcShield.Routing;
 using RpcShield.Telemetry;
 using RpcShield.Upstreams;

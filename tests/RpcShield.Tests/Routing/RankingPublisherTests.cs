@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using RpcShield.Chains;
 using RpcShield.Configuration;
-using RpcShield.Tests.Hedging;
+using RpcShield.Tests.Routing.Hedging;
 using RpcShield.Upstreams;
 
 namespace RpcShield.Tests.Routing;

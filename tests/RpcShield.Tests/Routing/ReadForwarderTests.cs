@@ -223,7 +223,7 @@ public sealed class ReadForwarderTests
         {
             Assert.Equal(0, upstream.Errors.Totals().Failed);
             Assert.Equal(0, upstream.Health.ConsecutiveFailures);
-            Assert.Equal(RpcShield.Health.HealthStatus.Healthy, upstream.Health.Status);
+            Assert.Equal(RpcShield.Upstreams.Health.HealthStatus.Healthy, upstream.Health.Status);
             Assert.Equal(0, _metrics.Failovers.WithLabels("test", upstream.Name, "node_error").Value);
             Assert.DoesNotContain(_journal.Entries, e => e.Kind == JournalKinds.FailedAttempt && e.Upstream == upstream.Name);
         }

@@ -27,7 +27,7 @@ public sealed class SandboxConfigTests
             Assert.Equal(sandboxBuilder.Coinbase, builder.Coinbase, ignoreCase: true);
             // Out of the box nothing needs a key: no builder demands or gets a signature.
             Assert.False(sandboxBuilder.RequireSignature);
-            Assert.False(RpcShield.Fanout.BuilderSettings.Resolve(builder).Sign);
+            Assert.False(RpcShield.Features.Fanout.BuilderSettings.Resolve(builder).Sign);
         }
     }
 
@@ -108,12 +108,12 @@ public sealed class SandboxCommandTests
                     upstreams: [ { name: a, url: "http://127.0.0.1:18545" } ]
                 """);
             var errors = new StringWriter();
-            Assert.Equal(1, await SandboxCommand.RunAsync(new RpcShield.Cli.CommandLine(["sandbox", "--config", path]), errors));
+            Assert.Equal(1, await SandboxCommand.RunAsync(new RpcShield.Hosting.Cli.CommandLine(["sandbox", "--config", path]), errors));
             Assert.Contains("no `sandbox:` section", errors.ToString(), StringComparison.Ordinal);
 
             await File.AppendAllTextAsync(path, "\nsandbox: { slot: 10ms }\n");
             errors = new StringWriter();
-            Assert.Equal(1, await SandboxCommand.RunAsync(new RpcShield.Cli.CommandLine(["sandbox", "--config", path]), errors));
+            Assert.Equal(1, await SandboxCommand.RunAsync(new RpcShield.Hosting.Cli.CommandLine(["sandbox", "--config", path]), errors));
             Assert.Contains("sandbox.slot", errors.ToString(), StringComparison.Ordinal);
             Assert.Contains("refusing to start", errors.ToString(), StringComparison.Ordinal);
         }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
-using RpcShield.Fanout;
+using RpcShield.Features.Fanout;
 using RpcShield.Telemetry;
 using RpcShield.Tests.Chaos;
 using RpcShield.Upstreams;

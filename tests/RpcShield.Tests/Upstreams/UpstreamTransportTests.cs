@@ -89,7 +89,7 @@ public sealed class UpstreamTransportReloadTests
     public void A_reload_keeps_an_upstream_with_its_transport_and_replaces_it_when_the_transport_changes()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
-        var (registry, chain, _) = RpcShield.Tests.Hedging.TestChains.Create(time, upstreams: 1);
+        var (registry, chain, _) = RpcShield.Tests.Routing.Hedging.TestChains.Create(time, upstreams: 1);
         var before = chain.Upstreams[0];
         Assert.IsType<Http1Transport>(before.Transport);
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using RpcShield.Cli;
+using RpcShield.Hosting.Cli;
 
 namespace RpcShield.Chaos.Experiments;
 

@@ -1,6 +1,0 @@
-using RpcShield.Upstreams;
-
-namespace RpcShield.Caching;
-
-/// <summary>A node's answer without its id: the raw `result` (or, shared in flight only, `error`) value and who served it.</summary>
-internal sealed record SharedAnswer(byte[] Value, bool IsError, Upstream? ServedBy);

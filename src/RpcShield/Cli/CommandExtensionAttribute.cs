@@ -1,8 +1,0 @@
-namespace RpcShield.Cli;
-
-/// <summary>Names the <see cref="ICommandExtension"/> an extension assembly provides.</summary>
-[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
-public sealed class CommandExtensionAttribute(Type extension) : Attribute
-{
-    public Type Extension { get; } = extension;
-}

@@ -1,9 +1,0 @@
-using Polly;
-
-namespace RpcShield.Resilience;
-
-/// <summary>Options object for RpcShield's own small Polly strategies (only a name for telemetry).</summary>
-internal sealed class NamedStrategyOptions : ResilienceStrategyOptions
-{
-    public NamedStrategyOptions(string name) => Name = name;
-}

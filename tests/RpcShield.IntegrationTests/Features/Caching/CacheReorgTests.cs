@@ -1,0 +1,132 @@
+using System.Text.Json;
+using RpcShield.IntegrationTests.Infrastructure;
+
+namespace RpcShield.IntegrationTests.Features.Caching;
+
+/// <summary>The cache against a real anvil node: final-data hits, head data, and no stale answer across `anvil_reorg`.</summary>
+public sealed class CacheReorgTests
+{
+    [Fact]
+    public async Task After_a_reorg_no_read_through_the_cache_differs_from_the_node()
+    {
+        await using var node = await AnvilNode.StartAsync();
+        // More blocks than finality_depth (64): the oldest ones are final.
+        await node.MineAsync(80);
+        await using var proxy = await ProxyUnderTest.StartAsync(CacheClient.Yaml(node.Url, node.WsUrl));
+        await proxy.WaitRoutableAsync(1);
+        await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_blockNumber")).Cache == "hit", "eth_blockNumber answered from the live newHeads feed");
+
+        const string to = "0x000000000000000000000000000000000000beef";
+        var hash = (await node.CallAsync("eth_sendTransaction", new { from = AnvilNode.DevAddress0, to, value = "0xde0b6b3a7640000" })).GetString()!;
+        await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_getTransactionReceipt", $"[\"{hash}\"]")).Result.ValueKind == JsonValueKind.Object, "the receipt through the proxy");
+
+        var reads = new (string Method, string Params)[]
+        {
+            ("eth_getTransactionReceipt", $"[\"{hash}\"]"),
+            ("eth_getBlockByNumber", "[\"latest\",false]"),
+            ("eth_getBalance", $"[\"{to}\",\"latest\"]"),
+            ("eth_getTransactionCount", $"[\"{AnvilNode.DevAddress0}\",\"latest\"]"),
+            ("eth_blockNumber", "[]"),
+        };
+
+        // Warm the cache: latest data is kept while the head is unchanged.
+        foreach (var (method, parameters) in reads)
+        {
+            await CacheClient.CallAsync(proxy, method, parameters);
+        }
+
+        Assert.Equal("hit", (await CacheClient.CallAsync(proxy, "eth_getBlockByNumber", "[\"latest\",false]")).Cache);
+        Assert.Equal("hit", (await CacheClient.CallAsync(proxy, "eth_getBalance", $"[\"{to}\",\"latest\"]")).Cache);
+
+        // Old blocks are final: a repeated read is a hit.
+        Assert.Equal("miss", (await CacheClient.CallAsync(proxy, "eth_getBlockByNumber", "[\"0x5\",false]")).Cache);
+        Assert.Equal("hit", (await CacheClient.CallAsync(proxy, "eth_getBlockByNumber", "[\"0x5\",false]")).Cache);
+
+        var before = new List<JsonElement>();
+        foreach (var (method, parameters) in reads)
+        {
+            before.Add((await CacheClient.CallAsync(proxy, method, parameters)).Result);
+        }
+
+        await node.CallAsync("anvil_reorg", 3, Array.Empty<object>());
+        await Task.Delay(100);
+
+        foreach (var (method, parameters) in reads)
+        {
+            var direct = await DirectAsync(node, method, parameters);
+            var through = await CacheClient.CallAsync(proxy, method, parameters);
+            Assert.True(JsonEquals(direct, through.Result), $"{method} {parameters}: node {direct} but RpcShield ({through.Cache}) {through.Result}");
+        }
+
+        // The reorg changed what the warm cache held: the receipt, the latest block, the balance and the nonce.
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.False(JsonEquals(before[i], await DirectAsync(node, reads[i].Method, reads[i].Params)), $"{reads[i].Method} did not change in the reorg");
+        }
+        Assert.True(await Rpc.MetricAsync(proxy, "rpcshield_cache_evictions_total", ("chain", "test"), ("reason", "new_head")) >= 1);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // polling only: the tracker sees just the new head, at the old height
+    public async Task A_reorg_that_keeps_the_head_height_evicts_final_answers_from_its_fork_point(bool newHeads)
+    {
+        // The node's `finalized` tag is head - 2 (two slots of one block), finality_depth is 1: block
+        // head - 2 is final and kept, and a reorg of depth 3 at the same height replaces it.
+        await using var node = await AnvilNode.StartAsync(extraArgs: "--slots-in-an-epoch 1");
+        await node.MineAsync(80);
+        await using var proxy = await ProxyUnderTest.StartAsync(CacheClient.Yaml(node.Url, newHeads ? node.WsUrl : null, cache: "cache: { finality_depth: 1 }"));
+        await proxy.WaitRoutableAsync(1);
+        if (newHeads)
+        {
+            await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_blockNumber")).Cache == "hit", "eth_blockNumber answered from the live newHeads feed");
+        }
+
+        // A transaction in block H - 2 (automine), then two empty blocks: the reorg takes it out.
+        const string to = "0x000000000000000000000000000000000000cafe";
+        var hash = (await node.CallAsync("eth_sendTransaction", new { from = AnvilNode.DevAddress0, to, value = "0xde0b6b3a7640000" })).GetString()!;
+        await Rpc.WaitUntilAsync(async () => (await node.CallAsync("eth_getTransactionReceipt", hash)).ValueKind == JsonValueKind.Object, "the transaction mined");
+        var forked = Convert.ToInt64((await node.CallAsync("eth_getTransactionReceipt", hash)).GetProperty("blockNumber").GetString(), 16);
+        await node.MineAsync(2);
+        var head = forked + 2;
+        await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_blockNumber")).Result.GetString() == $"0x{head:x}", "the proxy at the new head");
+
+        var reads = new (string Method, string Params)[]
+        {
+            ("eth_getBlockByNumber", $"[\"0x{forked:x}\",false]"),
+            ("eth_getBalance", $"[\"{to}\",\"0x{forked:x}\"]"),
+        };
+        var before = new List<JsonElement>();
+        foreach (var (method, parameters) in reads)
+        {
+            await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, method, parameters)).Cache == "hit", $"{method} at the final block {forked} kept");
+            before.Add((await CacheClient.CallAsync(proxy, method, parameters)).Result);
+        }
+
+        await node.CallAsync("anvil_reorg", 3, Array.Empty<object>());
+        Assert.Equal(head, await node.BlockNumberAsync());
+        await Task.Delay(100);
+
+        for (var i = 0; i < reads.Length; i++)
+        {
+            var (method, parameters) = reads[i];
+            var direct = await DirectAsync(node, method, parameters);
+            Assert.False(JsonEquals(before[i], direct), $"{method} did not change in the reorg");
+            var through = await CacheClient.CallAsync(proxy, method, parameters);
+            Assert.True(JsonEquals(direct, through.Result), $"{method} {parameters}: node {direct} but RpcShield ({through.Cache}) {through.Result}");
+        }
+
+        Assert.True(await Rpc.MetricAsync(proxy, "rpcshield_cache_evictions_total", ("chain", "test"), ("reason", "reorg")) >= 2);
+    }
+
+    private static async Task<JsonElement> DirectAsync(AnvilNode node, string method, string parameters)
+    {
+        using var client = new HttpClient();
+        var body = $$"""{"jsonrpc":"2.0","id":1,"method":"{{method}}","params":{{parameters}}}""";
+        using var response = await client.PostAsync(node.Url, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.GetProperty("result").Clone();
+    }
+
+    private static bool JsonEquals(JsonElement a, JsonElement b) => JsonElement.DeepEquals(a, b);
+}
