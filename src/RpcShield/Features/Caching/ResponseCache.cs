@@ -61,11 +61,17 @@ internal sealed partial class ResponseCache : IDisposable
         }
 
         var fresh = new ChainCache(chain.Name, settings, _metrics.CacheRequests, _metrics.CacheEvictions, _metrics.CacheBytes);
-        _stores.AddOrUpdate(chain.Name, fresh, (_, old) =>
-        {
-            old.Dispose();
-            return fresh;
-        });
+        // Static lambdas with the store as their argument: a lambda capturing `fresh` would allocate
+        // its closure on every call of this method (the closure lives from the method's first line).
+        _stores.AddOrUpdate(
+            chain.Name,
+            static (_, added) => added,
+            static (_, old, added) =>
+            {
+                old.Dispose();
+                return added;
+            },
+            fresh);
         return fresh;
     }
 
