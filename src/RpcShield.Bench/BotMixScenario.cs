@@ -24,6 +24,7 @@ internal static class BotMixScenario
         var anvilUrl = $"http://127.0.0.1:{port}";
         using var anvil = Process.Start(new ProcessStartInfo(FindAnvil(), $"--port {port} --block-time 1 --silent") { RedirectStandardOutput = true, RedirectStandardError = true })!;
         var rows = new List<BotMixRow>();
+        List<ExtraHop> hops = [];
         try
         {
             using var client = new HttpClient();
@@ -33,25 +34,9 @@ internal static class BotMixScenario
             log.WriteLine($"[botmix] anvil at block {history.Head}: {history.Receipts.Count} old receipts in block {history.BlockWithTxs}, {bodies.Count} bodies in the cycle");
 
             await using var proxy = await StartProxyAsync(anvilUrl, $"ws://127.0.0.1:{port}").ConfigureAwait(false);
-            await using var nginx = await ExtraHop.StartNginxAsync(port).ConfigureAwait(false);
-            await using var haproxy = await ExtraHop.StartHaproxyAsync(port).ConfigureAwait(false);
-            await using var caddy = await ExtraHop.StartCaddyAsync(port).ConfigureAwait(false);
+            hops = await ExtraHop.StartAllAsync(port).ConfigureAwait(false);
             var paths = new List<(string Name, string Url)> { ("direct", anvilUrl + "/"), ("RpcShield", proxy.BoundAddress().ToString()) };
-            if (nginx is not null)
-            {
-                paths.Add(("nginx", nginx.Url));
-            }
-
-            if (haproxy is not null)
-            {
-                paths.Add(("haproxy", haproxy.Url));
-            }
-
-            if (caddy is not null)
-            {
-                paths.Add(("caddy", caddy.Url));
-            }
-
+            paths.AddRange(hops.Select(h => (h.Name, h.Url)));
             foreach (var connections in connectionCounts)
             {
                 foreach (var (name, url) in paths)
@@ -64,6 +49,7 @@ internal static class BotMixScenario
         }
         finally
         {
+            await ExtraHop.DisposeAllAsync(hops).ConfigureAwait(false);
             anvil.Kill(entireProcessTree: true);
             await anvil.WaitForExitAsync().ConfigureAwait(false);
         }

@@ -27,6 +27,45 @@ internal sealed class ExtraHop : IAsyncDisposable
 
     public static string? NginxBinary => NginxCandidates.FirstOrDefault(File.Exists);
 
+    /// <summary>The comparison hops that are installed, for the bench's banner.</summary>
+    public static IEnumerable<string> Installed =>
+        new[] { ("nginx", NginxCandidates), ("haproxy", HaproxyCandidates), ("caddy", CaddyCandidates) }.Where(h => h.Item2.Any(File.Exists)).Select(h => h.Item1);
+
+    /// <summary>
+    /// nginx, HAProxy and Caddy in front of the upstream on <paramref name="upstreamPort"/>, each when
+    /// installed (<paramref name="nginxOnly"/>: nginx alone), in that order; the caller disposes them.
+    /// </summary>
+    public static async Task<List<ExtraHop>> StartAllAsync(int upstreamPort, bool nginxOnly = false)
+    {
+        var hops = new List<ExtraHop>();
+        try
+        {
+            Func<int, Task<ExtraHop?>>[] starts = nginxOnly ? [StartNginxAsync] : [StartNginxAsync, StartHaproxyAsync, StartCaddyAsync];
+            foreach (var start in starts)
+            {
+                if (await start(upstreamPort).ConfigureAwait(false) is { } hop)
+                {
+                    hops.Add(hop);
+                }
+            }
+        }
+        catch
+        {
+            await DisposeAllAsync(hops).ConfigureAwait(false);
+            throw;
+        }
+
+        return hops;
+    }
+
+    public static async Task DisposeAllAsync(IEnumerable<ExtraHop> hops)
+    {
+        foreach (var hop in hops)
+        {
+            await hop.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>nginx: the bar RpcShield must beat.</summary>
     public static async Task<ExtraHop?> StartNginxAsync(int upstreamPort)
     {

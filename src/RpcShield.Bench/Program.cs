@@ -6,6 +6,25 @@ using RpcShield.Configuration;
 // RpcShield bench: direct vs through RpcShield (vs nginx) on loopback, same load, same run.
 // usage: dotnet run -c Release --project src/RpcShield.Bench -- [--duration 10s] [--connections 32]
 //        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
+const string Usage = """
+    usage: dotnet run -c Release --project src/RpcShield.Bench -- [options]
+      --scenarios LIST        single,batch10,large,failover,fanout,botmix,memory (default: single,batch10,large,failover,fanout)
+      --duration 10s          per measured run
+      --connections 32        wrk connections (single, batch10, large, failover, memory)
+      --botmix-connections 8,32
+      --memory-duration 60s
+      --bundles 300           fan-out bundles per row
+      --json PATH             results as JSON (default artifacts/bench.json)
+      --no-nginx              no comparison hops (nginx; HAProxy and Caddy on `single`) in the wrk scenarios
+      --builtin-load          the built-in HttpClient load instead of wrk
+      --alloc-profile         top allocating types per request of the through-RpcShield run
+    """;
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
+
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
 string Opt(string name, string fallback) => options.TryGetValue(name, out var v) ? v : fallback;
@@ -19,15 +38,15 @@ var duration = DurationParser.TryParse(Opt("duration", "10s"), out var d) ? d : 
 var connections = int.Parse(Opt("connections", "32"), CultureInfo.InvariantCulture);
 var wanted = Opt("scenarios", "single,batch10,large,failover,fanout").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var jsonPath = Opt("json", "artifacts/bench.json");
-var withNginx = !options.ContainsKey("no-nginx");
+var withHops = !options.ContainsKey("no-nginx");
 ILoadGenerator load = !options.ContainsKey("builtin-load") && WrkLoad.IsAvailable ? new WrkLoad() : new BuiltInLoad();
 
-Console.WriteLine($"RpcShield bench: {Environment.ProcessorCount} cores, {connections} connections, {duration.TotalSeconds}s per run, load: {(load is WrkLoad ? "wrk -t1" : "built-in HttpClient")}, nginx: {(withNginx && ExtraHop.NginxBinary is not null ? "yes" : "no")}");
+Console.WriteLine($"RpcShield bench: {Environment.ProcessorCount} cores, {connections} connections, {duration.TotalSeconds}s per run, load: {(load is WrkLoad ? "wrk -t1" : "built-in HttpClient")}, comparison hops: {(withHops ? string.Join(", ", ExtraHop.Installed.DefaultIfEmpty("none installed")) : "off")}");
 using var profiler = options.ContainsKey("alloc-profile") ? new AllocationProfiler() : null;
 var results = new List<ScenarioResult>();
 foreach (var scenario in Scenario.All.Where(s => wanted.Contains(s.Name)))
 {
-    results.Add(await ScenarioRunner.RunAsync(scenario, load, connections, duration, withNginx, Console.Out, profiler));
+    results.Add(await ScenarioRunner.RunAsync(scenario, load, connections, duration, withHops, Console.Out, profiler));
 }
 
 var botmix = new List<BotMixRow>();

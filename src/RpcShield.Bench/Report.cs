@@ -18,25 +18,27 @@ internal static class Report
                 Row(output, r.Scenario, ".NET floor", floor);
             }
 
-            if (r.Nginx is { } nginx)
+            foreach (var hop in r.Hops)
             {
-                Row(output, r.Scenario, "nginx", nginx);
+                Row(output, r.Scenario, hop.Hop, hop.Load);
             }
         }
 
         output.WriteLine();
-        output.WriteLine("| scenario | added p50 | added p90 | added p99 | added p99.9 | proxy B/req | proxy CPU µs/req | GC gen0/1/2 (through) | heap peak−start | vs nginx req/s | .NET floor: CPU µs/req, B/req, vs nginx |");
-        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+        output.WriteLine("| scenario | added p50 | added p90 | added p99 | added p99.9 | proxy B/req | proxy CPU µs/req | GC gen0/1/2 (through) | heap peak−start | vs nginx req/s | .NET floor: CPU µs/req, B/req, vs nginx | RpcShield vs floor, vs other hops req/s |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|");
         foreach (var r in results)
         {
             var ratio = r.Nginx is { } n ? N(r.Through.RequestsPerSecond / n.RequestsPerSecond, "0.00") + "×" : "–";
             var floor = r.Floor is { } f
                 ? $"{N(r.FloorCpuMicrosPerRequest!.Value, "0.0")}, {Bytes(r.FloorBytesPerRequest)}, {(r.Nginx is { } n2 ? N(f.RequestsPerSecond / n2.RequestsPerSecond, "0.00") + "×" : "–")}"
                 : "–";
+            var versus = string.Join(", ", (r.Floor is { } f3 ? new[] { $"floor {N(r.Through.RequestsPerSecond / f3.RequestsPerSecond, "0.00")}×" } : [])
+                .Concat(r.Hops.Where(h => h.Hop != "nginx").Select(h => $"{h.Hop} {N(r.Through.RequestsPerSecond / h.Load.RequestsPerSecond, "0.00")}×")));
             output.WriteLine(
                 $"| {r.Scenario} | {Us(r.Through.P50Ms - r.Direct.P50Ms)} | {Us(r.Through.P90Ms - r.Direct.P90Ms)} | {Us(r.Through.P99Ms - r.Direct.P99Ms)} | {Us(r.Through.P999Ms - r.Direct.P999Ms)} " +
                 $"| {Bytes(r.ProxyBytesPerRequest)} | {N(r.ProxyCpuMicrosPerRequest, "0.0")} | {r.ThroughCost.Gen0}/{r.ThroughCost.Gen1}/{r.ThroughCost.Gen2} " +
-                $"| {N((r.ThroughCost.PeakHeapBytes - r.ThroughCost.StartHeapBytes) / 1048576.0, "0.0")} MB | {ratio} | {floor} |");
+                $"| {N((r.ThroughCost.PeakHeapBytes - r.ThroughCost.StartHeapBytes) / 1048576.0, "0.0")} MB | {ratio} | {floor} | {(versus.Length == 0 ? "–" : versus)} |");
         }
     }
 

@@ -65,7 +65,10 @@ internal sealed record ProcessCost(double CpuSeconds, long AllocatedBytes, int G
     }
 }
 
-/// <summary>Everything one scenario measured: direct, through RpcShield, and (single only) through nginx.</summary>
+/// <summary>One comparison hop's run (nginx, haproxy, caddy).</summary>
+internal sealed record HopResult(string Hop, LoadResult Load);
+
+/// <summary>Everything one scenario measured: direct, through RpcShield, and (single-upstream scenarios) through the .NET floor and the comparison hops.</summary>
 internal sealed record ScenarioResult(
     string Scenario, string Description, LoadResult Direct, LoadResult Through, LoadResult? Nginx,
     ProcessCost DirectCost, ProcessCost ThroughCost)
@@ -74,6 +77,9 @@ internal sealed record ScenarioResult(
     public LoadResult? Floor { get; init; }
 
     public ProcessCost? FloorCost { get; init; }
+
+    /// <summary>Every comparison hop that ran (nginx first; HAProxy and Caddy on the bare hop, `single`), each on the same upstream and load.</summary>
+    public IReadOnlyList<HopResult> Hops { get; init; } = [];
 
     public double? FloorCpuMicrosPerRequest => Floor is { } f && FloorCost is { } c ? c.CpuSeconds / Math.Max(1, f.Requests) * 1e6 : null;
 
@@ -87,7 +93,7 @@ internal sealed record ScenarioResult(
 
 internal static class ScenarioRunner
 {
-    public static async Task<ScenarioResult> RunAsync(Scenario scenario, ILoadGenerator load, int connections, TimeSpan duration, bool withNginx, TextWriter log, AllocationProfiler? profiler = null)
+    public static async Task<ScenarioResult> RunAsync(Scenario scenario, ILoadGenerator load, int connections, TimeSpan duration, bool withHops, TextWriter log, AllocationProfiler? profiler = null)
     {
         var upstreams = new List<UpstreamProcess>();
         try
@@ -131,19 +137,28 @@ internal static class ScenarioRunner
                 (floor, floorCost) = await ProcessCost.MeasureAsync(() => load.RunAsync(floorProxy.Url, scenario.Body, connections, duration)).ConfigureAwait(false);
             }
 
-            LoadResult? nginx = null;
-            if (withNginx && scenario.Upstreams == 1)
+            var hops = new List<HopResult>();
+            if (withHops && scenario.Upstreams == 1)
             {
-                await using var nginxProxy = await ExtraHop.StartNginxAsync(upstreams[0].Port).ConfigureAwait(false);
-                if (nginxProxy is not null)
+                // HAProxy and Caddy beside nginx on the bare hop; the other scenarios keep nginx alone (shorter runs).
+                var started = await ExtraHop.StartAllAsync(upstreams[0].Port, nginxOnly: scenario.Name != "single").ConfigureAwait(false);
+                try
                 {
-                    log.WriteLine($"[{scenario.Name}] through nginx…");
-                    await load.RunAsync(nginxProxy.Url, scenario.Body, connections, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-                    nginx = await load.RunAsync(nginxProxy.Url, scenario.Body, connections, duration).ConfigureAwait(false);
+                    foreach (var hop in started)
+                    {
+                        log.WriteLine($"[{scenario.Name}] through {hop.Name}…");
+                        await load.RunAsync(hop.Url, scenario.Body, connections, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                        hops.Add(new HopResult(hop.Name, await load.RunAsync(hop.Url, scenario.Body, connections, duration).ConfigureAwait(false)));
+                    }
+                }
+                finally
+                {
+                    await ExtraHop.DisposeAllAsync(started).ConfigureAwait(false);
                 }
             }
 
-            return new ScenarioResult(scenario.Name, scenario.Description, direct, through, nginx, directCost, throughCost) { Floor = floor, FloorCost = floorCost };
+            var nginx = hops.FirstOrDefault(h => h.Hop == "nginx")?.Load;
+            return new ScenarioResult(scenario.Name, scenario.Description, direct, through, nginx, directCost, throughCost) { Floor = floor, FloorCost = floorCost, Hops = hops };
         }
         finally
         {

@@ -11,7 +11,8 @@ namespace RpcShield.Chaos;
 /// pipeline (e.g. from an <c>IBuilderStrategyContributor</c>):
 /// <code>builderChaos.Contribute(pipeline, chain, builder.Name, builder.Timeout, (rule, reason) =&gt; MyOutcome.Failed(reason));</code>
 /// The attempt's <see cref="ResilienceContext"/> must carry the method as <see cref="BuilderMethodKey"/>
-/// (the fan-out's `BuilderAttemptKeys.Method`) or <see cref="AttemptKeys.Method"/>.
+/// (the fan-out's `BuilderAttemptKeys.Method`) or <see cref="AttemptKeys.Method"/>, and the client call it
+/// is made for as <see cref="AttemptKeys.Call"/> (annotated with an injection; none for the proxy's own submissions).
 /// `latency` delays the submission; `builder_reject` answers with the factory's failure
 /// (reason `chaos_builder_reject`) without submitting; `builder_timeout` hangs for the builder's
 /// timeout (or until cancelled) and answers with reason `chaos_builder_timeout`. Fan-out methods
@@ -36,12 +37,12 @@ internal sealed class BuilderChaos
     }
 
     /// <summary>Decides, without Polly, which builder fault applies (null when none); records it when one does.</summary>
-    public ChaosRule? Decide(string chain, string builder, string method)
+    public ChaosRule? Decide(string chain, string builder, string method, JsonRpc.RpcCall? call)
     {
         var rule = _chaos.Match(ChaosScope.Builder, chain, builder, method, static r => r.Fault is ChaosFault.Latency or ChaosFault.BuilderReject or ChaosFault.BuilderTimeout or ChaosFault.Http500);
         if (rule is not null)
         {
-            _chaos.RecordInjection(rule, chain, method, builder);
+            _chaos.RecordInjection(rule, chain, method, builder, call);
         }
 
         return rule;
@@ -72,7 +73,7 @@ internal sealed class BuilderChaos
                     ctx => Match(ctx, chain, builderName, static r => IsFailure(r.Fault) && r.AllowSends),
                     async (ctx, rule, outcome) =>
                     {
-                        _chaos.RecordInjection(rule, chain, MethodOf(ctx), builderName);
+                        _chaos.RecordInjection(rule, chain, MethodOf(ctx), builderName, CallOf(ctx));
                         ctx.Properties.Set(RuleKey, rule);
                         return await FailAsync(ctx, builderTimeout, failure).ConfigureAwait(false) is (true, var failed) ? Outcome.FromResult(failed) : outcome;
                     }),
@@ -81,6 +82,9 @@ internal sealed class BuilderChaos
 
     private static string MethodOf(ResilienceContext context) =>
         context.Properties.TryGetValue(BuilderMethodKey, out var method) ? method : context.Properties.GetValue(AttemptKeys.Method, "");
+
+    /// <summary>The client call the submission is for (<see cref="AttemptKeys.Call"/>), annotated with the injection.</summary>
+    private static JsonRpc.RpcCall? CallOf(ResilienceContext context) => context.Properties.GetValue(AttemptKeys.Call, null);
 
     private static bool IsFailure(ChaosFault fault) => fault is ChaosFault.BuilderReject or ChaosFault.BuilderTimeout or ChaosFault.Http500;
 
@@ -101,7 +105,7 @@ internal sealed class BuilderChaos
             context.Properties.Set(LatencyKey, rule.PickLatency(_chaos.NextDouble()));
         }
 
-        _chaos.RecordInjection(rule, chain, MethodOf(context), builder);
+        _chaos.RecordInjection(rule, chain, MethodOf(context), builder, CallOf(context));
         return true;
     }
 

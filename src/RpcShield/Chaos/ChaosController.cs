@@ -14,7 +14,6 @@ internal sealed partial class ChaosController : IChaosController
     private readonly TimeProvider _time;
     private readonly RpcShieldMetrics _metrics;
     private readonly IFailureJournal _journal;
-    private readonly RpcCallScope _calls;
     private readonly ILogger<ChaosController> _logger;
     private readonly ConcurrentDictionary<string, ChaosRule> _runtime = new(StringComparer.Ordinal);
     private readonly Lock _addLock = new();
@@ -23,18 +22,14 @@ internal sealed partial class ChaosController : IChaosController
     private volatile bool _halted;
     private CancellationTokenSource _halt = new();
 
-    public ChaosController(ConfigStore config, IChaosRandom random, TimeProvider time, RpcShieldMetrics metrics, IFailureJournal journal, RpcCallScope calls, ILogger<ChaosController> logger)
+    public ChaosController(ConfigStore config, IChaosRandom random, TimeProvider time, RpcShieldMetrics metrics, IFailureJournal journal, ILogger<ChaosController> logger)
     {
         _config = config;
         _random = random;
         _time = time;
         _metrics = metrics;
         _journal = journal;
-        _calls = calls;
         _logger = logger;
-        // Upstream-scope chaos (and the X-RpcShield-Chaos annotation) needs the client call below the
-        // dispatcher, and health probes must be told apart from it: published only while armed.
-        calls.PublishWhile(() => IsArmed);
     }
 
     public bool IsArmed => !_halted && (_runtimeArmed || _config.Current.Chaos.Enabled);
@@ -148,7 +143,7 @@ internal sealed partial class ChaosController : IChaosController
         return null;
     }
 
-    public void RecordInjection(ChaosRule rule, string chain, string method, string? target)
+    public void RecordInjection(ChaosRule rule, string chain, string method, string? target, RpcCall? call)
     {
         var fault = ChaosFaults.Name(rule.Fault);
         _metrics.ChaosInjections.WithLabels(chain, rule.Name, fault).Inc();
@@ -163,7 +158,7 @@ internal sealed partial class ChaosController : IChaosController
             Builder = rule.Scope == ChaosScope.Builder ? target : null,
             Note = $"rule={rule.Name} scope={ChaosFaults.ScopeName(rule.Scope)} source={rule.Source}",
         });
-        _calls.Current?.Annotate("X-RpcShield-Chaos", $"{rule.Name}={fault}");
+        call?.Annotate(ChaosHeader.Name, $"{rule.Name}={fault}");
         LogInjected(chain, rule.Name, fault, method, target ?? "-");
     }
 
@@ -175,7 +170,7 @@ internal sealed partial class ChaosController : IChaosController
             return false;
         }
 
-        RecordInjection(rule, chain, method, upstream);
+        RecordInjection(rule, chain, method, upstream, call: null);
         return true;
     }
 

@@ -125,7 +125,7 @@ internal sealed class ClientChaosGate : IRpcGate
             state.Latency = rule.PickLatency(_chaos.NextDouble());
         }
 
-        _chaos.RecordInjection(rule, chain, state.Item.Method, null);
+        _chaos.RecordInjection(rule, chain, state.Item.Method, null, state.Call);
         return true;
     }
 
@@ -185,7 +185,7 @@ internal sealed class ClientChaosGate : IRpcGate
         var item = state.Item;
         if (item.Method == "eth_blockNumber")
         {
-            var answer = await _reads.ForwardAsync(chain, item, cancellationToken).ConfigureAwait(false);
+            var answer = await _reads.ForwardAsync(chain, item, cancellationToken, state.Call).ConfigureAwait(false);
             if (answer.Body is { } body && answer.ServedBy is { } upstream && ChaosBodies.StaleNumber(body.Span, item.Id.Span, rule.StaleBlocks) is { } stale)
             {
                 answer.Dispose();
@@ -198,7 +198,7 @@ internal sealed class ClientChaosGate : IRpcGate
         // A read pinned to `latest`: pin it to head - N instead.
         var pinned = ChaosBodies.PinLatest(item.Raw.Span, Math.Max(0, chain.BestHead - rule.StaleBlocks));
         var rewritten = pinned is null ? item : new RpcRequestItem(pinned, item.Id, item.Method, default);
-        return await _reads.ForwardAsync(chain, rewritten, cancellationToken).ConfigureAwait(false);
+        return await _reads.ForwardAsync(chain, rewritten, cancellationToken, state.Call).ConfigureAwait(false);
     }
 
     private static void SetStatus(RpcCall call, int status, TimeSpan? retryAfter)

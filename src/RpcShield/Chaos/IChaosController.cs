@@ -43,8 +43,8 @@ internal interface IChaosController
     /// </summary>
     ChaosRule? Match(ChaosScope scope, string chain, string? target, string method, Func<ChaosRule, bool> filter, ChaosRule? extra = null);
 
-    /// <summary>Counts, journals and annotates one injection.</summary>
-    void RecordInjection(ChaosRule rule, string chain, string method, string? target);
+    /// <summary>Counts and journals one injection, and annotates <paramref name="call"/> (the client call it touched, when there is one).</summary>
+    void RecordInjection(ChaosRule rule, string chain, string method, string? target, JsonRpc.RpcCall? call);
 
     /// <summary>
     /// WebSocket hook. The WebSocket layer calls this for each client message (client scope,

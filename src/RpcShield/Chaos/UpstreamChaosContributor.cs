@@ -11,7 +11,8 @@ namespace RpcShield.Chaos;
 /// <summary>
 /// Upstream-scope chaos, innermost in every upstream's attempt pipeline (highest order), so
 /// failover and breakers react to it as to a real failure. Only attempts made for a client call
-/// are touched (health probes never are). Injected outcomes are marked
+/// are touched (health probes never are): whoever starts an attempt passes the call it is made for,
+/// and it reaches these strategies in the attempt's context (<see cref="AttemptKeys.Call"/>). Injected outcomes are marked
 /// <see cref="AttemptOutcome.Injected"/> and never recorded into the upstream's latency, error
 /// window or health: ranking only ever learns from organic traffic.
 /// </summary>
@@ -21,14 +22,12 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
     private static readonly ResiliencePropertyKey<TimeSpan> LatencyKey = new("rpcshield.chaos.latency");
 
     private readonly IChaosController _chaos;
-    private readonly RpcCallScope _calls;
     private readonly ConfigStore _config;
     private readonly TimeProvider _time;
 
-    public UpstreamChaosContributor(IChaosController chaos, RpcCallScope calls, ConfigStore config, TimeProvider time)
+    public UpstreamChaosContributor(IChaosController chaos, ConfigStore config, TimeProvider time)
     {
         _chaos = chaos;
-        _calls = calls;
         _config = config;
         _time = time;
     }
@@ -72,7 +71,7 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
 
     private bool Enabled(ResilienceContext context, Upstream upstream, Func<bool, ChaosRule, bool> filter)
     {
-        if (!_chaos.IsArmed || _calls.Current is null)
+        if (!_chaos.IsArmed || CallOf(context) is not { } call)
         {
             return false;
         }
@@ -91,13 +90,16 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
             context.Properties.Set(LatencyKey, rule.PickLatency(_chaos.NextDouble()));
         }
 
-        _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name);
+        _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name, call);
         return true;
     }
 
+    /// <summary>The client call the attempt is for; null for the proxy's own requests.</summary>
+    private static RpcCall? CallOf(ResilienceContext context) => context.Properties.GetValue(AttemptKeys.Call, null);
+
     private ChaosRule? MatchPostForward(ResilienceContext context, Upstream upstream)
     {
-        if (!_chaos.IsArmed || _calls.Current is null)
+        if (!_chaos.IsArmed || CallOf(context) is null)
         {
             return null;
         }
@@ -129,7 +131,7 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
             }
 
             answered.Dispose();
-            _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name);
+            _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name, CallOf(context));
             return Outcome.FromResult(new AttemptOutcome
             {
                 Upstream = upstream, Kind = AttemptKind.Answered, Reason = "ok", Body = stale, Reply = JsonRpc.UpstreamReply.Inspect(stale.Span), Latency = answered.Latency, Injected = true,
@@ -138,7 +140,7 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
 
         // allow_sends: the send was forwarded; now report it as failed.
         answered.Dispose();
-        _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name);
+        _chaos.RecordInjection(rule, upstream.Chain, method, upstream.Name, CallOf(context));
         return Outcome.FromResult(await FailAsync(context, upstream, rule).ConfigureAwait(false)
             ?? Injected(upstream, AttemptKind.Timeout, "chaos_timeout_halted"));
     }

@@ -75,7 +75,7 @@ internal sealed class WsChaosDriver : BackgroundService
                 var dropped = _targets.Sum(t => t.DisconnectClients(chain.Name));
                 if (dropped > 0)
                 {
-                    _chaos.RecordInjection(clientRule, chain.Name, Method, null);
+                    _chaos.RecordInjection(clientRule, chain.Name, Method, null, call: null);
                 }
             }
 
@@ -86,7 +86,7 @@ internal sealed class WsChaosDriver : BackgroundService
                     var dropped = _targets.Sum(t => t.DisconnectUpstreams(chain.Name, upstream.Name));
                     if (dropped > 0)
                     {
-                        _chaos.RecordInjection(rule, chain.Name, Method, upstream.Name);
+                        _chaos.RecordInjection(rule, chain.Name, Method, upstream.Name, call: null);
                     }
                 }
             }

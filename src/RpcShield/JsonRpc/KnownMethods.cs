@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace RpcShield.JsonRpc;
 
 /// <summary>
@@ -32,8 +34,12 @@ internal static class KnownMethods
         "rpcshield_reportOutcome", "rpcshield_status", "rpcshield_getBundleStatus",
     ];
 
-    private static readonly HashSet<string> Set = new(All, StringComparer.Ordinal);
+    // Frozen: read on every request (metric labels), never changed.
+    private static readonly FrozenDictionary<string, int> Indexes = All.Select((name, i) => (name, i)).ToFrozenDictionary(m => m.name, m => m.i, StringComparer.Ordinal);
 
     /// <summary>The method itself when known, otherwise `other` (bounded metric label).</summary>
-    public static string Label(string method) => Set.Contains(method) ? method : "other";
+    public static string Label(string method) => Indexes.ContainsKey(method) ? method : "other";
+
+    /// <summary>The method's position in <see cref="All"/>, or <see cref="All"/>.Length (`other`) when it is not known.</summary>
+    public static int LabelIndex(string method) => Indexes.TryGetValue(method, out var index) ? index : All.Length;
 }

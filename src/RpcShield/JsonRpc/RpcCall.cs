@@ -11,10 +11,13 @@ namespace RpcShield.JsonRpc;
 internal sealed class RpcCall
 {
     private List<KeyValuePair<string, string>>? _annotations;
-    // The one annotation nearly every call gets (X-RpcShield-Upstream) is kept without a list.
-    private KeyValuePair<string, string>? _first;
-    // A second one (X-RpcShield-Cache beside the upstream) is kept without a list too.
-    private KeyValuePair<string, string>? _second;
+    // The one annotation nearly every call gets (X-RpcShield-Upstream) is kept without a list, and a
+    // second one (X-RpcShield-Cache beside the upstream) too: as plain fields (a null header is an
+    // empty slot), 16 B per call fewer than two nullable pairs.
+    private string? _firstHeader;
+    private string? _firstValue;
+    private string? _secondHeader;
+    private string? _secondValue;
     // A private lock that costs no allocation per request (a lock object would); held only for a
     // few field reads and writes. Mutable struct: never readonly, never copied.
     private SpinLock _gate = new(enableThreadOwnerTracking: false);
@@ -48,20 +51,20 @@ internal sealed class RpcCall
         try
         {
             _gate.Enter(ref taken);
-            if (_first is null)
+            if (_firstHeader is null)
             {
-                _first = new(header, value);
+                (_firstHeader, _firstValue) = (header, value);
                 return;
             }
 
-            if (Same(_first.Value, header, value) || (_second is { } second && Same(second, header, value)))
+            if (Same(new(_firstHeader, _firstValue!), header, value) || (_secondHeader is not null && Same(new(_secondHeader, _secondValue!), header, value)))
             {
                 return;
             }
 
-            if (_second is null)
+            if (_secondHeader is null)
             {
-                _second = new(header, value);
+                (_secondHeader, _secondValue) = (header, value);
                 return;
             }
 
@@ -97,15 +100,15 @@ internal sealed class RpcCall
         try
         {
             _gate.Enter(ref taken);
-            if (_first is not { } only)
+            if (_firstHeader is null)
             {
                 return;
             }
 
-            first = only;
-            if (_second is { } other)
+            first = new(_firstHeader, _firstValue!);
+            if (_secondHeader is not null)
             {
-                second = other;
+                second = new(_secondHeader, _secondValue!);
             }
 
             if (_annotations is not null || (second.Key is not null && string.Equals(second.Key, first.Key, StringComparison.OrdinalIgnoreCase)))
@@ -149,13 +152,13 @@ internal sealed class RpcCall
         {
             // Copied under the lock, merged outside it (the lock spins: held for the copy only).
             _gate.Enter(ref taken);
-            if (_first is not { } annotated)
+            if (_firstHeader is null)
             {
                 return [];
             }
 
-            first = annotated;
-            more = _second is { } second ? [second, .. _annotations ?? []] : _annotations?.ToArray() ?? [];
+            first = new(_firstHeader, _firstValue!);
+            more = _secondHeader is not null ? [new(_secondHeader, _secondValue!), .. _annotations ?? []] : _annotations?.ToArray() ?? [];
         }
         finally
         {

@@ -9,10 +9,9 @@ internal struct RpcDispatch
 {
     private Upstreams.Resilience.SettleOnce _ticket;
 
-    internal RpcDispatch(long started, RpcCallScope.Holder? published, string method, ReadOnlyMemory<byte> id, bool routed)
+    internal RpcDispatch(long started, string method, ReadOnlyMemory<byte> id, bool routed)
     {
         Started = started;
-        Published = published;
         Method = method;
         Id = id;
         Routed = routed;
@@ -24,9 +23,6 @@ internal struct RpcDispatch
 
     /// <summary>TimeProvider timestamp when the dispatch began (the request metric's duration).</summary>
     internal long Started { get; }
-
-    /// <summary>The call as published to chaos while it is armed; emptied when the dispatch ends.</summary>
-    internal RpcCallScope.Holder? Published { get; }
 
     internal string Method { get; }
 

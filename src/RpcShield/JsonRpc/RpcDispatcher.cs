@@ -19,7 +19,6 @@ internal sealed class RpcDispatcher
     private readonly ReadForwarder _reads;
     private readonly RpcShieldMetrics _metrics;
     private readonly TimeProvider _time;
-    private readonly RpcCallScope _scope;
     private readonly RpcTracing? _tracing;
     private readonly IChainModeSource? _modes;
     private readonly Features.Caching.ResponseCache? _cache;
@@ -28,14 +27,13 @@ internal sealed class RpcDispatcher
     // config changes, after the registries that handlers read have applied it (they subscribed first).
     private volatile ConditionalWeakTable<ChainRuntime, HandlerTable> _tables = new();
 
-    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcCallScope scope, RpcTracing? tracing = null, IChainModeSource? modes = null, Features.Caching.ResponseCache? cache = null, ConfigStore? config = null)
+    public RpcDispatcher(IEnumerable<IRpcGate> gates, IEnumerable<IRpcHandler> handlers, IEnumerable<IRpcResultFilter> filters, ReadForwarder reads, RpcShieldMetrics metrics, TimeProvider time, RpcTracing? tracing = null, IChainModeSource? modes = null, Features.Caching.ResponseCache? cache = null, ConfigStore? config = null)
     {
         if (config is not null)
         {
             config.Changed += (_, _) => _tables = new();
         }
 
-        _scope = scope;
         _tracing = tracing;
         _modes = modes;
         _cache = cache;
@@ -65,8 +63,6 @@ internal sealed class RpcDispatcher
         var started = _time.GetTimestamp();
         // The call's span (tracing on only) stays current in this flow until End stops it.
         _tracing?.StartCall(call, item.Method);
-        // Published (while chaos wants it) for the flows routing starts here, not for the caller's.
-        var published = _scope.Enter(call);
         var routed = false;
         ValueTask<ForwardResult> answer;
         try
@@ -91,20 +87,8 @@ internal sealed class RpcDispatcher
         {
             answer = ValueTask.FromResult(Cancelled());
         }
-        catch
-        {
-            published?.Dispose();
-            throw;
-        }
-        finally
-        {
-            if (published is not null)
-            {
-                _scope.Leave(published);
-            }
-        }
 
-        dispatch = new RpcDispatch(started, published, item.Method, item.Id, routed);
+        dispatch = new RpcDispatch(started, item.Method, item.Id, routed);
         return answer;
     }
 
@@ -121,7 +105,6 @@ internal sealed class RpcDispatcher
             result = Filter(call, dispatch.Method, dispatch.Id, result);
         }
 
-        dispatch.Published?.Dispose();
         if (result.ServedBy is { } upstream)
         {
             call.Annotate("X-RpcShield-Upstream", upstream.Name);

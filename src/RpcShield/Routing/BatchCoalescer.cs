@@ -138,7 +138,8 @@ internal sealed class BatchCoalescer
         {
             // The items' bytes are copied here, before the first await: the client's request may end (a won hedge) while the batch is out.
             using var body = BatchBody(chunk);
-            using var answer = await _sender.SendAsync(upstream, body.Memory, "batch", chunk[0].Timeout, _cancellationToken).ConfigureAwait(false);
+            // Made for no one client item (coalescing is off while chaos is armed): no call, so upstream chaos leaves it alone.
+            using var answer = await _sender.SendAsync(upstream, body.Memory, "batch", chunk[0].Timeout, call: null, _cancellationToken).ConfigureAwait(false);
             Distribute(upstream, chunk, answer);
         }
         catch (Exception ex)

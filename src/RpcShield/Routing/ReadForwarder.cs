@@ -64,7 +64,11 @@ internal sealed class ReadForwarder
             .Build();
     }
 
-    /// <summary>Forwards <paramref name="item"/>; never throws for upstream failures. <paramref name="call"/> (optional) labels journal entries with the bot's strategy.</summary>
+    /// <summary>
+    /// Forwards <paramref name="item"/>; never throws for upstream failures. <paramref name="call"/> is the
+    /// client call it is made for (null for the proxy's own reads): it goes with every attempt (upstream-scope
+    /// chaos applies to client calls only), joins the call's upstream batch, and labels journal entries with the bot's strategy.
+    /// </summary>
     /// <remarks>
     /// Not an async method: the request is prepared synchronously and only the awaiting part
     /// (<see cref="ForwardAloneAsync"/>, <see cref="ForwardBatchedAsync"/> or <see cref="ForwardRankedAsync"/>) keeps a state machine,
@@ -97,7 +101,7 @@ internal sealed class ReadForwarder
             var request = new LoneRequest(chain, item.Raw, item.Method, candidates, call, started, deadline, pinned);
             return joined
                 ? ForwardBatchedAsync(request, batched!, cancellationToken)
-                : ForwardAloneAsync(request, _sender.Start(candidates[0], pinned.BodyFor(candidates[0], item.Raw), item.Method, firstTimeout, cancellationToken), cancellationToken);
+                : ForwardAloneAsync(request, _sender.Start(candidates[0], pinned.BodyFor(candidates[0], item.Raw), item.Method, firstTimeout, call, cancellationToken), cancellationToken);
         }
 
         var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline, maxExtra, pinned);
@@ -221,7 +225,7 @@ internal sealed class ReadForwarder
     private AttemptInFlight Send(Upstream upstream, ForwardState state, TimeSpan timeout, CancellationToken cancellationToken) =>
         state.TakeBatched(upstream) is { } batched
             ? AttemptInFlight.NothingToSettle(AwaitBatchedAsync(batched, upstream, state, cancellationToken))
-            : _sender.Start(upstream, state.BodyFor(upstream), state.Method, timeout, cancellationToken);
+            : _sender.Start(upstream, state.BodyFor(upstream), state.Method, timeout, state.Call, cancellationToken);
 
     private async ValueTask<Outcome<AttemptOutcome>> AwaitBatchedAsync(Task<AttemptOutcome?> batched, Upstream upstream, ForwardState state, CancellationToken cancellationToken)
     {
@@ -247,13 +251,13 @@ internal sealed class ReadForwarder
     /// <summary>A batched item handed back (it ended up alone, or the node refused the batch): sent on its own, in the time left now.</summary>
     private ValueTask<AttemptOutcome> SendAfterBatch(ForwardState state, Upstream upstream, CancellationToken cancellationToken) =>
         TimeLeft(state) is { } timeout
-            ? SendAloneAsync(upstream, state.BodyFor(upstream), state.Method, timeout, cancellationToken)
+            ? SendAloneAsync(upstream, state.BodyFor(upstream), state.Method, timeout, state.Call, cancellationToken)
             : ValueTask.FromResult(DeadlineExceeded(upstream));
 
     /// <summary>As <see cref="UpstreamSender.SendAsync"/>, but an unconfirmed error is left for the request to judge.</summary>
-    private async ValueTask<AttemptOutcome> SendAloneAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan timeout, CancellationToken cancellationToken)
+    private async ValueTask<AttemptOutcome> SendAloneAsync(Upstream upstream, ReadOnlyMemory<byte> body, string method, TimeSpan timeout, RpcCall? call, CancellationToken cancellationToken)
     {
-        var attempt = _sender.Start(upstream, body, method, timeout, cancellationToken);
+        var attempt = _sender.Start(upstream, body, method, timeout, call, cancellationToken);
         var pipelineOutcome = await attempt.Outcome.ConfigureAwait(false);
         return _sender.Settle(ref attempt, pipelineOutcome);
     }

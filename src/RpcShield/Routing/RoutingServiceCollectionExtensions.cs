@@ -19,7 +19,6 @@ internal static class RoutingServiceCollectionExtensions
         services.AddSingleton<ReadForwarder>();
         services.AddSingleton<HealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<HealthMonitor>());
-        services.AddSingleton<RpcCallScope>();
         services.AddSingleton<RpcDispatcher>();
         services.AddSingleton<RpcProcessor>();
         services.AddSingleton<JsonRpcEndpoint>();

@@ -10,4 +10,10 @@ internal static class AttemptKeys
 
     /// <summary>The JSON-RPC method of the attempt, when known.</summary>
     public static readonly ResiliencePropertyKey<string> Method = new("rpcshield.method");
+
+    /// <summary>
+    /// The client call the attempt is made for (null for the proxy's own requests: probes, polls,
+    /// background work), passed in by whoever starts the attempt. Chaos decides and annotates from it.
+    /// </summary>
+    public static readonly ResiliencePropertyKey<JsonRpc.RpcCall?> Call = new("rpcshield.call");
 }

@@ -17,7 +17,7 @@ public sealed class BenchSmokeTests
     {
         var scenario = Scenario.All.Single(s => s.Name == name);
 
-        var result = await ScenarioRunner.RunAsync(scenario, new BuiltInLoad(), connections: 4, TimeSpan.FromSeconds(1), withNginx: false, TextWriter.Null);
+        var result = await ScenarioRunner.RunAsync(scenario, new BuiltInLoad(), connections: 4, TimeSpan.FromSeconds(1), withHops: false, TextWriter.Null);
 
         Assert.True(result.Direct.Requests > 0);
         Assert.True(result.Through.Requests > 0);

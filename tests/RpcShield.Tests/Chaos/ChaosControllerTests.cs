@@ -75,7 +75,7 @@ public sealed class ChaosControllerTests
     {
         var kit = new ChaosTestKit(ChaosTestKit.Enabled(Http500));
         var rule = kit.Controller.Match(ChaosScope.Client, "test", null, "eth_call", _ => true)!;
-        kit.Controller.RecordInjection(rule, "test", "eth_call", null);
+        kit.Controller.RecordInjection(rule, "test", "eth_call", null, kit.Call);
 
         Assert.Equal(1, kit.Injections("r500", "http_500"));
         var entry = Assert.Single(kit.Journal.Entries);

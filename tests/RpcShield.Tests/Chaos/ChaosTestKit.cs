@@ -34,28 +34,21 @@ internal sealed class RecordingJournal : IFailureJournal
     }
 }
 
-/// <summary>Controller, metrics, journal, a chain with one upstream and a registered client call.</summary>
+/// <summary>Controller, metrics, journal, a chain with one upstream and a client call (tests pass it where an attempt is made for it).</summary>
 internal sealed class ChaosTestKit
 {
 
-    public ChaosTestKit(ChaosOptions chaos, IChaosRandom? random = null, bool inClientCall = true)
+    public ChaosTestKit(ChaosOptions chaos, IChaosRandom? random = null)
     {
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var chain = new ChainOptions { Name = "test", ChainId = 31337, Upstreams = [new UpstreamOptions { Name = "a", Url = "http://127.0.0.1:1" }] };
         Options = new ProxyOptions { Chains = [chain], Chaos = chaos };
         Config = new ConfigStore(Options, null, NullLogger<ConfigStore>.Instance);
         Metrics = new RpcShieldMetrics(Prometheus.Metrics.NewCustomRegistry());
-        Controller = new ChaosController(Config, random ?? new FixedRandom(0.5), Time, Metrics, Journal, Scope, NullLogger<ChaosController>.Instance);
+        Controller = new ChaosController(Config, random ?? new FixedRandom(0.5), Time, Metrics, Journal, NullLogger<ChaosController>.Instance);
         Upstream = new Upstream("test", chain.Upstreams[0], chain.Routing, UpstreamTransports.Create(chain.Upstreams[0], Time), Time, Metrics);
         Chain = new ChainRuntime(chain, [Upstream]);
-        Call = new RpcCall(Chain, new HeaderDictionary(), RpcTransport.Http) { HttpContext = new DefaultHttpContext() };
-        if (inClientCall)
-        {
-            // As the dispatcher does for a client call (published whatever the armed state, so tests may arm later).
-            Scope.PublishWhile(() => true);
-            Scope.Enter(Call);
-            Scope.PublishWhile(() => Controller.IsArmed);
-        }
+        Call = NewCall();
     }
 
     public FakeTimeProvider Time { get; }
@@ -63,11 +56,13 @@ internal sealed class ChaosTestKit
     public ConfigStore Config { get; }
     public RpcShieldMetrics Metrics { get; }
     public RecordingJournal Journal { get; } = new();
-    public RpcCallScope Scope { get; } = new();
     public ChaosController Controller { get; }
     public Upstream Upstream { get; }
     public ChainRuntime Chain { get; }
     public RpcCall Call { get; }
+
+    /// <summary>Another client call on the kit's chain.</summary>
+    public RpcCall NewCall() => new(Chain, new HeaderDictionary(), RpcTransport.Http) { HttpContext = new DefaultHttpContext() };
 
     public double Injections(string rule, string fault) => Metrics.ChaosInjections.WithLabels("test", rule, fault).Value;
 

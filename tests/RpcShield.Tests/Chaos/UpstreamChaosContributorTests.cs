@@ -5,6 +5,7 @@ using RpcShield.Chaos;
 using RpcShield.Configuration;
 using RpcShield.JsonRpc;
 using RpcShield.Upstreams;
+using RpcShield.Upstreams.Transport;
 
 namespace RpcShield.Tests.Chaos;
 
@@ -14,7 +15,7 @@ public sealed class UpstreamChaosContributorTests
     private static ResiliencePipeline<AttemptOutcome> Pipeline(ChaosTestKit kit)
     {
         var builder = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = kit.Time };
-        new UpstreamChaosContributor(kit.Controller, kit.Scope, kit.Config, kit.Time).Contribute(builder, kit.Upstream);
+        new UpstreamChaosContributor(kit.Controller, kit.Config, kit.Time).Contribute(builder, kit.Upstream);
         return builder.Build();
     }
 
@@ -23,12 +24,14 @@ public sealed class UpstreamChaosContributorTests
         public int Count;
     }
 
-    private static ValueTask<AttemptOutcome> RunAsync(ChaosTestKit kit, string method, Forwarded forwarded, string? answer = null, CancellationToken cancellationToken = default)
+    /// <summary>An attempt made for the kit's client call (<paramref name="probe"/>: for none, as a health probe is).</summary>
+    private static ValueTask<AttemptOutcome> RunAsync(ChaosTestKit kit, string method, Forwarded forwarded, string? answer = null, CancellationToken cancellationToken = default, bool probe = false)
     {
         var body = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":"q-7","method":"{{method}}","params":[]}""");
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(AttemptKeys.Method, method);
         context.Properties.Set(AttemptKeys.Body, (ReadOnlyMemory<byte>)body);
+        context.Properties.Set(AttemptKeys.Call, probe ? null : kit.Call);
         return Execute();
 
         async ValueTask<AttemptOutcome> Execute()
@@ -194,10 +197,11 @@ public sealed class UpstreamChaosContributorTests
     [Fact]
     public async Task Probes_and_other_upstreams_are_never_touched()
     {
-        var probeKit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("http_500")), inClientCall: false);
-        using (var probe = await RunAsync(probeKit, "eth_blockNumber", new Forwarded()))
+        var probeKit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("http_500")));
+        using (var probe = await RunAsync(probeKit, "eth_blockNumber", new Forwarded(), probe: true))
         {
             Assert.Equal(AttemptKind.Answered, probe.Kind);
+            Assert.Empty(probeKit.Call.Annotations());
         }
 
         var rule = Rule("http_500");
@@ -206,5 +210,71 @@ public sealed class UpstreamChaosContributorTests
         using var outcome = await RunAsync(other, "eth_call", new Forwarded());
         Assert.Equal(AttemptKind.Answered, outcome.Kind);
         Assert.Equal(0, other.Injections("r", "http_500"));
+    }
+
+    [Fact]
+    public async Task Each_attempt_gets_the_decision_for_the_call_it_was_started_for()
+    {
+        // Only eth_call of a client call is failed; the attempts below are all in flight at once.
+        var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("http_500", null, false, "eth_call")));
+        using var transport = new HeldTransport();
+        using var upstream = new Upstream("test", kit.Options.Chains[0].Upstreams[0], kit.Options.Chains[0].Routing, transport, kit.Time, kit.Metrics);
+        var sender = new UpstreamSender(kit.Time, [new UpstreamChaosContributor(kit.Controller, kit.Config, kit.Time)], []);
+        var reader = kit.NewCall();
+        var caller = kit.NewCall();
+
+        var blockNumber = sender.SendAsync(upstream, Request("eth_blockNumber"), "eth_blockNumber", TimeSpan.FromSeconds(5), reader, CancellationToken.None).AsTask();
+        var probe = sender.SendAsync(upstream, Request("eth_call"), "eth_call", TimeSpan.FromSeconds(5), call: null, CancellationToken.None).AsTask();
+        await transport.WaitForAsync(2);
+        var call = sender.SendAsync(upstream, Request("eth_call"), "eth_call", TimeSpan.FromSeconds(5), caller, CancellationToken.None).AsTask();
+        transport.Release();
+
+        using var failed = await call.WaitAsync(TimeSpan.FromSeconds(10));
+        using var answered = await blockNumber.WaitAsync(TimeSpan.FromSeconds(10));
+        using var probed = await probe.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal((AttemptKind.HttpError, true), (failed.Kind, failed.Injected));
+        Assert.Equal((AttemptKind.Answered, false), (answered.Kind, answered.Injected));
+        Assert.Equal((AttemptKind.Answered, false), (probed.Kind, probed.Injected));
+        Assert.Equal(2, transport.Sent); // the failed eth_call never left
+        Assert.Equal(new KeyValuePair<string, string>("X-RpcShield-Chaos", "r=http_500"), Assert.Single(caller.Annotations()));
+        Assert.Empty(reader.Annotations());
+        Assert.Empty(kit.Call.Annotations());
+        Assert.Equal(1, kit.Injections("r", "http_500"));
+    }
+
+    private static ReadOnlyMemory<byte> Request(string method) => Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"method":"{{method}}","params":[]}""");
+
+    /// <summary>An upstream that answers every request once released, so attempts overlap.</summary>
+    private sealed class HeldTransport : IUpstreamTransport
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _sent;
+
+        public int Sent => Volatile.Read(ref _sent);
+
+        public void Release() => _released.TrySetResult();
+
+        public async Task WaitForAsync(int sent)
+        {
+            for (var i = 0; i < 1000 && Sent < sent; i++)
+            {
+                await Task.Delay(10);
+            }
+
+            Assert.Equal(sent, Sent);
+        }
+
+        public async ValueTask<UpstreamResponse> PostAsync(ReadOnlyMemory<byte> body, PooledBuffer into, long maxResponseBytes, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _sent);
+            await _released.Task.WaitAsync(cancellationToken);
+            into.Write("""{"jsonrpc":"2.0","id":1,"result":"0x1"}"""u8);
+            return new UpstreamResponse(200, null);
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -160,7 +160,7 @@ public sealed class HandlerPrecedenceTests
     private static RpcDispatcher Dispatcher(IRpcHandler[] handlers)
     {
         var time = new FakeTimeProvider();
-        return new RpcDispatcher([], handlers, [], new ReadForwarder(new RpcShield.Upstreams.UpstreamSender(time, [], []), time, new NoHedging()), new RpcShieldMetrics(new Prometheus.CollectorRegistry()), time, new RpcCallScope());
+        return new RpcDispatcher([], handlers, [], new ReadForwarder(new RpcShield.Upstreams.UpstreamSender(time, [], []), time, new NoHedging()), new RpcShieldMetrics(new Prometheus.CollectorRegistry()), time);
     }
 
     private static Microsoft.AspNetCore.Builder.WebApplication Host(string yaml)

@@ -113,35 +113,6 @@ public sealed class RpcDispatcherTests
     }
 
     [Fact]
-    public async Task While_wanted_the_call_is_published_to_the_routed_flow_only_and_emptied_when_the_dispatch_ends()
-    {
-        var scope = new RpcCallScope();
-        scope.PublishWhile(() => true);
-        var call = TestCall();
-        ExecutionContext? routedFlow = null;
-        RpcCall? seenAfterAwait = null;
-        var release = new TaskCompletionSource();
-        var dispatcher = Dispatcher(handlers: [new ScriptedHandler(async _ =>
-        {
-            routedFlow = ExecutionContext.Capture();
-            await release.Task;
-            seenAfterAwait = scope.Current;
-            return Served(_chain.Upstreams.First());
-        })], scope: scope);
-
-        var answer = dispatcher.Begin(call, Item("eth_call"), CancellationToken.None, out var dispatch);
-
-        Assert.Null(scope.Current); // the caller's own flow: not published
-        release.SetResult();
-        var result = await answer;
-        Assert.Same(call, seenAfterAwait);
-        dispatcher.End(ref dispatch, call, result);
-        RpcCall? seenOnceEnded = call;
-        ExecutionContext.Run(routedFlow!, _ => seenOnceEnded = scope.Current, null);
-        Assert.Null(seenOnceEnded); // work that outlives the dispatch sees no call once it ended
-    }
-
-    [Fact]
     public async Task Ending_a_dispatch_twice_counts_and_filters_it_once()
     {
         var filter = new RecordingFilter();
@@ -158,8 +129,8 @@ public sealed class RpcDispatcherTests
         Assert.Equal(1, Requests("eth_call", "ok"));
     }
 
-    private RpcDispatcher Dispatcher(IRpcGate[]? gates = null, IRpcHandler[]? handlers = null, IRpcResultFilter[]? filters = null, RpcCallScope? scope = null) =>
-        new(gates ?? [], handlers ?? [], filters ?? [], new ReadForwarder(new UpstreamSender(_time, [], []), _time, new NoHedging()), _metrics, _time, scope ?? new RpcCallScope());
+    private RpcDispatcher Dispatcher(IRpcGate[]? gates = null, IRpcHandler[]? handlers = null, IRpcResultFilter[]? filters = null) =>
+        new(gates ?? [], handlers ?? [], filters ?? [], new ReadForwarder(new UpstreamSender(_time, [], []), _time, new NoHedging()), _metrics, _time);
 
     private async Task<ForwardResult> Dispatch(RpcDispatcher dispatcher, RpcRequestItem item, CancellationToken cancellationToken, bool beginEnd, RpcCall? call = null)
     {

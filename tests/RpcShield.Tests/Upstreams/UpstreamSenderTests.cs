@@ -58,7 +58,7 @@ public sealed class UpstreamSenderTests
     {
         var guard = new RecordingGuard();
         var sender = new UpstreamSender(_time, [], [guard]);
-        var attempt = sender.Start(Upstream(new ThrowingTransport()), Body, "eth_blockNumber", TimeSpan.FromSeconds(1), CancellationToken.None);
+        var attempt = sender.Start(Upstream(new ThrowingTransport()), Body, "eth_blockNumber", TimeSpan.FromSeconds(1), call: null, CancellationToken.None);
         var outcome = await attempt.Outcome;
 
         var first = sender.Settle(ref attempt, outcome);
@@ -73,7 +73,7 @@ public sealed class UpstreamSenderTests
         var guard = new RecordingGuard();
         var sender = new UpstreamSender(_time, [new BrokenContributor()], [guard]);
 
-        Assert.Throws<InvalidOperationException>(() => sender.Start(Upstream(new ThrowingTransport()), Body, "eth_blockNumber", TimeSpan.FromSeconds(1), CancellationToken.None));
+        Assert.Throws<InvalidOperationException>(() => sender.Start(Upstream(new ThrowingTransport()), Body, "eth_blockNumber", TimeSpan.FromSeconds(1), call: null, CancellationToken.None));
 
         Assert.Null(Assert.Single(guard.Completed));
     }
@@ -82,10 +82,10 @@ public sealed class UpstreamSenderTests
     {
         if (!startSettle)
         {
-            return await sender.SendAsync(upstream, Body, "eth_blockNumber", TimeSpan.FromSeconds(1), CancellationToken.None);
+            return await sender.SendAsync(upstream, Body, "eth_blockNumber", TimeSpan.FromSeconds(1), call: null, CancellationToken.None);
         }
 
-        var attempt = sender.Start(upstream, Body, "eth_blockNumber", TimeSpan.FromSeconds(1), CancellationToken.None);
+        var attempt = sender.Start(upstream, Body, "eth_blockNumber", TimeSpan.FromSeconds(1), call: null, CancellationToken.None);
         return sender.Settle(ref attempt, await attempt.Outcome);
     }
 

@@ -59,7 +59,7 @@ internal sealed partial class BroadcastHandler : IRpcHandler
         var routing = chain.Options.Routing;
         var timeout = routing.Timeouts.Methods.TryGetValue(item.Method, out var perMethod) ? perMethod : routing.Timeouts.PerAttempt;
         // The client's buffers are recycled once it is answered: the background sends keep their own copy.
-        var run = new Run(this, chain, item.Method, item.Raw.ToArray(), item.Id.ToArray(), txHash, call.Strategy, targets.Length);
+        var run = new Run(this, call, chain, item.Method, item.Raw.ToArray(), item.Id.ToArray(), txHash, call.Strategy, targets.Length);
         foreach (var upstream in targets)
         {
             _ = run.SendAsync(upstream, timeout, _lifetime.ApplicationStopping);
@@ -80,9 +80,9 @@ internal sealed partial class BroadcastHandler : IRpcHandler
         Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":"rpcshield-broadcast","method":"eth_getTransactionByHash","params":["{{txHash}}"]}""");
 
     /// <summary>True when the upstream has the transaction (nonce too low because this very tx is already in).</summary>
-    private async Task<bool> HasTransactionAsync(Upstream upstream, string txHash, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<bool> HasTransactionAsync(Upstream upstream, string txHash, TimeSpan timeout, RpcCall call, CancellationToken cancellationToken)
     {
-        using var outcome = await _sender.SendAsync(upstream, TransactionByHashRequest(txHash), "eth_getTransactionByHash", timeout, cancellationToken).ConfigureAwait(false);
+        using var outcome = await _sender.SendAsync(upstream, TransactionByHashRequest(txHash), "eth_getTransactionByHash", timeout, call, cancellationToken).ConfigureAwait(false);
         if (outcome is not { Kind: AttemptKind.Answered, Body: { } body } || outcome.Reply.HasError)
         {
             return false;
@@ -92,8 +92,11 @@ internal sealed partial class BroadcastHandler : IRpcHandler
         return document.RootElement.TryGetProperty("result", out var result) && result.ValueKind == System.Text.Json.JsonValueKind.Object;
     }
 
-    /// <summary>One broadcast: completes with the first success, or with the best failure once every send is done.</summary>
-    private sealed class Run(BroadcastHandler owner, ChainRuntime chain, string method, byte[] raw, byte[] id, string txHash, string? strategy, int count)
+    /// <summary>
+    /// One broadcast: completes with the first success, or with the best failure once every send is done.
+    /// Every send (and its nonce check) is made for <paramref name="call"/>, also those still out once it is answered.
+    /// </summary>
+    private sealed class Run(BroadcastHandler owner, RpcCall call, ChainRuntime chain, string method, byte[] raw, byte[] id, string txHash, string? strategy, int count)
     {
         private readonly TaskCompletionSource<ForwardResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Lock _lock = new();
@@ -111,7 +114,7 @@ internal sealed partial class BroadcastHandler : IRpcHandler
             AttemptOutcome? attempt = null;
             try
             {
-                attempt = await owner._sender.SendAsync(upstream, raw, method, timeout, stopping).ConfigureAwait(false);
+                attempt = await owner._sender.SendAsync(upstream, raw, method, timeout, call, stopping).ConfigureAwait(false);
                 label = await ClassifyAsync(upstream, attempt, timeout, stopping).ConfigureAwait(false);
             }
             catch (Exception ex)
@@ -152,7 +155,7 @@ internal sealed partial class BroadcastHandler : IRpcHandler
             }
 
             if (attempt.Reply.HasError && BroadcastOutcome.IsNonceTooLow(message)
-                && await owner.HasTransactionAsync(upstream, txHash, timeout, stopping).ConfigureAwait(false))
+                && await owner.HasTransactionAsync(upstream, txHash, timeout, call, stopping).ConfigureAwait(false))
             {
                 return BroadcastOutcome.Known;
             }

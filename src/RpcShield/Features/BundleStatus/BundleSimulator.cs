@@ -68,7 +68,7 @@ internal sealed class BundleSimulator(UpstreamSender sender)
                 continue;
             }
 
-            using var outcome = await sender.SendAsync(upstream, body, method, Timeout, cancellationToken).ConfigureAwait(false);
+            using var outcome = await sender.SendAsync(upstream, body, method, Timeout, call: null, cancellationToken).ConfigureAwait(false);
             if (outcome.Body is not { } answer)
             {
                 tried.Add($"{method} on {upstream.Name}: {outcome.Kind.ToString().ToLowerInvariant()}");

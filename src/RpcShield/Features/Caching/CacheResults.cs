@@ -10,5 +10,14 @@ internal static class CacheResults
 
     public static readonly string[] All = [Hit, Miss, Coalesced, Bypass];
 
+    /// <summary>The result's position in <see cref="All"/> (anything else counts as a bypass).</summary>
+    public static int IndexOf(string result) => result switch
+    {
+        Hit => 0,
+        Miss => 1,
+        Coalesced => 2,
+        _ => 3,
+    };
+
     public const string Header = "X-RpcShield-Cache";
 }

@@ -23,14 +23,11 @@ internal sealed class ChainCache : IDisposable
     private volatile HeadGeneration _head = new(-1, null);
     private long _finalBytes;
     private long _nodeFinalized = -1;
-    private long _hits;
-    private long _misses;
-    private long _coalesced;
-    private long _bypassed;
     private int _refreshing;
 
-    public ChainCache(string chain, CacheSettings settings, Counter evictions, Gauge bytes)
+    public ChainCache(string chain, CacheSettings settings, Counter requests, Counter evictions, Gauge bytes)
     {
+        Requests = new CacheRequestCounters(requests, chain);
         Settings = settings;
         // Head data gets an eighth of the budget, final data the rest: together never more than max_bytes.
         HeadBudget = settings.MaxBytes / 8;
@@ -45,6 +42,9 @@ internal sealed class ChainCache : IDisposable
     }
 
     public CacheSettings Settings { get; }
+
+    /// <summary>Reads counted by method and result (`rpcshield_cache_requests_total` and the /status tallies).</summary>
+    public CacheRequestCounters Requests { get; }
 
     public long HeadBudget { get; }
 
@@ -184,19 +184,8 @@ internal sealed class ChainCache : IDisposable
         _bytesGauge.Set(Bytes);
     }
 
-    public void Count(string result)
-    {
-        switch (result)
-        {
-            case CacheResults.Hit: Interlocked.Increment(ref _hits); break;
-            case CacheResults.Miss: Interlocked.Increment(ref _misses); break;
-            case CacheResults.Coalesced: Interlocked.Increment(ref _coalesced); break;
-            default: Interlocked.Increment(ref _bypassed); break;
-        }
-    }
-
     public (long Hits, long Misses, long Coalesced, long Bypassed) Counts =>
-        (Interlocked.Read(ref _hits), Interlocked.Read(ref _misses), Interlocked.Read(ref _coalesced), Interlocked.Read(ref _bypassed));
+        (Requests.Tally(CacheResults.Hit), Requests.Tally(CacheResults.Miss), Requests.Tally(CacheResults.Coalesced), Requests.Tally(CacheResults.Bypass));
 
     public void Dispose()
     {

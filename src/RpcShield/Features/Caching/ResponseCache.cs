@@ -32,8 +32,6 @@ internal sealed partial class ResponseCache : IDisposable
     private readonly ILogger<ResponseCache> _logger;
     private readonly ConcurrentDictionary<string, ChainCache> _stores = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
-    // Counter children by label set: no label array per request.
-    private readonly ConcurrentDictionary<(string, string, string), Prometheus.Counter.Child> _requestCounters = new();
 
     public ResponseCache(ConfigStore config, ChainRegistry chains, HeadEvents events, UpstreamSender sender, RpcShieldMetrics metrics, ILogger<ResponseCache> logger, HeadTracker? tracker = null)
     {
@@ -62,12 +60,18 @@ internal sealed partial class ResponseCache : IDisposable
             return store;
         }
 
-        var fresh = new ChainCache(chain.Name, settings, _metrics.CacheEvictions, _metrics.CacheBytes);
-        _stores.AddOrUpdate(chain.Name, fresh, (_, old) =>
-        {
-            old.Dispose();
-            return fresh;
-        });
+        var fresh = new ChainCache(chain.Name, settings, _metrics.CacheRequests, _metrics.CacheEvictions, _metrics.CacheBytes);
+        // Static lambdas with the store as their argument: a lambda capturing `fresh` would allocate
+        // its closure on every call of this method (the closure lives from the method's first line).
+        _stores.AddOrUpdate(
+            chain.Name,
+            static (_, added) => added,
+            static (_, old, added) =>
+            {
+                old.Dispose();
+                return added;
+            },
+            fresh);
         return fresh;
     }
 
@@ -187,7 +191,7 @@ internal sealed partial class ResponseCache : IDisposable
 
     private long ChainBestHead(Upstream upstream) => _chains.TryGet(upstream.Chain, out var chain) ? chain.BestHead : -1;
 
-    private async ValueTask<ForwardResult> FollowAsync(RpcCall call, RpcRequestItem item, ReadForwarder reads, ChainCache store, InFlightRead flight, CancellationToken cancellationToken)
+    private static async ValueTask<ForwardResult> FollowAsync(RpcCall call, RpcRequestItem item, ReadForwarder reads, ChainCache store, InFlightRead flight, CancellationToken cancellationToken)
     {
         SharedAnswer? shared;
         try
@@ -239,20 +243,14 @@ internal sealed partial class ResponseCache : IDisposable
 
     private bool HasLiveFeed(ChainRuntime chain) => _tracker?.HasLiveFeed(chain) == true;
 
+    // The typed property: Kestrel reads its known-header field, no lookup by name.
     private static bool BypassRequested(RpcCall call) =>
-        call.RequestHeaders.TryGetValue("Cache-Control", out var value) && value.ToString().Contains("no-cache", StringComparison.OrdinalIgnoreCase);
+        call.RequestHeaders.CacheControl is { Count: > 0 } value && value.ToString().Contains("no-cache", StringComparison.OrdinalIgnoreCase);
 
-    private void Record(RpcCall call, ChainCache store, string method, string result)
+    private static void Record(RpcCall call, ChainCache store, string method, string result)
     {
-        store.Count(result);
+        store.Requests.Count(method, result);
         call.Annotate(CacheResults.Header, result);
-        var labels = (call.Chain.Name, KnownMethods.Label(method), result);
-        if (!_requestCounters.TryGetValue(labels, out var counter))
-        {
-            counter = _requestCounters.GetOrAdd(labels, l => _metrics.CacheRequests.WithLabels(l.Item1, l.Item2, l.Item3));
-        }
-
-        counter.Inc();
     }
 
     private static ForwardResult Reply(ReadOnlyMemory<byte> id, SharedAnswer answer)

@@ -34,7 +34,8 @@ internal sealed class BuilderSender
         _contributors = contributors.OrderBy(c => c.Order).ToArray();
     }
 
-    public async Task<BuilderOutcome> SendAsync(BuilderEndpoint builder, ReadOnlyMemory<byte> body, string method, string? signature, CancellationToken cancellationToken)
+    /// <summary>Submits <paramref name="body"/>; <paramref name="call"/> is the client call it is made for (builder-scope chaos annotates it), null for the proxy's own submissions.</summary>
+    public async Task<BuilderOutcome> SendAsync(BuilderEndpoint builder, ReadOnlyMemory<byte> body, string method, string? signature, RpcCall? call, CancellationToken cancellationToken)
     {
         var start = _time.GetTimestamp();
         var maxRps = builder.Settings.MaxRps;
@@ -62,6 +63,7 @@ internal sealed class BuilderSender
                 context.Properties.Set(BuilderAttemptKeys.Body, body);
                 context.Properties.Set(BuilderAttemptKeys.Method, method);
                 context.Properties.Set(BuilderAttemptKeys.Chain, builder.Chain);
+                context.Properties.Set(AttemptKeys.Call, call);
                 var outcome = await pipeline.ExecuteOutcomeAsync(
                     static async (ctx, state) => Outcome.FromResult(await state.Sender.SendCoreAsync(state.Builder, state.Body, state.Signature, state.Start, ctx.CancellationToken).ConfigureAwait(false)),
                     context,

@@ -127,7 +127,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
                 // The builder's dialect: the same body instance for builders of one dialect, so each distinct body is signed once.
                 var (payload, sentMethod) = cancelStyles is not null ? bodies.ForCancel(cancelStyles[builder.Name]) : bodies.For(settings);
                 var signature = signatures.For(settings.Sign, payload);
-                _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, origin, submission, background);
+                _ = SubmitAsync(run, i, builder, payload, sentMethod, signature, origin, submission, call, background);
             }
         }
 
@@ -185,13 +185,13 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
         return message;
     }
 
-    private async Task SubmitAsync(FanoutRun run, int index, BuilderEndpoint builder, byte[] payload, string method, string? signature, Origin origin, BundleSubmission submission, CancellationToken background)
+    private async Task SubmitAsync(FanoutRun run, int index, BuilderEndpoint builder, byte[] payload, string method, string? signature, Origin origin, BundleSubmission submission, RpcCall call, CancellationToken background)
     {
         BuilderOutcome outcome;
         try
         {
             await Task.Yield();
-            outcome = await _sender.SendAsync(builder, payload, method, signature, background).ConfigureAwait(false);
+            outcome = await _sender.SendAsync(builder, payload, method, signature, call, background).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

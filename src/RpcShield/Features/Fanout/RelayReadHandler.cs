@@ -38,7 +38,7 @@ internal sealed partial class RelayReadHandler(BuilderRegistry builders, Builder
         var outcomes = new List<BuilderOutcome?>(candidates.Length);
         foreach (var builder in candidates)
         {
-            var outcome = await sender.SendAsync(builder, body, item.Method, signatures.For(builder.Settings.Sign, body), cancellationToken).ConfigureAwait(false);
+            var outcome = await sender.SendAsync(builder, body, item.Method, signatures.For(builder.Settings.Sign, body), call, cancellationToken).ConfigureAwait(false);
             builder.RecordSubmission(item.Method, outcome);
             call.Annotate(FanoutHandler.BuildersHeader, $"{outcome.Builder}={outcome.Label}");
             if (IsJsonRpcAnswer(outcome))

@@ -210,7 +210,7 @@ internal sealed partial class InclusionTracker : BackgroundService
         var body = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x{{number.ToString("x", CultureInfo.InvariantCulture)}}",true]}""");
         foreach (var upstream in chain.Candidates("eth_getBlockByNumber", 2))
         {
-            using var outcome = await _sender.SendAsync(upstream, body, "eth_getBlockByNumber", FetchTimeout, cancellationToken).ConfigureAwait(false);
+            using var outcome = await _sender.SendAsync(upstream, body, "eth_getBlockByNumber", FetchTimeout, call: null, cancellationToken).ConfigureAwait(false);
             if (outcome.Kind != AttemptKind.Answered || outcome.Body is null)
             {
                 continue;
@@ -240,7 +240,7 @@ internal sealed partial class InclusionTracker : BackgroundService
             var body = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"method":"eth_getTransactionCount","params":["{{sender.Key}}","0x{{block.ToString("x", CultureInfo.InvariantCulture)}}"]}""");
             foreach (var upstream in chain.Candidates("eth_getTransactionCount", 2))
             {
-                using var outcome = await _sender.SendAsync(upstream, body, "eth_getTransactionCount", FetchTimeout, cancellationToken).ConfigureAwait(false);
+                using var outcome = await _sender.SendAsync(upstream, body, "eth_getTransactionCount", FetchTimeout, call: null, cancellationToken).ConfigureAwait(false);
                 if (outcome.Kind != AttemptKind.Answered || outcome.Body is null)
                 {
                     continue;

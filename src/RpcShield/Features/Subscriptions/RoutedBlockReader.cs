@@ -54,7 +54,7 @@ internal sealed class RoutedBlockReader : IBlockReader
         var raw = Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"method":"{{method}}","params":{{paramsJson}}}""");
         if (prefer is not null)
         {
-            using var outcome = await _sender.SendAsync(prefer, raw, method, runtime.Options.Routing.Timeouts.PerAttempt, cancellationToken).ConfigureAwait(false);
+            using var outcome = await _sender.SendAsync(prefer, raw, method, runtime.Options.Routing.Timeouts.PerAttempt, call: null, cancellationToken).ConfigureAwait(false);
             if (outcome.Kind == AttemptKind.Answered && outcome.Body is { } preferred && ResultOf(preferred.Memory.Span) is { } answer)
             {
                 return (answer, prefer);

@@ -638,7 +638,7 @@ internal sealed partial class SubscriptionFeed
     private async ValueTask<JsonNode?> CallAsync(Upstream upstream, byte[] body, string method, CancellationToken token)
     {
         var timeout = _chains.TryGet(Key.Chain, out var chain) ? chain.Options.Routing.Timeouts.PerAttempt : TimeSpan.FromSeconds(3);
-        using var outcome = await _sender.SendAsync(upstream, body, method, timeout, token).ConfigureAwait(false);
+        using var outcome = await _sender.SendAsync(upstream, body, method, timeout, call: null, token).ConfigureAwait(false);
         if (outcome.Kind != AttemptKind.Answered || outcome.Body is null)
         {
             return null;

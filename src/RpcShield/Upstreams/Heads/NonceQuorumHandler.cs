@@ -40,7 +40,7 @@ internal sealed class NonceQuorumHandler(UpstreamSender sender, ReadForwarder re
 
     private async ValueTask<ForwardResult> AskAsync(RpcCall call, RpcRequestItem item, Upstream[] quorum, CancellationToken cancellationToken)
     {
-        var outcomes = await QuorumMembers.AskAllAsync(sender, call.Chain, item, quorum, cancellationToken).ConfigureAwait(false);
+        var outcomes = await QuorumMembers.AskAllAsync(sender, call, call.Chain, item, quorum, cancellationToken).ConfigureAwait(false);
         AttemptOutcome? highest = null;
         AttemptOutcome? nodeAnswer = null;
         var highestCount = -1L;

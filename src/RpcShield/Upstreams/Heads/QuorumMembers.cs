@@ -38,14 +38,14 @@ internal static class QuorumMembers
     }
 
     /// <summary>Sends <paramref name="item"/> to every member at once and waits for all (each bounded by the method's attempt timeout): one parallel round trip.</summary>
-    public static Task<AttemptOutcome[]> AskAllAsync(UpstreamSender sender, ChainRuntime chain, RpcRequestItem item, Upstream[] members, CancellationToken cancellationToken)
+    public static Task<AttemptOutcome[]> AskAllAsync(UpstreamSender sender, RpcCall call, ChainRuntime chain, RpcRequestItem item, Upstream[] members, CancellationToken cancellationToken)
     {
         var timeouts = chain.Options.Routing.Timeouts;
         var timeout = timeouts.Methods.TryGetValue(item.Method, out var perMethod) && perMethod < timeouts.PerAttempt ? perMethod : timeouts.PerAttempt;
         var asked = new Task<AttemptOutcome>[members.Length];
         for (var i = 0; i < members.Length; i++)
         {
-            asked[i] = sender.SendAsync(members[i], item.Raw, item.Method, timeout, cancellationToken).AsTask();
+            asked[i] = sender.SendAsync(members[i], item.Raw, item.Method, timeout, call, cancellationToken).AsTask();
         }
 
         return Task.WhenAll(asked);

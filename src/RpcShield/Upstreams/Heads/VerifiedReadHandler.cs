@@ -39,7 +39,7 @@ internal sealed partial class VerifiedReadHandler(UpstreamSender sender, ReadFor
     private async ValueTask<ForwardResult> VerifyAsync(RpcCall call, RpcRequestItem item, RpcRequestItem sent, Upstream[] members, CancellationToken cancellationToken)
     {
         var chain = call.Chain;
-        var outcomes = await QuorumMembers.AskAllAsync(sender, chain, sent, members, cancellationToken).ConfigureAwait(false);
+        var outcomes = await QuorumMembers.AskAllAsync(sender, call, chain, sent, members, cancellationToken).ConfigureAwait(false);
         try
         {
             // Members are in rank order: the first answer of a group is its best-ranked node's.

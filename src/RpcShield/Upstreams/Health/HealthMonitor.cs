@@ -174,7 +174,7 @@ internal sealed partial class HealthMonitor : BackgroundService
     /// <summary>Sends a probe and reads a hex quantity result; null (and a recorded failure) otherwise.</summary>
     private async Task<long?> QueryNumberAsync(Upstream upstream, byte[] request, string method, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var outcome = await _sender.SendAsync(upstream, request, method, timeout, cancellationToken).ConfigureAwait(false);
+        using var outcome = await _sender.SendAsync(upstream, request, method, timeout, call: null, cancellationToken).ConfigureAwait(false);
         if (outcome.Kind == AttemptKind.Answered && outcome.Body is { } body && JsonRpc.HexQuantity.TryReadResult(body.Span, out var value))
         {
             return value;

@@ -123,7 +123,7 @@ public sealed class HeadConsistencyTests
         node.Health.ProbeSucceeded(head, chainIdVerified: true);
 
         using var outcome = await new UpstreamSender(_time, [], []).SendAsync(
-            node, """{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xabc","0x64"]}"""u8.ToArray(), "eth_getBalance", TimeSpan.FromSeconds(1), CancellationToken.None);
+            node, """{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xabc","0x64"]}"""u8.ToArray(), "eth_getBalance", TimeSpan.FromSeconds(1), call: null, CancellationToken.None);
 
         Assert.Equal((AttemptKind)expected, outcome.Kind);
         Assert.Equal((AttemptKind)expected == AttemptKind.Behind ? 0 : 1, node.Health.ConsecutiveFailures);
