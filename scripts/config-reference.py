@@ -13,14 +13,14 @@ def snake(name):
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 classes = {}
-for m in re.finditer(r"public sealed class (\w+)\s*\{(.*?)\n\}", text, re.S):
+for m in re.finditer(r"public sealed (?:class|record) (\w+)\s*\{(.*?)\n\}", text, re.S):
     props, doc = [], []
     for line in m.group(2).splitlines():
         s = line.strip()
         if s.startswith("///"):
             doc.append(re.sub(r"</?summary>|<see cref=\"([^\"]+)\"\s*/>", lambda g: g.group(1) or "", s[3:].strip()))
             continue
-        p = re.match(r"public ([\w<>?,\s\[\]]+?) (\w+) \{ get; set; \}(?: = (.*);)?", s)
+        p = re.match(r"public ([\w<>?,\s\[\]]+?) (\w+) \{ get; (?:set|init); \}(?: = (.*);)?", s)
         if p:
             props.append((p.group(2), p.group(1), (p.group(3) or "").strip(), " ".join(d for d in doc if d).strip()))
         if s and not s.startswith("///"):

@@ -21,7 +21,6 @@ internal sealed class ChainRuntime
         Options = options;
         Name = options.Name;
         Upstreams = upstreams;
-        Router = new MethodRouter(options);
         Methods = new MethodModel(options);
         var index = new Dictionary<Upstream, int>(upstreams.Count);
         for (var i = 0; i < upstreams.Count; i++)
@@ -39,14 +38,12 @@ internal sealed class ChainRuntime
 
     public ChainOptions Options { get; }
 
-    /// <summary>In config order (indices match <see cref="MethodRouter.Eligible"/>).</summary>
+    /// <summary>In config order (indices match <see cref="EligibleUpstreams"/>).</summary>
     public IReadOnlyList<Upstream> Upstreams { get; }
 
     public IReadOnlyDictionary<Upstream, int> IndexOf { get; }
 
-    public MethodRouter Router { get; }
-
-    /// <summary>Per-method traits (hedgeable, send, shed, deadline) compiled for this snapshot.</summary>
+    /// <summary>Per-method traits (eligible upstreams, hedgeable, send, shed, deadline) compiled for this snapshot.</summary>
     public MethodModel Methods { get; }
 
     /// <summary>The one writer of this chain's ranking: inputs signal it, request threads read <see cref="Published"/>.</summary>
@@ -165,9 +162,11 @@ internal sealed class ChainRuntime
     /// when the method is servable but nothing is routable right now. The array may be the ranking
     /// itself (when every ranked upstream is a candidate: no copy per request), so it is never modified.
     /// </summary>
-    public Upstream[] Candidates(string method, int max)
+    public Upstream[] Candidates(string method, int max) => Candidates(Methods[method].Eligible, max);
+
+    /// <summary>Candidates among <paramref name="eligible"/> (a method's compiled entry), as <see cref="Candidates(string, int)"/>.</summary>
+    public Upstream[] Candidates(EligibleUpstreams eligible, int max)
     {
-        var eligible = Router.Eligible(method);
         var ranking = Published.Ranking;
         var count = 0;
         Span<int> picked = stackalloc int[Math.Min(ranking.Length, 64)];

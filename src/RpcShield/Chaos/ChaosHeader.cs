@@ -33,25 +33,25 @@ internal static class ChaosHeader
             switch (key)
             {
                 case "fault":
-                    options.Fault = text;
+                    options = options with { Fault = text };
                     break;
                 case "rate" when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate):
-                    options.Rate = rate;
+                    options = options with { Rate = rate };
                     break;
                 case "latency":
-                    options.Latency = text;
+                    options = options with { Latency = text };
                     break;
                 case "code" when int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code):
-                    options.ErrorCode = code;
+                    options = options with { ErrorCode = code };
                     break;
                 case "message":
-                    options.ErrorMessage = text;
+                    options = options with { ErrorMessage = text };
                     break;
                 case "blocks" when int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var blocks):
-                    options.StaleBlocks = blocks;
+                    options = options with { StaleBlocks = blocks };
                     break;
                 case "methods":
-                    options.Methods = [.. text.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+                    options = options with { Methods = [.. text.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] };
                     break;
                 default:
                     return null;
@@ -60,7 +60,7 @@ internal static class ChaosHeader
 
         if (options.Fault.Length == 0)
         {
-            options.Fault = options.Latency is null ? "" : "latency";
+            options = options with { Fault = options.Latency is null ? "" : "latency" };
         }
 
         var rule = ChaosRule.From(options, "header", null, out _);

@@ -75,7 +75,7 @@ internal sealed class ClientChaosGate : IRpcGate
             && _chaos.Rules.Count < options.MaxActiveRules
             ? ChaosHeader.Parse(value.ToString(), options)
             : null;
-        var state = new GateState(call, item, header, IsSend(call.Chain.Options, item.Method));
+        var state = new GateState(call, item, header, call.Chain.Methods[item.Method].Send);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(StateKey, state);
         try
@@ -147,8 +147,7 @@ internal sealed class ClientChaosGate : IRpcGate
     private async ValueTask HangAsync(ResilienceContext context)
     {
         var state = State(context);
-        var routing = state.Call.Chain.Options.Routing;
-        var hang = routing.Timeouts.Methods.TryGetValue(state.Item.Method, out var perMethod) ? perMethod : routing.Timeouts.Default;
+        var hang = state.Call.Chain.Methods[state.Item.Method].Deadline;
         if (state.Rule!.Source == "header")
         {
             hang = TimeSpan.FromTicks(Math.Min(hang.Ticks, _config.Current.Chaos.MaxLatency.Ticks));
@@ -220,9 +219,6 @@ internal sealed class ClientChaosGate : IRpcGate
             return Task.CompletedTask;
         });
     }
-
-    internal static bool IsSend(ChainOptions chain, string method) =>
-        MethodGlob.MatchesAny(chain.Routing.Broadcast, method) || MethodGlob.MatchesAny(chain.Routing.Fanout, method);
 
     private sealed class GateState(RpcCall call, RpcRequestItem item, ChaosRule? header, bool isSend)
     {

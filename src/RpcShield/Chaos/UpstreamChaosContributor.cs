@@ -179,7 +179,7 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
         {
             if (options.Name == chain)
             {
-                return ClientChaosGate.IsSend(options, method);
+                return Routing.MethodTraits.IsSend(options, method);
             }
         }
 

@@ -32,7 +32,7 @@ internal static class ConfigLoader
         var errors = bindErrors.ToList();
         if (options is not null)
         {
-            options.EnvironmentValues = substituted;
+            options = options with { EnvironmentValues = substituted };
             errors.AddRange(ConfigValidator.Validate(options));
         }
 

@@ -1,9 +1,11 @@
+using RpcShield.Configuration;
+
 namespace RpcShield.Routing;
 
 /// <summary>
 /// Method names compiled into every chain's tables: <see cref="JsonRpc.KnownMethods"/> (the names
-/// RpcShield knows) and the literal names the chain's config gives. Any other name is matched by glob
-/// per request and never added to a table (a client must not be able to grow one).
+/// RpcShield knows) and the literal names the chain's config gives. Any other name is matched against
+/// the config's globs per request and never added to a table (a client must not be able to grow one).
 /// </summary>
 internal static class CompiledMethodNames
 {
@@ -15,7 +17,7 @@ internal static class CompiledMethodNames
         {
             foreach (var name in list)
             {
-                if (!name.Contains('*', StringComparison.Ordinal))
+                if (!IsGlob(name))
                 {
                     names.Add(name);
                 }
@@ -25,8 +27,43 @@ internal static class CompiledMethodNames
         return names;
     }
 
-    /// <summary>The method lists of a chain's config whose literal names are compiled.</summary>
-    public static HashSet<string> Of(Configuration.ChainOptions chain) =>
-        With([chain.Routing.Broadcast, chain.Routing.Fanout, chain.Degradation.ShedInDegraded, chain.Routing.Consistency.Verify.Methods,
-            [.. chain.Routing.Timeouts.Methods.Keys], .. chain.Upstreams.Select(u => (IReadOnlyList<string>)u.Methods.Allow)]);
+    /// <summary>
+    /// The names compiled for a chain: known names, the literals of <see cref="Lists"/> and every
+    /// `routing.timeouts.methods` key (looked up verbatim, never as a glob).
+    /// </summary>
+    public static HashSet<string> Of(ChainOptions chain)
+    {
+        var names = With(Lists(chain));
+        names.UnionWith(chain.Routing.Timeouts.Methods.Keys);
+        return names;
+    }
+
+    /// <summary>
+    /// The distinct globs of <see cref="Lists"/>: a name outside the compiled table that matches none
+    /// of them gets the table's fallback entry (<see cref="MethodTraits.Unmatched"/>).
+    /// </summary>
+    public static string[] Globs(ChainOptions chain) =>
+        [.. Lists(chain).SelectMany(list => list).Where(IsGlob).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>Every method list of a chain's config (and <see cref="HedgePolicy.NeverHedge"/>) that a method's traits or handler depend on.</summary>
+    public static IEnumerable<IReadOnlyList<string>> Lists(ChainOptions chain)
+    {
+        yield return chain.Routing.Broadcast;
+        yield return chain.Routing.Fanout;
+        yield return chain.Degradation.ShedInDegraded;
+        yield return chain.Routing.Consistency.Verify.Methods;
+        yield return HedgePolicy.NeverHedge;
+        foreach (var route in chain.Routes)
+        {
+            yield return route.Methods;
+        }
+
+        foreach (var upstream in chain.Upstreams)
+        {
+            yield return upstream.Methods.Allow;
+            yield return upstream.Methods.Deny;
+        }
+    }
+
+    private static bool IsGlob(string name) => name.Contains('*', StringComparison.Ordinal);
 }

@@ -37,8 +37,8 @@ internal enum HedgeResult
 /// <summary>Which methods may ever be sent twice.</summary>
 internal static class HedgePolicy
 {
-    // Sends, filters and anything stateful on the node must never be duplicated.
-    private static readonly string[] NeverHedge =
+    /// <summary>Sends, filters and anything stateful on the node: never duplicated.</summary>
+    internal static readonly string[] NeverHedge =
         ["eth_send*", "eth_sign*", "eth_newFilter", "eth_newBlockFilter", "eth_newPendingTransactionFilter", "eth_getFilterChanges",
          "eth_uninstallFilter", "eth_subscribe", "eth_unsubscribe", "personal_*", "anvil_*", "evm_*", "hardhat_*", "miner_*", "admin_*",
          "mev_*", "eth_cancel*"];

@@ -77,18 +77,19 @@ internal sealed class ReadForwarder
     public ValueTask<ForwardResult> ForwardAsync(ChainRuntime chain, RpcRequestItem item, CancellationToken cancellationToken, RpcCall? call = null)
     {
         var routing = chain.Options.Routing;
+        var traits = chain.Methods[item.Method];
         var maxExtra = Math.Max(0, _hedgeDelay.MaxExtra(chain));
-        var candidates = HeadConsistency.Route(chain, item, chain.Candidates(item.Method, routing.Retries + 1 + maxExtra), out var pinned);
+        var candidates = HeadConsistency.Route(chain, item, chain.Candidates(traits.Eligible, routing.Retries + 1 + maxExtra), out var pinned);
         if (candidates.Length == 0)
         {
-            return ValueTask.FromResult(chain.Router.IsServable(item.Method)
+            return ValueTask.FromResult(traits.Eligible.Any
                 ? ForwardResult.Error(RpcErrorCodes.NoUpstream, "No upstream could serve the request: none is healthy", [new AttemptRecord("*", "no_routable_upstream")])
                 : ForwardResult.Error(RpcErrorCodes.MethodNotFound, $"Method {item.Method} is not served by any upstream of chain {chain.Name}"));
         }
 
         // The overall deadline is enforced per attempt (each gets min(per_attempt, time left)), so
         // no extra timer or linked token source is allocated per request.
-        var deadline = chain.Methods[item.Method].Deadline;
+        var deadline = traits.Deadline;
         var started = _time.GetTimestamp();
         // The first attempt's timeout, from configuration alone (not the clock): items of one method share it exactly, so they can share a batch.
         var firstTimeout = deadline < routing.Timeouts.PerAttempt ? deadline : routing.Timeouts.PerAttempt;

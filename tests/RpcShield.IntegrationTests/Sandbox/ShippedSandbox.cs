@@ -30,27 +30,36 @@ internal sealed class ShippedSandbox : IAsyncDisposable
     {
         var loaded = ConfigLoader.LoadFile(Path.Combine(Tools.RepositoryRoot, "proxy.yaml"), _ => null);
         Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
-        var options = loaded.Options!;
-        var sandbox = options.Sandbox!;
-        var chain = options.Chains[0];
-        sandbox.Slot = slot;
-        chain.Routing.Subscriptions.BlockTime = slot;
-        sandbox.AnvilPort = 0;
-        sandbox.Nodes.ForEach(n => n.Port = 0);
-        sandbox.Builders.ForEach(b => b.Port = 0);
-        options.Journal.Path = journalPath ?? "";
-        var network = await SandboxNetwork.StartAsync(sandbox, chain.ChainId, new SandboxSettings { AnvilPath = Tools.Anvil });
-        foreach (var upstream in chain.Upstreams)
+        var loadedOptions = loaded.Options!;
+        var sandbox = loadedOptions.Sandbox! with
         {
-            var port = network.Node(upstream.Name)!.Port;
-            upstream.Url = new UriBuilder(upstream.Url) { Port = port }.Uri.ToString();
-            upstream.WsUrl = upstream.WsUrl is null ? null : new UriBuilder(upstream.WsUrl) { Port = port }.Uri.ToString();
-        }
-
-        foreach (var builder in chain.Builders)
+            Slot = slot,
+            AnvilPort = 0,
+            Nodes = [.. loadedOptions.Sandbox!.Nodes.Select(n => n with { Port = 0 })],
+            Builders = [.. loadedOptions.Sandbox!.Builders.Select(b => b with { Port = 0 })],
+        };
+        var loadedChain = loadedOptions.Chains[0];
+        var network = await SandboxNetwork.StartAsync(sandbox, loadedChain.ChainId, new SandboxSettings { AnvilPath = Tools.Anvil });
+        var chain = loadedChain with
         {
-            builder.Url = $"http://127.0.0.1:{network.Builder(builder.Name)!.Port}";
-        }
+            Routing = loadedChain.Routing with { Subscriptions = loadedChain.Routing.Subscriptions with { BlockTime = slot } },
+            Upstreams = [.. loadedChain.Upstreams.Select(upstream =>
+            {
+                var port = network.Node(upstream.Name)!.Port;
+                return upstream with
+                {
+                    Url = new UriBuilder(upstream.Url) { Port = port }.Uri.ToString(),
+                    WsUrl = upstream.WsUrl is null ? null : new UriBuilder(upstream.WsUrl) { Port = port }.Uri.ToString(),
+                };
+            })],
+            Builders = [.. loadedChain.Builders.Select(builder => builder with { Url = $"http://127.0.0.1:{network.Builder(builder.Name)!.Port}" })],
+        };
+        var options = loadedOptions with
+        {
+            Sandbox = sandbox,
+            Journal = loadedOptions.Journal with { Path = journalPath ?? "" },
+            Chains = [chain, .. loadedOptions.Chains.Skip(1)],
+        };
 
         var app = SandboxCommand.Build(options, null, network, new HostSettings { ListenOverride = "http://127.0.0.1:0", MinimumLogLevel = LogLevel.Warning });
         await app.StartAsync();

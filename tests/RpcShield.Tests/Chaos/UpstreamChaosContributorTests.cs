@@ -160,8 +160,7 @@ public sealed class UpstreamChaosContributorTests
     [Fact]
     public async Task Stale_head_answers_block_number_n_blocks_behind()
     {
-        var rule = Rule("stale_head");
-        rule.StaleBlocks = 5;
+        var rule = Rule("stale_head") with { StaleBlocks = 5 };
         var kit = new ChaosTestKit(ChaosTestKit.Enabled(rule));
         using var outcome = await RunAsync(kit, "eth_blockNumber", new Forwarded());
         using var json = JsonDocument.Parse(outcome.Body!.Memory);
@@ -204,8 +203,7 @@ public sealed class UpstreamChaosContributorTests
             Assert.Empty(probeKit.Call.Annotations());
         }
 
-        var rule = Rule("http_500");
-        rule.Targets = ["b"];
+        var rule = Rule("http_500") with { Targets = ["b"] };
         var other = new ChaosTestKit(ChaosTestKit.Enabled(rule));
         using var outcome = await RunAsync(other, "eth_call", new Forwarded());
         Assert.Equal(AttemptKind.Answered, outcome.Kind);

@@ -51,8 +51,8 @@ public sealed class MakeBeforeBreakTests
     {
         var (registry, chain, _) = TestChains.Create(_time);
         registry.ProbeNewUpstreamsWith((_, _, _) => throw new InvalidOperationException("nothing new to probe"));
-        var next = Swapped(chain.Options, rename: false);
-        next.Chains[0].Routing.Retries = 5;
+        var swapped = Swapped(chain.Options, rename: false);
+        var next = swapped with { Chains = [swapped.Chains[0] with { Routing = new RoutingOptions { Retries = 5 } }] };
 
         Assert.True(registry.ApplyAsync(next).IsCompletedSuccessfully);
         Assert.Equal(5, registry.Chains[0].Options.Routing.Retries);
@@ -62,12 +62,12 @@ public sealed class MakeBeforeBreakTests
     /// <summary>The same chain with every upstream renamed (new instances) unless <paramref name="rename"/> is false.</summary>
     private static ProxyOptions Swapped(ChainOptions current, bool rename = true)
     {
-        var chain = new ChainOptions { Name = current.Name, ChainId = current.ChainId };
-        for (var i = 0; i < current.Upstreams.Count; i++)
+        var chain = new ChainOptions
         {
-            chain.Upstreams.Add(new UpstreamOptions { Name = rename ? $"n{i}" : current.Upstreams[i].Name, Url = current.Upstreams[i].Url });
-        }
-
+            Name = current.Name,
+            ChainId = current.ChainId,
+            Upstreams = [.. current.Upstreams.Select((u, i) => new UpstreamOptions { Name = rename ? $"n{i}" : u.Name, Url = u.Url })],
+        };
         return new ProxyOptions { Chains = [chain] };
     }
 }

@@ -32,14 +32,11 @@ public sealed class BatchCoalescerTests
     [InlineData("max_batch")]
     public void A_budgeted_upstream_or_one_with_max_batch_below_two_takes_no_batch(string setting)
     {
-        var (upstream, coalescer) = Setup(options =>
+        var (upstream, coalescer) = Setup(options => setting switch
         {
-            switch (setting)
-            {
-                case "max_rps": options.MaxRps = 100; break;
-                case "max_concurrency": options.MaxConcurrency = 8; break;
-                default: options.MaxBatch = 1; break;
-            }
+            "max_rps" => options with { MaxRps = 100 },
+            "max_concurrency" => options with { MaxConcurrency = 8 },
+            _ => options with { MaxBatch = 1 },
         });
 
         Assert.False(coalescer.TryJoin(upstream, Item("1"), TimeSpan.FromSeconds(1), out _));
@@ -72,9 +69,9 @@ public sealed class BatchCoalescerTests
         Assert.Null(await slow!);
     }
 
-    private (Upstream Upstream, BatchCoalescer Coalescer) Setup(Action<RpcShield.Configuration.UpstreamOptions>? configure = null)
+    private (Upstream Upstream, BatchCoalescer Coalescer) Setup(Func<RpcShield.Configuration.UpstreamOptions, RpcShield.Configuration.UpstreamOptions>? configure = null)
     {
-        var (_, chain, _) = TestChains.Create(_time, c => configure?.Invoke(c.Upstreams[0]));
+        var (_, chain, _) = TestChains.Create(_time, c => configure is null ? c : c with { Upstreams = [configure(c.Upstreams[0]), .. c.Upstreams.Skip(1)] });
         var sender = new UpstreamSender(_time, [], []);
         return (chain.Upstreams.First(u => u.Name == "u0"), new BatchCoalescer(sender, _time, CancellationToken.None));
     }

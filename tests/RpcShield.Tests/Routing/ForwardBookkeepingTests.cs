@@ -166,12 +166,16 @@ public sealed class ForwardBookkeepingTests
 
     private (ChainRuntime Chain, GatedTransport[] Nodes) Chain(int count, bool hedging = true)
     {
-        var options = new ChainOptions { Name = "test", ChainId = 31337 };
-        options.Routing.Hedge = new HedgeOptions { Enabled = hedging, MaxExtra = 1, ColdStart = HedgeDelay, Min = TimeSpan.FromMilliseconds(20), Max = TimeSpan.FromMilliseconds(500) };
+        var options = new ChainOptions
+        {
+            Name = "test",
+            ChainId = 31337,
+            Routing = new RoutingOptions { Hedge = new HedgeOptions { Enabled = hedging, MaxExtra = 1, ColdStart = HedgeDelay, Min = TimeSpan.FromMilliseconds(20), Max = TimeSpan.FromMilliseconds(500) } },
+            Upstreams = [.. Enumerable.Range(0, count).Select(i => new UpstreamOptions { Name = $"u{i}", Url = $"http://127.0.0.1:{9 + i}" })],
+        };
         var nodes = new GatedTransport[count];
         for (var i = 0; i < count; i++)
         {
-            options.Upstreams.Add(new UpstreamOptions { Name = $"u{i}", Url = $"http://127.0.0.1:{9 + i}" });
             nodes[i] = new GatedTransport($"u{i}", _sent);
         }
 

@@ -197,9 +197,12 @@ public sealed class RankingPublisherTests
     {
         var time = new FakeTimeProvider();
         var (registry, old, _) = TestChains.Create(time);
-        var next = new ChainOptions { Name = "test", ChainId = 31337 };
-        next.Upstreams.Add(new UpstreamOptions { Name = "u0", Url = "http://127.0.0.1:9" });
-        next.Upstreams.Add(new UpstreamOptions { Name = "u9", Url = "http://127.0.0.1:19" });
+        var next = new ChainOptions
+        {
+            Name = "test",
+            ChainId = 31337,
+            Upstreams = [new UpstreamOptions { Name = "u0", Url = "http://127.0.0.1:9" }, new UpstreamOptions { Name = "u9", Url = "http://127.0.0.1:19" }],
+        };
 
         await registry.ApplyAsync(new ProxyOptions { Chains = [next] });
 

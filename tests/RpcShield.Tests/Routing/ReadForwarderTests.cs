@@ -194,8 +194,7 @@ public sealed class ReadForwarderTests
     {
         var untrusted = new ScriptedTransport(200, """{"jsonrpc":"2.0","id":1,"result":"0x1"}""");
         var trusted = new ScriptedTransport(200, EvmError);
-        var chain = Chain(new ScriptedTransport(200, EvmError), untrusted, trusted);
-        chain.Upstreams[2].Options.Trusted = true;
+        var chain = Chain(trusted: 2, new ScriptedTransport(200, EvmError), untrusted, trusted);
 
         using var result = await Forward(chain);
 
@@ -252,13 +251,17 @@ public sealed class ReadForwarderTests
         return new RpcRequestItem(raw, Encoding.UTF8.GetBytes(id.ToString(System.Globalization.CultureInfo.InvariantCulture)), "eth_blockNumber", default);
     }
 
-    private ChainRuntime Chain(params IUpstreamTransport[] transports)
+    private ChainRuntime Chain(params IUpstreamTransport[] transports) => Chain(trusted: -1, transports);
+
+    /// <param name="trusted">Index of the upstream marked `trusted` (-1: none).</param>
+    private ChainRuntime Chain(int trusted, params IUpstreamTransport[] transports)
     {
-        var options = new ChainOptions { Name = "test", ChainId = 31337 };
-        for (var i = 0; i < transports.Length; i++)
+        var options = new ChainOptions
         {
-            options.Upstreams.Add(new UpstreamOptions { Name = $"u{i}", Url = $"http://127.0.0.1:{9 + i}" });
-        }
+            Name = "test",
+            ChainId = 31337,
+            Upstreams = [.. transports.Select((_, i) => new UpstreamOptions { Name = $"u{i}", Url = $"http://127.0.0.1:{9 + i}", Trusted = i == trusted })],
+        };
 
         var upstreams = options.Upstreams.Select((u, i) => new Upstream("test", u, options.Routing, transports[i], _time, _metrics)).ToArray();
         foreach (var upstream in upstreams)

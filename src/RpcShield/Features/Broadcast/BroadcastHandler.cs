@@ -38,7 +38,7 @@ internal sealed partial class BroadcastHandler : IRpcHandler
         _logger = logger;
     }
 
-    public bool Handles(ChainRuntime chain, string method) => MethodGlob.MatchesAny(chain.Options.Routing.Broadcast, method);
+    public bool Handles(ChainRuntime chain, string method) => chain.Methods[method].Broadcast;
 
     public async ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {
@@ -48,16 +48,16 @@ internal sealed partial class BroadcastHandler : IRpcHandler
             return ForwardResult.Error(RpcErrorCodes.InvalidParams, $"Invalid {item.Method}: {problem}");
         }
 
-        var targets = Targets(chain, item.Method);
+        var traits = chain.Methods[item.Method];
+        var targets = Targets(chain, traits.Eligible);
         if (targets.Length == 0)
         {
-            return chain.Router.IsServable(item.Method)
+            return traits.Eligible.Any
                 ? ForwardResult.Error(RpcErrorCodes.NoUpstream, "No upstream could take the transaction: none is healthy", [new AttemptRecord("*", "no_routable_upstream")])
                 : ForwardResult.Error(RpcErrorCodes.MethodNotFound, $"Method {item.Method} is not served by any upstream of chain {chain.Name}");
         }
 
-        var routing = chain.Options.Routing;
-        var timeout = routing.Timeouts.Methods.TryGetValue(item.Method, out var perMethod) ? perMethod : routing.Timeouts.PerAttempt;
+        var timeout = traits.Timeout ?? chain.Options.Routing.Timeouts.PerAttempt;
         // The client's buffers are recycled once it is answered: the background sends keep their own copy.
         var run = new Run(this, call, chain, item.Method, item.Raw.ToArray(), item.Id.ToArray(), txHash, call.Strategy, targets.Length);
         foreach (var upstream in targets)
@@ -69,11 +69,10 @@ internal sealed partial class BroadcastHandler : IRpcHandler
     }
 
     /// <summary>Healthy, eligible upstreams (open circuits excluded); when none is healthy, whatever is routable.</summary>
-    private static Upstream[] Targets(ChainRuntime chain, string method)
+    private static Upstream[] Targets(ChainRuntime chain, EligibleUpstreams eligible)
     {
-        var eligible = chain.Router.Eligible(method);
         var healthy = chain.Ranking.Where(u => eligible[chain.IndexOf[u]] && u.Health.Status == HealthStatus.Healthy && u.CircuitState == Upstreams.Breakers.BreakerState.Closed).ToArray();
-        return healthy.Length > 0 ? healthy : chain.Candidates(method, int.MaxValue);
+        return healthy.Length > 0 ? healthy : chain.Candidates(eligible, int.MaxValue);
     }
 
     private static byte[] TransactionByHashRequest(string txHash) =>

@@ -10,7 +10,9 @@ namespace RpcShield.Features.Fanout;
 /// </summary>
 internal sealed class BuilderSettings
 {
-    private readonly List<string> _methodGlobs;
+    // `methods` and `reads` compiled once (per config snapshot, as the settings are).
+    private readonly MethodSet _methods;
+    private readonly MethodSet _reads;
 
     private BuilderSettings(BuilderOptions options, BuilderProfile profile)
     {
@@ -32,7 +34,8 @@ internal sealed class BuilderSettings
         DropFields = options.DropFields is { } drop
             ? drop.ToFrozenSet(StringComparer.Ordinal)
             : profile.Name == BuilderProfile.Custom ? FrozenSet<string>.Empty : BuilderProfile.DialectFields.Except(profile.OwnFields).ToFrozenSet(StringComparer.Ordinal);
-        _methodGlobs = options.Methods;
+        _methods = new MethodSet(options.Methods);
+        _reads = new MethodSet(Reads);
     }
 
     public BuilderProfile Profile { get; }
@@ -85,13 +88,13 @@ internal sealed class BuilderSettings
         return Profile.Methods.TryGetValue(method, out var sent) ? sent : method;
     }
 
-    public bool ServesRead(string method) => Reads.Count > 0 && MethodGlob.MatchesAny(Reads, method);
+    public bool ServesRead(string method) => _reads.Contains(method);
 
     private bool Takes(string method)
     {
-        if (_methodGlobs.Count > 0)
+        if (_methods.Count > 0)
         {
-            return MethodGlob.MatchesAny(_methodGlobs, method);
+            return _methods.Contains(method);
         }
 
         return Profile.Methods.Count == 0 || Profile.Methods.ContainsKey(method);

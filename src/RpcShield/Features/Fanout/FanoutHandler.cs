@@ -54,7 +54,7 @@ internal sealed partial class FanoutHandler : IRpcHandler, IDisposable
     }
 
     public bool Handles(ChainRuntime chain, string method) =>
-        chain.Options.Builders.Count > 0 && MethodGlob.MatchesAny(chain.Options.Routing.Fanout, method);
+        chain.Options.Builders.Count > 0 && chain.Methods[method].Fanout;
 
     public async ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {

@@ -64,7 +64,7 @@ internal sealed class SubscriptionRpcHandler : IRpcHandler
     /// </summary>
     private static string? Unfeedable(ChainRuntime chain, SubscriptionKind kind)
     {
-        var eligible = chain.Router.Eligible("eth_subscribe");
+        var eligible = chain.Methods["eth_subscribe"].Eligible;
         if (chain.Upstreams.Any(u => !string.IsNullOrEmpty(u.Options.WsUrl) && eligible[chain.IndexOf[u]]))
         {
             return null;
@@ -76,7 +76,7 @@ internal sealed class SubscriptionRpcHandler : IRpcHandler
         }
 
         string[] needed = kind == SubscriptionKind.Logs ? ["eth_getBlockByNumber", "eth_getBlockByHash", "eth_getLogs"] : ["eth_getBlockByNumber", "eth_getBlockByHash"];
-        var missing = needed.FirstOrDefault(m => !chain.Router.IsServable(m));
+        var missing = needed.FirstOrDefault(m => !chain.Methods[m].Eligible.Any);
         return missing is null
             ? null
             : $"{SubscriptionKinds.Wire(kind)} needs an upstream with a ws_url, or one serving {missing} to poll over HTTP; chain {chain.Name} has neither";

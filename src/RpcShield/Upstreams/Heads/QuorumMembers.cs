@@ -40,8 +40,8 @@ internal static class QuorumMembers
     /// <summary>Sends <paramref name="item"/> to every member at once and waits for all (each bounded by the method's attempt timeout): one parallel round trip.</summary>
     public static Task<AttemptOutcome[]> AskAllAsync(UpstreamSender sender, RpcCall call, ChainRuntime chain, RpcRequestItem item, Upstream[] members, CancellationToken cancellationToken)
     {
-        var timeouts = chain.Options.Routing.Timeouts;
-        var timeout = timeouts.Methods.TryGetValue(item.Method, out var perMethod) && perMethod < timeouts.PerAttempt ? perMethod : timeouts.PerAttempt;
+        var perAttempt = chain.Options.Routing.Timeouts.PerAttempt;
+        var timeout = chain.Methods[item.Method].Timeout is { } own && own < perAttempt ? own : perAttempt;
         var asked = new Task<AttemptOutcome>[members.Length];
         for (var i = 0; i < members.Length; i++)
         {

@@ -19,11 +19,7 @@ namespace RpcShield.Upstreams.Heads;
 /// </summary>
 internal sealed partial class VerifiedReadHandler(UpstreamSender sender, ReadForwarder reads, RpcShieldMetrics metrics, IFailureJournal journal, TimeProvider time, ILogger<VerifiedReadHandler> logger) : IRpcHandler
 {
-    public bool Handles(ChainRuntime chain, string method)
-    {
-        var verify = chain.Options.Routing.Consistency.Verify;
-        return verify.Methods.Count > 0 && MethodGlob.MatchesAny(verify.Methods, method);
-    }
+    public bool Handles(ChainRuntime chain, string method) => chain.Methods[method].Verified;
 
     public ValueTask<ForwardResult> HandleAsync(RpcCall call, RpcRequestItem item, CancellationToken cancellationToken)
     {

@@ -37,10 +37,12 @@ public sealed class ReservedPathAuthTests
         var yaml = Yaml.Chain([("node", node.Url)]).Replace("server: { listen: http://127.0.0.1:0 }", $"server: {{ listen: http://127.0.0.1:0, auth_token: \"{Token}\" }}", StringComparison.Ordinal);
         var loaded = ConfigLoader.LoadText(yaml);
         Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors));
-        var options = loaded.Options!;
         // Bypass validation as an old or hand-built config would: two chains on reserved paths.
-        options.Chains[0].Name = "healthz";
-        options.Chains.Add(new ChainOptions { Name = "admin", ChainId = 31337, Upstreams = options.Chains[0].Upstreams, Routing = options.Chains[0].Routing });
+        var first = loaded.Options!.Chains[0];
+        var options = loaded.Options! with
+        {
+            Chains = [first with { Name = "healthz" }, new ChainOptions { Name = "admin", ChainId = 31337, Upstreams = first.Upstreams, Routing = first.Routing }],
+        };
         await using var app = RpcShieldHost.Build(options, null, new HostSettings { ListenOverride = "http://127.0.0.1:0" });
         await app.StartAsync();
         try

@@ -7,11 +7,10 @@ namespace RpcShield.Tests.Features.Fanout;
 
 public sealed class BuilderProfileTests
 {
-    private static BuilderSettings Settings(string profile, Action<BuilderOptions>? configure = null)
+    private static BuilderSettings Settings(string profile, Func<BuilderOptions, BuilderOptions>? configure = null)
     {
         var options = new BuilderOptions { Name = profile, Url = "http://127.0.0.1:1", Profile = profile };
-        configure?.Invoke(options);
-        return BuilderSettings.Resolve(options);
+        return BuilderSettings.Resolve(configure is null ? options : configure(options));
     }
 
     private static (BuilderBodies Bodies, byte[] Original) Bodies(string method, string paramsJson)
@@ -45,16 +44,16 @@ public sealed class BuilderProfileTests
     [Fact]
     public void Every_default_is_overridden_by_the_builders_own_key()
     {
-        var settings = Settings("buildernet", o =>
+        var settings = Settings("buildernet", o => o with
         {
-            o.Sign = false;
-            o.CancelStyle = "method";
-            o.MaxRps = 0;
-            o.ResultShape = "any";
-            o.SignatureHeader = "X-BuilderNet-Signature";
-            o.DropFields = [];
-            o.Reads = ["eth_callBundle"];
-            o.Methods = ["eth_sendBundle", "eth_cancelBundle"];
+            Sign = false,
+            CancelStyle = "method",
+            MaxRps = 0,
+            ResultShape = "any",
+            SignatureHeader = "X-BuilderNet-Signature",
+            DropFields = [],
+            Reads = ["eth_callBundle"],
+            Methods = ["eth_sendBundle", "eth_cancelBundle"],
         });
 
         Assert.False(settings.Sign);

@@ -14,13 +14,13 @@ public sealed class AdaptiveHedgeDelayTests
         public string ModeOf(string chain) => Mode;
     }
 
-    private static (AdaptiveHedgeDelay Policy, MethodLatencyBook Book, FixedMode Mode, Chains.ChainRuntime Chain, FakeTimeProvider Time) Create(Action<RpcShield.Configuration.HedgeOptions>? hedge = null)
+    private static (AdaptiveHedgeDelay Policy, MethodLatencyBook Book, FixedMode Mode, Chains.ChainRuntime Chain, FakeTimeProvider Time) Create(Func<RpcShield.Configuration.HedgeOptions, RpcShield.Configuration.HedgeOptions>? hedge = null)
     {
         var time = new FakeTimeProvider();
         var (_, chain, metrics) = TestChains.Create(time, c =>
         {
-            c.Routing.Hedge = new RpcShield.Configuration.HedgeOptions { Enabled = true, Quantile = 0.9, Min = TimeSpan.FromMilliseconds(20), Max = TimeSpan.FromMilliseconds(500), MaxExtra = 1, ColdStart = TimeSpan.FromMilliseconds(250) };
-            hedge?.Invoke(c.Routing.Hedge);
+            var options = new RpcShield.Configuration.HedgeOptions { Enabled = true, Quantile = 0.9, Min = TimeSpan.FromMilliseconds(20), Max = TimeSpan.FromMilliseconds(500), MaxExtra = 1, ColdStart = TimeSpan.FromMilliseconds(250) };
+            return c with { Routing = c.Routing with { Hedge = hedge?.Invoke(options) ?? options } };
         });
         var book = new MethodLatencyBook(time);
         var mode = new FixedMode("full");
@@ -94,7 +94,7 @@ public sealed class AdaptiveHedgeDelayTests
         mode.Mode = "full";
         Assert.NotEqual(Timeout.InfiniteTimeSpan, policy.DelayFor(chain, "eth_call", hedgeable: true));
 
-        var (disabled, _, _, disabledChain, _) = Create(h => h.Enabled = false);
+        var (disabled, _, _, disabledChain, _) = Create(h => h with { Enabled = false });
         Assert.Equal(Timeout.InfiniteTimeSpan, disabled.DelayFor(disabledChain, "eth_call", hedgeable: true));
         Assert.Equal(0, disabled.MaxExtra(disabledChain));
     }

@@ -10,15 +10,15 @@ namespace RpcShield.Tests.Routing.Hedging;
 /// <summary>A real ChainRegistry over unreachable loopback URLs, on a fake clock (nothing is ever sent).</summary>
 internal static class TestChains
 {
-    public static (ChainRegistry Registry, ChainRuntime Chain, RpcShieldMetrics Metrics) Create(FakeTimeProvider time, Action<ChainOptions>? configure = null, int upstreams = 2)
+    public static (ChainRegistry Registry, ChainRuntime Chain, RpcShieldMetrics Metrics) Create(FakeTimeProvider time, Func<ChainOptions, ChainOptions>? configure = null, int upstreams = 2)
     {
-        var chain = new ChainOptions { Name = "test", ChainId = 31337 };
-        for (var i = 0; i < upstreams; i++)
+        var chain = new ChainOptions
         {
-            chain.Upstreams.Add(new UpstreamOptions { Name = $"u{i}", Url = $"http://127.0.0.1:{9 + i}" });
-        }
-
-        configure?.Invoke(chain);
+            Name = "test",
+            ChainId = 31337,
+            Upstreams = [.. Enumerable.Range(0, upstreams).Select(i => new UpstreamOptions { Name = $"u{i}", Url = $"http://127.0.0.1:{9 + i}" })],
+        };
+        chain = configure?.Invoke(chain) ?? chain;
         var options = new ProxyOptions { Chains = [chain] };
         var metrics = new RpcShieldMetrics(Metrics.NewCustomRegistry());
         var store = new ConfigStore(options, null, NullLogger<ConfigStore>.Instance);

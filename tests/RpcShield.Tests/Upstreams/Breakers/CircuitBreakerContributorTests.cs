@@ -17,9 +17,12 @@ public sealed class CircuitBreakerContributorTests
         public Rig()
         {
             Time = new FakeTimeProvider();
-            var (registry, chain, _) = TestChains.Create(Time, c => c.Routing.CircuitBreaker = new CircuitBreakerOptions
+            var (registry, chain, _) = TestChains.Create(Time, c => c with
             {
-                FailureRatio = 0.5, MinRequests = 4, Window = TimeSpan.FromSeconds(10), Break = TimeSpan.FromSeconds(5),
+                Routing = c.Routing with
+                {
+                    CircuitBreaker = new CircuitBreakerOptions { FailureRatio = 0.5, MinRequests = 4, Window = TimeSpan.FromSeconds(10), Break = TimeSpan.FromSeconds(5) },
+                },
             });
             Chain = chain;
             Upstream = chain.Upstreams[0];

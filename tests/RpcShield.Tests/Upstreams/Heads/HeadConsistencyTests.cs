@@ -50,11 +50,7 @@ public sealed class HeadConsistencyTests
     [Fact]
     public void Tip_reads_go_only_to_upstreams_at_the_best_head_and_pinned_ones_prefer_them()
     {
-        var (_, chain, _) = TestChains.Create(_time, upstreams: 3);
-        chain.Upstreams[0].Health.ProbeSucceeded(99, chainIdVerified: true);
-        chain.Upstreams[1].Health.ProbeSucceeded(100, chainIdVerified: true);
-        chain.Upstreams[2].Health.ProbeSucceeded(100, chainIdVerified: true);
-        chain.PublishNow();
+        var chain = AtHeads99And100(pinLatest: true);
         var candidates = new[] { chain.Upstreams[0], chain.Upstreams[1], chain.Upstreams[2] };
 
         var pending = Item("""{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{},"pending"]}""", "eth_call");
@@ -71,9 +67,20 @@ public sealed class HeadConsistencyTests
         var old = Item("""{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xabc","0x63"]}""", "eth_getBalance");
         Assert.Same(candidates, HeadConsistency.Route(chain, old, candidates, out _));
 
-        chain.Options.Routing.Consistency.PinLatest = false;
+        var unpinnedChain = AtHeads99And100(pinLatest: false);
         var unpinned = Item("""{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xabc","latest"]}""", "eth_getBalance");
-        Assert.Equal(["u1", "u2"], HeadConsistency.Route(chain, unpinned, candidates, out _).Select(u => u.Name));
+        Assert.Equal(["u1", "u2"], HeadConsistency.Route(unpinnedChain, unpinned, [.. unpinnedChain.Upstreams], out _).Select(u => u.Name));
+    }
+
+    /// <summary>Three upstreams: u0 at 99, u1 and u2 at 100 (the best head).</summary>
+    private Chains.ChainRuntime AtHeads99And100(bool pinLatest)
+    {
+        var (_, chain, _) = TestChains.Create(_time, c => c with { Routing = c.Routing with { Consistency = c.Routing.Consistency with { PinLatest = pinLatest } } }, upstreams: 3);
+        chain.Upstreams[0].Health.ProbeSucceeded(99, chainIdVerified: true);
+        chain.Upstreams[1].Health.ProbeSucceeded(100, chainIdVerified: true);
+        chain.Upstreams[2].Health.ProbeSucceeded(100, chainIdVerified: true);
+        chain.PublishNow();
+        return chain;
     }
 
     [Fact]

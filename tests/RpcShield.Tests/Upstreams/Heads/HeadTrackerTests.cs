@@ -16,7 +16,7 @@ public sealed class HeadTrackerTests
     [Fact]
     public async Task Loopback_upstreams_are_polled_every_head_poll_and_only_while_routable()
     {
-        var (registry, chain, metrics) = TestChains.Create(_time, c => c.Routing.Consistency.HeadPoll = TimeSpan.FromMilliseconds(250));
+        var (registry, chain, metrics) = TestChains.Create(_time, c => c with { Routing = c.Routing with { Consistency = c.Routing.Consistency with { HeadPoll = TimeSpan.FromMilliseconds(250) } } });
         foreach (var upstream in chain.Upstreams)
         {
             upstream.Health.ProbeSucceeded(100, chainIdVerified: true);

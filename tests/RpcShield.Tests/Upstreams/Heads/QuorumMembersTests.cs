@@ -13,7 +13,7 @@ public sealed class QuorumMembersTests
         var candidates = open.Upstreams.ToArray();
         Assert.Equal(["u0", "u1", "u2"], QuorumMembers.Pick(open, candidates, 3).Select(u => u.Name));
 
-        var (_, guarded, _) = TestChains.Create(new FakeTimeProvider(), c => c.Upstreams[3].Trusted = c.Upstreams[1].Trusted = true, upstreams: 4);
+        var (_, guarded, _) = TestChains.Create(new FakeTimeProvider(), c => c with { Upstreams = [.. c.Upstreams.Select((u, i) => i is 1 or 3 ? u with { Trusted = true } : u)] }, upstreams: 4);
         // The first candidate gets the read anyway; the extra requests go to trusted ones only.
         Assert.Equal(["u0", "u1", "u3"], QuorumMembers.Pick(guarded, guarded.Upstreams.ToArray(), 3).Select(u => u.Name));
         Assert.Equal(["u0", "u1", "u3"], QuorumMembers.Pick(guarded, guarded.Upstreams.ToArray(), 8).Select(u => u.Name));
