@@ -121,10 +121,17 @@ internal static class CachePolicy
     /// </summary>
     public static bool TryTakeResult(ReadOnlySpan<byte> response, CacheRule rule, long finalized, out ReadOnlySpan<byte> result, out long block, out BlockHash hash)
     {
-        result = default;
         block = rule.Block;
         hash = default;
-        if (!TryReadMember(response, out var isError, out result) || isError || result.SequenceEqual("null"u8))
+        return TryReadMember(response, out var isError, out result) && !isError && TryTakeValue(result, rule, finalized, out block, out hash);
+    }
+
+    /// <summary><see cref="TryTakeResult"/> for a `result` value already read from its answer.</summary>
+    public static bool TryTakeValue(ReadOnlySpan<byte> result, CacheRule rule, long finalized, out long block, out BlockHash hash)
+    {
+        block = rule.Block;
+        hash = default;
+        if (result.SequenceEqual("null"u8))
         {
             return false;
         }

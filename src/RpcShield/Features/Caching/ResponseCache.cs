@@ -168,7 +168,7 @@ internal sealed partial class ResponseCache : IDisposable
         {
             shared = new SharedAnswer(value.ToArray(), isError, upstream);
             if (rule.Keeps && result.Outcome == "ok" && !isError
-                && CachePolicy.TryTakeResult(body.Span, rule, store.Finalized(ChainBestHead(upstream)), out _, out var block, out var hash))
+                && CachePolicy.TryTakeValue(value, rule, store.Finalized(ChainBestHead(upstream)), out var block, out var hash))
             {
                 // An answer that does not name its block's hash is tied to the hash its node showed for that block.
                 if (!hash.IsKnown && block >= 0 && _tracker is not null)
