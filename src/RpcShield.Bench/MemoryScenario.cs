@@ -30,8 +30,8 @@ internal sealed record MemoryResult(long Requests, double Seconds, long Errors, 
 /// `memory`: distinct old blocks (each read once, so every read is a miss that is kept) from a
 /// synthetic upstream that generates them, through RpcShield with `cache.max_bytes` 64MiB: the
 /// byte gauge and the managed heap's growth must stay within 1.1 × max_bytes. The client sends
-/// JSON-RPC batches of `batch` distinct blocks (each item is looked up and kept on its own; the
-/// misses go upstream as one batch), so a loaded 2-core box reaches a million blocks in a minute.
+/// JSON-RPC batches of `batch` distinct blocks (100 by default, the upstream's max_batch; each item
+/// is looked up and kept on its own, the misses go upstream as one batch), so a loaded 2-core box reaches a million blocks in a minute.
 /// </summary>
 internal static class MemoryScenario
 {

@@ -5,7 +5,7 @@ using RpcShield.Configuration;
 
 // RpcShield bench: direct vs through RpcShield (vs nginx) on loopback, same load, same run.
 // usage: dotnet run -c Release --project src/RpcShield.Bench -- [--duration 10s] [--connections 32]
-//        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--memory-batch 50] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
+//        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--memory-batch 100] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
 string Opt(string name, string fallback) => options.TryGetValue(name, out var v) ? v : fallback;
@@ -40,7 +40,7 @@ if (wanted.Contains("botmix"))
 MemoryResult? memory = null;
 if (wanted.Contains("memory"))
 {
-    memory = await MemoryScenario.RunAsync(connections, DurationParser.TryParse(Opt("memory-duration", "60s"), out var md) ? md : TimeSpan.FromSeconds(60), int.Parse(Opt("memory-batch", "50"), CultureInfo.InvariantCulture), Console.Out);
+    memory = await MemoryScenario.RunAsync(connections, DurationParser.TryParse(Opt("memory-duration", "60s"), out var md) ? md : TimeSpan.FromSeconds(60), int.Parse(Opt("memory-batch", "100"), CultureInfo.InvariantCulture), Console.Out);
 }
 
 var fanout = new List<FanoutResult>();
