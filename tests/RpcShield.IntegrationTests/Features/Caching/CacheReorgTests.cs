@@ -23,14 +23,7 @@ public sealed class CacheReorgTests
         var hash = (await node.CallAsync("eth_sendTransaction", new { from = AnvilNode.DevAddress0, to, value = "0xde0b6b3a7640000" })).GetString()!;
         await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_getTransactionReceipt", $"[\"{hash}\"]")).Result.ValueKind == JsonValueKind.Object, "the receipt through the proxy");
 
-        var reads = new (string Method, string Params)[]
-        {
-            ("eth_getTransactionReceipt", $"[\"{hash}\"]"),
-            ("eth_getBlockByNumber", "[\"latest\",false]"),
-            ("eth_getBalance", $"[\"{to}\",\"latest\"]"),
-            ("eth_getTransactionCount", $"[\"{AnvilNode.DevAddress0}\",\"latest\"]"),
-            ("eth_blockNumber", "[]"),
-        };
+        (string Method, string Params)[] reads = [("eth_getTransactionReceipt", $"[\"{hash}\"]"), .. LatestReads(to)];
 
         // Warm the cache: latest data is kept while the head is unchanged.
         foreach (var (method, parameters) in reads)
@@ -54,12 +47,7 @@ public sealed class CacheReorgTests
         await node.CallAsync("anvil_reorg", 3, Array.Empty<object>());
         await Task.Delay(100);
 
-        foreach (var (method, parameters) in reads)
-        {
-            var direct = await DirectAsync(node, method, parameters);
-            var through = await CacheClient.CallAsync(proxy, method, parameters);
-            Assert.True(JsonEquals(direct, through.Result), $"{method} {parameters}: node {direct} but RpcShield ({through.Cache}) {through.Result}");
-        }
+        await AssertSameAsTheNodeAsync(node, proxy, reads);
 
         // The reorg changed what the warm cache held: the receipt, the latest block, the balance and the nonce.
         for (var i = 0; i < 4; i++)
@@ -138,13 +126,7 @@ public sealed class CacheReorgTests
                 before.Add((await CacheClient.CallAsync(proxy, method, parameters)).Result);
             }
 
-            var latest = new (string Method, string Params)[]
-            {
-                ("eth_getBlockByNumber", "[\"latest\",false]"),
-                ("eth_getBalance", $"[\"{to}\",\"latest\"]"),
-                ("eth_getTransactionCount", $"[\"{AnvilNode.DevAddress0}\",\"latest\"]"),
-                ("eth_blockNumber", "[]"),
-            };
+            var latest = LatestReads(to);
             foreach (var (method, parameters) in latest)
             {
                 await CacheClient.CallAsync(proxy, method, parameters);
@@ -161,12 +143,7 @@ public sealed class CacheReorgTests
                 Assert.False(JsonEquals(before[i], direct), $"{method} did not change in the reorg");
             }
 
-            foreach (var (method, parameters) in final.Concat(latest))
-            {
-                var direct = await DirectAsync(node, method, parameters);
-                var through = await CacheClient.CallAsync(proxy, method, parameters);
-                Assert.True(JsonEquals(direct, through.Result), $"{method} {parameters}: node {direct} but RpcShield ({through.Cache}) {through.Result}");
-            }
+            await AssertSameAsTheNodeAsync(node, proxy, [.. final, .. latest]);
 
             return proxy;
         }
@@ -174,6 +151,25 @@ public sealed class CacheReorgTests
         {
             await proxy.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>The reads at the head: the latest block, a balance, the dev account's nonce, the block number.</summary>
+    private static (string Method, string Params)[] LatestReads(string to) =>
+    [
+        ("eth_getBlockByNumber", "[\"latest\",false]"),
+        ("eth_getBalance", $"[\"{to}\",\"latest\"]"),
+        ("eth_getTransactionCount", $"[\"{AnvilNode.DevAddress0}\",\"latest\"]"),
+        ("eth_blockNumber", "[]"),
+    ];
+
+    private static async Task AssertSameAsTheNodeAsync(AnvilNode node, ProxyUnderTest proxy, (string Method, string Params)[] reads)
+    {
+        foreach (var (method, parameters) in reads)
+        {
+            var direct = await DirectAsync(node, method, parameters);
+            var through = await CacheClient.CallAsync(proxy, method, parameters);
+            Assert.True(JsonEquals(direct, through.Result), $"{method} {parameters}: node {direct} but RpcShield ({through.Cache}) {through.Result}");
         }
     }
 
