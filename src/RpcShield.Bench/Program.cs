@@ -5,7 +5,7 @@ using RpcShield.Configuration;
 
 // RpcShield bench: direct vs through RpcShield (vs nginx) on loopback, same load, same run.
 // usage: dotnet run -c Release --project src/RpcShield.Bench -- [--duration 10s] [--connections 32]
-//        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
+//        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--memory-batch 100] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
 const string Usage = """
     usage: dotnet run -c Release --project src/RpcShield.Bench -- [options]
       --scenarios LIST        single,batch10,large,failover,fanout,botmix,memory (default: single,batch10,large,failover,fanout)
@@ -13,6 +13,7 @@ const string Usage = """
       --connections 32        wrk connections (single, batch10, large, failover, memory)
       --botmix-connections 8,32
       --memory-duration 60s
+      --memory-batch 100      client reads per JSON-RPC batch in the memory scenario
       --bundles 300           fan-out bundles per row
       --json PATH             results as JSON (default artifacts/bench.json)
       --no-nginx              no comparison hops (nginx; HAProxy and Caddy on `single`) in the wrk scenarios
@@ -59,7 +60,7 @@ if (wanted.Contains("botmix"))
 MemoryResult? memory = null;
 if (wanted.Contains("memory"))
 {
-    memory = await MemoryScenario.RunAsync(connections, DurationParser.TryParse(Opt("memory-duration", "60s"), out var md) ? md : TimeSpan.FromSeconds(60), Console.Out);
+    memory = await MemoryScenario.RunAsync(connections, DurationParser.TryParse(Opt("memory-duration", "60s"), out var md) ? md : TimeSpan.FromSeconds(60), int.Parse(Opt("memory-batch", "100"), CultureInfo.InvariantCulture), Console.Out);
 }
 
 var fanout = new List<FanoutResult>();

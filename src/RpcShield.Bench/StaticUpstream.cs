@@ -81,22 +81,64 @@ internal sealed class StaticUpstream : IAsyncDisposable
     private static bool Contains(System.Buffers.ReadOnlySequence<byte> body, ReadOnlySpan<byte> text) =>
         body.IsSingleSegment ? body.FirstSpan.IndexOf(text) >= 0 : body.ToArray().AsSpan().IndexOf(text) >= 0;
 
-    /// <summary>A node's answer to a batch: the small result for every request, with its id.</summary>
+    /// <summary>A node's answer to a batch: a generated block for each eth_getBlockByNumber, the small result for every other request, each with its id.</summary>
     private static byte[] BatchAnswer(byte[] request)
     {
-        var answer = new System.Buffers.ArrayBufferWriter<byte>(request.Length * 2);
+        var answer = new ArrayBufferWriter<byte>(request.Length * 8);
         answer.Write("["u8);
         var reader = new System.Text.Json.Utf8JsonReader(request);
         var first = true;
+        ReadOnlySpan<byte> id = default;
+        var isBlock = false;
+        var number = SyntheticBlocks.Latest;
         while (reader.Read())
         {
-            if (reader.CurrentDepth == 2 && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName && reader.ValueTextEquals("id"u8))
+            if (reader.CurrentDepth == 1 && reader.TokenType == System.Text.Json.JsonTokenType.StartObject)
             {
-                reader.Read();
-                var id = request.AsSpan((int)reader.TokenStartIndex, reader.ValueSpan.Length + (reader.TokenType == System.Text.Json.JsonTokenType.String ? 2 : 0));
-                answer.Write(first ? """{"jsonrpc":"2.0","id":"""u8 : """,{"jsonrpc":"2.0","id":"""u8);
-                answer.Write(id);
-                answer.Write(""","result":"0x1234567"}"""u8);
+                id = default;
+                (isBlock, number) = (false, SyntheticBlocks.Latest);
+            }
+            else if (reader.CurrentDepth == 2 && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    id = request.AsSpan((int)reader.TokenStartIndex, reader.ValueSpan.Length + (reader.TokenType == System.Text.Json.JsonTokenType.String ? 2 : 0));
+                }
+                else if (reader.ValueTextEquals("method"u8))
+                {
+                    reader.Read();
+                    isBlock = reader.ValueTextEquals("eth_getBlockByNumber"u8);
+                }
+                else if (reader.ValueTextEquals("params"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == System.Text.Json.JsonTokenType.StartArray && reader.Read())
+                    {
+                        number = SyntheticBlocks.NumberOf(ref reader);
+                    }
+
+                    reader.Skip();
+                }
+            }
+            else if (reader.CurrentDepth == 1 && reader.TokenType == System.Text.Json.JsonTokenType.EndObject)
+            {
+                if (!first)
+                {
+                    answer.Write(","u8);
+                }
+
+                if (isBlock)
+                {
+                    SyntheticBlocks.WriteAnswer(answer, id, number);
+                }
+                else
+                {
+                    answer.Write("""{"jsonrpc":"2.0","id":"""u8);
+                    answer.Write(id);
+                    answer.Write(""","result":"0x1234567"}"""u8);
+                }
+
                 first = false;
             }
         }
@@ -105,32 +147,25 @@ internal sealed class StaticUpstream : IAsyncDisposable
         return answer.WrittenSpan.ToArray();
     }
 
-    /// <summary>
-    /// A generated block (~600 bytes) for any number (the memory scenario reads a million distinct
-    /// old ones): `latest` is 0x1234567 (the eth_blockNumber answer), `finalized` 64 below it.
-    /// </summary>
+    /// <summary>A generated block (~600 bytes) for any number (<see cref="SyntheticBlocks"/>).</summary>
     private static byte[] BlockAnswer(byte[] request)
     {
         var reader = new System.Text.Json.Utf8JsonReader(request);
-        long number = 0x1234567;
+        var number = SyntheticBlocks.Latest;
         while (reader.Read())
         {
             if (reader.TokenType == System.Text.Json.JsonTokenType.PropertyName && reader.ValueTextEquals("params"u8))
             {
                 reader.Read();
                 reader.Read();
-                var tag = reader.GetString() ?? "latest";
-                number = tag switch
-                {
-                    "latest" or "pending" => 0x1234567,
-                    "finalized" or "safe" => 0x1234567 - 64,
-                    _ => long.Parse(tag.AsSpan(2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture),
-                };
+                number = SyntheticBlocks.NumberOf(ref reader);
                 break;
             }
         }
 
-        return Encoding.UTF8.GetBytes($$"""{"jsonrpc":"2.0","id":1,"result":{"number":"0x{{number:x}}","hash":"0x{{number:x64}}","parentHash":"0x{{number - 1:x64}}","miner":"0x{{number:x40}}","stateRoot":"0x{{number * 7:x64}}","transactionsRoot":"0x{{number * 11:x64}}","receiptsRoot":"0x{{number * 13:x64}}","gasLimit":"0x1c9c380","gasUsed":"0x0","timestamp":"0x{{number * 12:x}}","extraData":"0x","baseFeePerGas":"0x7","transactions":[],"uncles":[]}""" + "}");
+        var answer = new ArrayBufferWriter<byte>(1024);
+        SyntheticBlocks.WriteAnswer(answer, "1"u8, number);
+        return answer.WrittenSpan.ToArray();
     }
 
     private static byte[] BuildLargeLogs(int size)

@@ -56,7 +56,7 @@ internal sealed class RpcShieldMetrics
         UpstreamHeadDelay = f.CreateHistogram("rpcshield_upstream_head_delay_seconds", "How long after the first upstream each upstream showed each new block.", new HistogramConfiguration { Buckets = HeadDelayBuckets, LabelNames = ["chain", "upstream"] });
         CacheRequests = f.CreateCounter("rpcshield_cache_requests_total", "Reads the response cache saw, by result (hit, miss, coalesced, bypass).", "chain", "method", "result");
         CacheBytes = f.CreateGauge("rpcshield_cache_bytes", "Bytes the response cache holds (answers, keys and per-entry overhead).", "chain");
-        CacheEvictions = f.CreateCounter("rpcshield_cache_evictions_total", "Cached answers dropped, by reason (capacity, reorg, new_head).", "chain", "reason");
+        CacheEvictions = f.CreateCounter("rpcshield_cache_evictions_total", "Cached answers dropped, by reason (capacity, reorg, new_head, hash_mismatch).", "chain", "reason");
         LogSuppressed = f.CreateCounter("rpcshield_log_suppressed_total", "Log lines held back by rate limiting, by category.", "category");
         foreach (var category in LogCategories.All)
         {

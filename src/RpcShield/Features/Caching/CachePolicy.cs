@@ -115,23 +115,40 @@ internal static class CachePolicy
     /// <summary>
     /// The `result` of a node's answer, if it may be kept under <paramref name="rule"/>: not an
     /// error, not null, and for a by-hash lookup in a block at or below <paramref name="finalized"/>
-    /// (<paramref name="block"/> is then that block).
+    /// (<paramref name="block"/> is then that block). <paramref name="hash"/> is the hash of
+    /// <paramref name="block"/> where the answer names it (a block's `hash`, a transaction's or
+    /// receipt's `blockHash`); unknown otherwise.
     /// </summary>
-    public static bool TryTakeResult(ReadOnlySpan<byte> response, CacheRule rule, long finalized, out ReadOnlySpan<byte> result, out long block)
+    public static bool TryTakeResult(ReadOnlySpan<byte> response, CacheRule rule, long finalized, out ReadOnlySpan<byte> result, out long block, out BlockHash hash)
     {
-        result = default;
         block = rule.Block;
-        if (!TryReadMember(response, out var isError, out result) || isError || result.SequenceEqual("null"u8))
+        hash = default;
+        return TryReadMember(response, out var isError, out result) && !isError && TryTakeValue(result, rule, finalized, out block, out hash);
+    }
+
+    /// <summary><see cref="TryTakeResult"/> for a `result` value already read from its answer.</summary>
+    public static bool TryTakeValue(ReadOnlySpan<byte> result, CacheRule rule, long finalized, out long block, out BlockHash hash)
+    {
+        block = rule.Block;
+        hash = default;
+        if (result.SequenceEqual("null"u8))
         {
             return false;
         }
 
-        if (rule.Kind != CacheRuleKind.ByHash)
+        if (rule.Kind == CacheRuleKind.Head)
         {
             return true;
         }
 
-        block = BlockOf(result);
+        var named = BlockOf(result, out var namedHash);
+        if (rule.Kind != CacheRuleKind.ByHash)
+        {
+            hash = named == block ? namedHash : default;
+            return true;
+        }
+
+        (block, hash) = (named, namedHash);
         return block >= 0 && block <= finalized;
     }
 
@@ -178,25 +195,40 @@ internal static class CachePolicy
         return false;
     }
 
-    /// <summary>The block a by-hash answer sits in: `blockNumber` (transactions, receipts) or `number` (blocks); -1 when pending or absent.</summary>
-    private static long BlockOf(ReadOnlySpan<byte> result)
+    /// <summary>
+    /// The block an answer object sits in and its hash: `blockNumber`/`blockHash` (transactions,
+    /// receipts) or `number`/`hash` (blocks); -1 when pending, absent, or the answer is not an object
+    /// (a count, a balance, a list).
+    /// </summary>
+    private static long BlockOf(ReadOnlySpan<byte> result, out BlockHash hash)
     {
+        hash = default;
+        if (result.IsEmpty || result[0] != (byte)'{')
+        {
+            return -1;
+        }
+
+        long number = -1, blockNumber = -1;
+        BlockHash own = default, inBlock = default;
         try
         {
             var reader = new Utf8JsonReader(result, new JsonReaderOptions { MaxDepth = UpstreamReply.MaxResponseDepth });
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName
+                && !(blockNumber >= 0 && inBlock.IsKnown) && !(number >= 0 && own.IsKnown))
             {
-                // A bare count (eth_getBlockTransactionCountByHash) names no block: not kept.
-                return -1;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isBlock = reader.ValueTextEquals("blockNumber"u8) || reader.ValueTextEquals("number"u8);
+                var field = reader.ValueTextEquals("blockNumber"u8) ? 1 : reader.ValueTextEquals("number"u8) ? 2
+                    : reader.ValueTextEquals("blockHash"u8) ? 3 : reader.ValueTextEquals("hash"u8) ? 4 : 0;
                 reader.Read();
-                if (isBlock && reader.TokenType == JsonTokenType.String && HexQuantity.TryParse(reader.GetString(), out var number))
+                if (field != 0 && reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped)
                 {
-                    return number;
+                    switch (field)
+                    {
+                        case 1: blockNumber = HexQuantity.TryParse(reader.ValueSpan, out var n1) ? n1 : -1; break;
+                        case 2: number = HexQuantity.TryParse(reader.ValueSpan, out var n2) ? n2 : -1; break;
+                        case 3: inBlock = BlockHash.Parse(reader.ValueSpan); break;
+                        default: own = BlockHash.Parse(reader.ValueSpan); break;
+                    }
                 }
 
                 reader.Skip();
@@ -204,8 +236,17 @@ internal static class CachePolicy
         }
         catch (JsonException)
         {
+            return -1;
         }
 
-        return -1;
+        // A transaction's own `hash` is not its block's: `blockNumber` names a transaction or receipt.
+        if (blockNumber >= 0)
+        {
+            hash = inBlock;
+            return blockNumber;
+        }
+
+        hash = number >= 0 ? own : default;
+        return number;
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Caching.Memory;
 using Prometheus;
+using RpcShield.Upstreams.Heads;
 
 namespace RpcShield.Features.Caching;
 
@@ -19,15 +20,20 @@ internal sealed class ChainCache : IDisposable
     private readonly Counter.Child _capacityEvictions;
     private readonly Counter.Child _reorgEvictions;
     private readonly Counter.Child _headEvictions;
+    private readonly Counter.Child _hashEvictions;
+    private readonly IBlockHashes? _hashes;
+    private readonly string _chain;
     private readonly Gauge.Child _bytesGauge;
     private volatile HeadGeneration _head = new(-1, null);
     private long _finalBytes;
     private long _nodeFinalized = -1;
     private int _refreshing;
 
-    public ChainCache(string chain, CacheSettings settings, Counter requests, Counter evictions, Gauge bytes)
+    public ChainCache(string chain, CacheSettings settings, Counter requests, Counter evictions, Gauge bytes, IBlockHashes? hashes = null)
     {
         Requests = new CacheRequestCounters(requests, chain);
+        _chain = chain;
+        _hashes = hashes;
         Settings = settings;
         // Head data gets an eighth of the budget, final data the rest: together never more than max_bytes.
         HeadBudget = settings.MaxBytes / 8;
@@ -37,6 +43,7 @@ internal sealed class ChainCache : IDisposable
         _capacityEvictions = evictions.WithLabels(chain, "capacity");
         _reorgEvictions = evictions.WithLabels(chain, "reorg");
         _headEvictions = evictions.WithLabels(chain, "new_head");
+        _hashEvictions = evictions.WithLabels(chain, "hash_mismatch");
         _bytesGauge = bytes.WithLabels(chain);
         _bytesGauge.Set(0);
     }
@@ -80,20 +87,52 @@ internal sealed class ChainCache : IDisposable
 
     public void Refreshed() => Volatile.Write(ref _refreshing, 0);
 
+    /// <summary>
+    /// The kept answer of <paramref name="key"/>, unless the block it came from no longer has the hash
+    /// it recorded on the chain's best head (a reorg seen without a reorg event, or an answer of the old
+    /// chain kept after one): such an entry is evicted (`hash_mismatch`) and the read goes upstream.
+    /// </summary>
     public bool TryGet(CacheKey key, CacheRuleKind kind, HeadGeneration generation, out SharedAnswer answer)
     {
         if (kind == CacheRuleKind.Head ? generation.Entries.TryGetValue(key, out var cached) : _final.TryGetValue(key, out cached))
         {
-            answer = cached!.Answer;
-            return true;
+            if (!Stale(cached!))
+            {
+                answer = cached!.Answer;
+                return true;
+            }
+
+            if (kind == CacheRuleKind.Head ? generation.Remove(key) : Remove(key))
+            {
+                _hashEvictions.Inc();
+                _bytesGauge.Set(Bytes);
+            }
         }
 
         answer = null!;
         return false;
     }
 
-    /// <summary>Keeps a node's answer (head data only while <paramref name="generation"/> is still the current head); false when it is too large.</summary>
-    public bool Put(CacheKey key, CacheRuleKind kind, long block, SharedAnswer answer, HeadGeneration generation)
+    private bool Stale(CachedAnswer cached) =>
+        cached.Hash.IsKnown && _hashes?.CanonicalHash(_chain, cached.Block) is { IsKnown: true } canonical && canonical != cached.Hash;
+
+    private bool Remove(CacheKey key)
+    {
+        if (!_final.TryGetValue(key, out _))
+        {
+            return false;
+        }
+
+        _final.Remove(key);
+        return true;
+    }
+
+    /// <summary>
+    /// Keeps a node's answer (head data only while <paramref name="generation"/> is still the current head,
+    /// recorded at that head's number and hash); false when it is too large. <paramref name="hash"/> is
+    /// the hash of <paramref name="block"/> the answer came from (unknown: not checked before a hit).
+    /// </summary>
+    public bool Put(CacheKey key, CacheRuleKind kind, long block, BlockHash hash, SharedAnswer answer, HeadGeneration generation)
     {
         var size = key.Bytes.Length + answer.Value.Length + EntryOverhead;
         if (size > MaxEntryBytes)
@@ -101,10 +140,10 @@ internal sealed class ChainCache : IDisposable
             return false;
         }
 
-        var cached = new CachedAnswer(answer, block, size);
         if (kind == CacheRuleKind.Head)
         {
-            if (generation == _head && generation.TryAdd(key, cached, HeadBudget))
+            var head = new CachedAnswer(answer, generation.Number, generation.BlockHash, size);
+            if (generation == _head && generation.TryAdd(key, head, HeadBudget))
             {
                 _bytesGauge.Set(Bytes);
             }
@@ -112,6 +151,7 @@ internal sealed class ChainCache : IDisposable
             return true;
         }
 
+        var cached = new CachedAnswer(answer, block, hash, size);
         using (var entry = _final.CreateEntry(key))
         {
             entry.Size = size;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using RpcShield.Upstreams.Heads;
 
 namespace RpcShield.Features.Caching;
 
@@ -13,6 +14,9 @@ internal sealed class HeadGeneration(long number, string? hash)
     public long Number { get; } = number;
 
     public string? Hash { get; } = hash;
+
+    /// <summary><see cref="Hash"/> as head entries record it (unknown when the head came without one).</summary>
+    public BlockHash BlockHash { get; } = BlockHash.Parse(hash);
 
     public ConcurrentDictionary<CacheKey, CachedAnswer> Entries { get; } = new();
 
@@ -30,6 +34,18 @@ internal sealed class HeadGeneration(long number, string? hash)
             return false;
         }
 
+        return true;
+    }
+
+    /// <summary>Drops the entry of <paramref name="key"/> (its hash no longer matches the chain's); false when gone already.</summary>
+    public bool Remove(CacheKey key)
+    {
+        if (!Entries.TryRemove(key, out var removed))
+        {
+            return false;
+        }
+
+        Interlocked.Add(ref _bytes, -removed.Size);
         return true;
     }
 }

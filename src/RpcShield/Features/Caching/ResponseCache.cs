@@ -60,7 +60,7 @@ internal sealed partial class ResponseCache : IDisposable
             return store;
         }
 
-        var fresh = new ChainCache(chain.Name, settings, _metrics.CacheRequests, _metrics.CacheEvictions, _metrics.CacheBytes);
+        var fresh = new ChainCache(chain.Name, settings, _metrics.CacheRequests, _metrics.CacheEvictions, _metrics.CacheBytes, _tracker);
         // Static lambdas with the store as their argument: a lambda capturing `fresh` would allocate
         // its closure on every call of this method (the closure lives from the method's first line).
         _stores.AddOrUpdate(
@@ -172,9 +172,15 @@ internal sealed partial class ResponseCache : IDisposable
         {
             shared = new SharedAnswer(value.ToArray(), isError, upstream);
             if (rule.Keeps && result.Outcome == "ok" && !isError
-                && CachePolicy.TryTakeResult(body.Span, rule, store.Finalized(ChainBestHead(upstream)), out _, out var block))
+                && CachePolicy.TryTakeValue(value, rule, store.Finalized(ChainBestHead(upstream)), out var block, out var hash))
             {
-                store.Put(key, rule.Kind, block, shared, generation);
+                // An answer that does not name its block's hash is tied to the hash its node showed for that block.
+                if (!hash.IsKnown && block >= 0 && _tracker is not null)
+                {
+                    hash = _tracker.HashShownBy(upstream, block);
+                }
+
+                store.Put(key, rule.Kind, block, hash, shared, generation);
             }
         }
 

@@ -18,7 +18,7 @@ namespace RpcShield.Upstreams.Heads;
 /// measures how late each upstream shows each block, and records and publishes reorgs.
 /// Remote upstreams without a `ws_url` keep the health probe's heads (one per `health.interval`).
 /// </summary>
-internal sealed partial class HeadTracker : BackgroundService
+internal sealed partial class HeadTracker : BackgroundService, IBlockHashes
 {
     private static readonly byte[] LatestHeaderRequest = """{"jsonrpc":"2.0","id":"rpcshield-probe","method":"eth_getBlockByNumber","params":["latest",false]}"""u8.ToArray();
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(20);
@@ -150,6 +150,38 @@ internal sealed partial class HeadTracker : BackgroundService
         }
 
         return false;
+    }
+
+    /// <inheritdoc/>
+    public BlockHash CanonicalHash(string chain, long number)
+    {
+        if (!_chains.TryGet(chain, out var runtime) || KnownBook(chain) is not { } book)
+        {
+            return default;
+        }
+
+        var best = runtime.BestHead;
+        foreach (var upstream in runtime.Upstreams)
+        {
+            if (upstream.Health.Head >= best && book.HashOf(upstream.Name, number) is { } hash)
+            {
+                return BlockHash.Parse(hash);
+            }
+        }
+
+        return default;
+    }
+
+    /// <inheritdoc/>
+    public BlockHash HashShownBy(Upstream upstream, long number) =>
+        BlockHash.Parse(KnownBook(upstream.Chain)?.HashOf(upstream.Name, number));
+
+    private HeadBook? KnownBook(string chain)
+    {
+        lock (_books)
+        {
+            return _books.GetValueOrDefault(chain);
+        }
     }
 
     private HeadSource SourceOf(ChainRuntime chain, Upstream upstream)

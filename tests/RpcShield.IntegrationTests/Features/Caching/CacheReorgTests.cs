@@ -1,4 +1,7 @@
+using System.Reflection;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using RpcShield.Upstreams.Heads;
 using RpcShield.IntegrationTests.Infrastructure;
 
 namespace RpcShield.IntegrationTests.Features.Caching;
@@ -20,14 +23,7 @@ public sealed class CacheReorgTests
         var hash = (await node.CallAsync("eth_sendTransaction", new { from = AnvilNode.DevAddress0, to, value = "0xde0b6b3a7640000" })).GetString()!;
         await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_getTransactionReceipt", $"[\"{hash}\"]")).Result.ValueKind == JsonValueKind.Object, "the receipt through the proxy");
 
-        var reads = new (string Method, string Params)[]
-        {
-            ("eth_getTransactionReceipt", $"[\"{hash}\"]"),
-            ("eth_getBlockByNumber", "[\"latest\",false]"),
-            ("eth_getBalance", $"[\"{to}\",\"latest\"]"),
-            ("eth_getTransactionCount", $"[\"{AnvilNode.DevAddress0}\",\"latest\"]"),
-            ("eth_blockNumber", "[]"),
-        };
+        (string Method, string Params)[] reads = [("eth_getTransactionReceipt", $"[\"{hash}\"]"), .. LatestReads(to)];
 
         // Warm the cache: latest data is kept while the head is unchanged.
         foreach (var (method, parameters) in reads)
@@ -51,12 +47,7 @@ public sealed class CacheReorgTests
         await node.CallAsync("anvil_reorg", 3, Array.Empty<object>());
         await Task.Delay(100);
 
-        foreach (var (method, parameters) in reads)
-        {
-            var direct = await DirectAsync(node, method, parameters);
-            var through = await CacheClient.CallAsync(proxy, method, parameters);
-            Assert.True(JsonEquals(direct, through.Result), $"{method} {parameters}: node {direct} but RpcShield ({through.Cache}) {through.Result}");
-        }
+        await AssertSameAsTheNodeAsync(node, proxy, reads);
 
         // The reorg changed what the warm cache held: the receipt, the latest block, the balance and the nonce.
         for (var i = 0; i < 4; i++)
@@ -71,52 +62,119 @@ public sealed class CacheReorgTests
     [InlineData(false)] // polling only: the tracker sees just the new head, at the old height
     public async Task A_reorg_that_keeps_the_head_height_evicts_final_answers_from_its_fork_point(bool newHeads)
     {
+        await using var proxy = await ReorgAtTheSameHeightAsync(newHeads, reorgEvents: true);
+        Assert.True(await Rpc.MetricAsync(proxy, "rpcshield_cache_evictions_total", ("chain", "test"), ("reason", "reorg")) >= 2);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_reorg_the_cache_never_hears_of_is_caught_by_the_block_hash_its_entries_recorded(bool newHeads)
+    {
+        // The reorg event is lost (as one missed while polling would be): only the head tracker's record of
+        // each block's hash, rewritten as it finds the fork point, shows that the kept answers are stale.
+        await using var proxy = await ReorgAtTheSameHeightAsync(newHeads, reorgEvents: false);
+        Assert.Equal(0, await Rpc.MetricAsync(proxy, "rpcshield_cache_evictions_total", ("chain", "test"), ("reason", "reorg")));
+        // The block and the balance at the fork point, and the receipt of the transaction the reorg took out.
+        Assert.True(await Rpc.MetricAsync(proxy, "rpcshield_cache_evictions_total", ("chain", "test"), ("reason", "hash_mismatch")) >= 3);
+    }
+
+    /// <summary>
+    /// Keeps final answers at block head - 2 (a receipt, the block, a balance) and head data, reorgs the
+    /// last three blocks at the same height, and checks that every read 100 ms later equals the node's.
+    /// </summary>
+    private static async Task<ProxyUnderTest> ReorgAtTheSameHeightAsync(bool newHeads, bool reorgEvents)
+    {
         // The node's `finalized` tag is head - 2 (two slots of one block), finality_depth is 1: block
         // head - 2 is final and kept, and a reorg of depth 3 at the same height replaces it.
         await using var node = await AnvilNode.StartAsync(extraArgs: "--slots-in-an-epoch 1");
         await node.MineAsync(80);
-        await using var proxy = await ProxyUnderTest.StartAsync(CacheClient.Yaml(node.Url, newHeads ? node.WsUrl : null, cache: "cache: { finality_depth: 1 }"));
-        await proxy.WaitRoutableAsync(1);
-        if (newHeads)
+        var proxy = await ProxyUnderTest.StartAsync(CacheClient.Yaml(node.Url, newHeads ? node.WsUrl : null, cache: "cache: { finality_depth: 1 }"));
+        try
         {
-            await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_blockNumber")).Cache == "hit", "eth_blockNumber answered from the live newHeads feed");
+            await proxy.WaitRoutableAsync(1);
+            if (!reorgEvents)
+            {
+                // Nobody hears of reorgs any more (the tracker still finds and records the new chain's hashes).
+                typeof(HeadEvents).GetField(nameof(HeadEvents.Reorged), BindingFlags.Instance | BindingFlags.NonPublic)!.SetValue(proxy.Services.GetRequiredService<HeadEvents>(), null);
+            }
+
+            if (newHeads)
+            {
+                await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_blockNumber")).Cache == "hit", "eth_blockNumber answered from the live newHeads feed");
+            }
+
+            // A transaction in block H - 2 (automine), then two empty blocks: the reorg takes it out.
+            const string to = "0x000000000000000000000000000000000000cafe";
+            var hash = (await node.CallAsync("eth_sendTransaction", new { from = AnvilNode.DevAddress0, to, value = "0xde0b6b3a7640000" })).GetString()!;
+            await Rpc.WaitUntilAsync(async () => (await node.CallAsync("eth_getTransactionReceipt", hash)).ValueKind == JsonValueKind.Object, "the transaction mined");
+            var forked = Convert.ToInt64((await node.CallAsync("eth_getTransactionReceipt", hash)).GetProperty("blockNumber").GetString(), 16);
+            // The tracker has seen block H - 2 as a head (a poll can skip a block: then answers at it that do not
+            // name their block's hash record none, and only the reorg event evicts them; docs/caching.md).
+            var tracker = proxy.Services.GetRequiredService<HeadTracker>();
+            await Rpc.WaitUntilAsync(() => Task.FromResult(tracker.CanonicalHash("test", forked).IsKnown), $"block {forked}'s hash seen by the head tracker");
+            await node.MineAsync(2);
+            var head = forked + 2;
+            await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_blockNumber")).Result.GetString() == $"0x{head:x}", "the proxy at the new head");
+
+            var final = new (string Method, string Params)[]
+            {
+                ("eth_getBlockByNumber", $"[\"0x{forked:x}\",false]"),
+                ("eth_getBalance", $"[\"{to}\",\"0x{forked:x}\"]"),
+                ("eth_getTransactionReceipt", $"[\"{hash}\"]"),
+            };
+            var before = new List<JsonElement>();
+            foreach (var (method, parameters) in final)
+            {
+                await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, method, parameters)).Cache == "hit", $"{method} at the final block {forked} kept");
+                before.Add((await CacheClient.CallAsync(proxy, method, parameters)).Result);
+            }
+
+            var latest = LatestReads(to);
+            foreach (var (method, parameters) in latest)
+            {
+                await CacheClient.CallAsync(proxy, method, parameters);
+            }
+
+            await node.CallAsync("anvil_reorg", 3, Array.Empty<object>());
+            Assert.Equal(head, await node.BlockNumberAsync());
+            await Task.Delay(100);
+
+            for (var i = 0; i < final.Length; i++)
+            {
+                var (method, parameters) = final[i];
+                var direct = await DirectAsync(node, method, parameters);
+                Assert.False(JsonEquals(before[i], direct), $"{method} did not change in the reorg");
+            }
+
+            await AssertSameAsTheNodeAsync(node, proxy, [.. final, .. latest]);
+
+            return proxy;
         }
-
-        // A transaction in block H - 2 (automine), then two empty blocks: the reorg takes it out.
-        const string to = "0x000000000000000000000000000000000000cafe";
-        var hash = (await node.CallAsync("eth_sendTransaction", new { from = AnvilNode.DevAddress0, to, value = "0xde0b6b3a7640000" })).GetString()!;
-        await Rpc.WaitUntilAsync(async () => (await node.CallAsync("eth_getTransactionReceipt", hash)).ValueKind == JsonValueKind.Object, "the transaction mined");
-        var forked = Convert.ToInt64((await node.CallAsync("eth_getTransactionReceipt", hash)).GetProperty("blockNumber").GetString(), 16);
-        await node.MineAsync(2);
-        var head = forked + 2;
-        await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, "eth_blockNumber")).Result.GetString() == $"0x{head:x}", "the proxy at the new head");
-
-        var reads = new (string Method, string Params)[]
+        catch
         {
-            ("eth_getBlockByNumber", $"[\"0x{forked:x}\",false]"),
-            ("eth_getBalance", $"[\"{to}\",\"0x{forked:x}\"]"),
-        };
-        var before = new List<JsonElement>();
+            await proxy.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The reads at the head: the latest block, a balance, the dev account's nonce, the block number.</summary>
+    private static (string Method, string Params)[] LatestReads(string to) =>
+    [
+        ("eth_getBlockByNumber", "[\"latest\",false]"),
+        ("eth_getBalance", $"[\"{to}\",\"latest\"]"),
+        ("eth_getTransactionCount", $"[\"{AnvilNode.DevAddress0}\",\"latest\"]"),
+        ("eth_blockNumber", "[]"),
+    ];
+
+    private static async Task AssertSameAsTheNodeAsync(AnvilNode node, ProxyUnderTest proxy, (string Method, string Params)[] reads)
+    {
         foreach (var (method, parameters) in reads)
         {
-            await Rpc.WaitUntilAsync(async () => (await CacheClient.CallAsync(proxy, method, parameters)).Cache == "hit", $"{method} at the final block {forked} kept");
-            before.Add((await CacheClient.CallAsync(proxy, method, parameters)).Result);
-        }
-
-        await node.CallAsync("anvil_reorg", 3, Array.Empty<object>());
-        Assert.Equal(head, await node.BlockNumberAsync());
-        await Task.Delay(100);
-
-        for (var i = 0; i < reads.Length; i++)
-        {
-            var (method, parameters) = reads[i];
             var direct = await DirectAsync(node, method, parameters);
-            Assert.False(JsonEquals(before[i], direct), $"{method} did not change in the reorg");
             var through = await CacheClient.CallAsync(proxy, method, parameters);
             Assert.True(JsonEquals(direct, through.Result), $"{method} {parameters}: node {direct} but RpcShield ({through.Cache}) {through.Result}");
         }
-
-        Assert.True(await Rpc.MetricAsync(proxy, "rpcshield_cache_evictions_total", ("chain", "test"), ("reason", "reorg")) >= 2);
     }
 
     private static async Task<JsonElement> DirectAsync(AnvilNode node, string method, string parameters)

@@ -43,7 +43,7 @@ public sealed class CachePolicyTests
     public void Keeps_by_hash_answers_only_when_found_and_final(string response, bool kept, long block)
     {
         var rule = new CacheRule(CacheRuleKind.ByHash);
-        Assert.Equal(kept, CachePolicy.TryTakeResult(Encoding.UTF8.GetBytes(response), rule, Finalized, out _, out var at));
+        Assert.Equal(kept, CachePolicy.TryTakeResult(Encoding.UTF8.GetBytes(response), rule, Finalized, out _, out var at, out _));
         if (block >= 0)
         {
             Assert.Equal(block, at);
@@ -54,9 +54,9 @@ public sealed class CachePolicyTests
     public void Errors_and_nulls_are_never_kept()
     {
         var final = new CacheRule(CacheRuleKind.Final, 5);
-        Assert.False(CachePolicy.TryTakeResult("""{"jsonrpc":"2.0","id":1,"error":{"code":3,"message":"execution reverted"}}"""u8, final, Finalized, out _, out _));
-        Assert.False(CachePolicy.TryTakeResult("""{"jsonrpc":"2.0","id":1,"result":null}"""u8, final, Finalized, out _, out _));
-        Assert.True(CachePolicy.TryTakeResult("""{"id":1,"jsonrpc":"2.0","result":{"a":[1,2]}}"""u8, final, Finalized, out var result, out _));
+        Assert.False(CachePolicy.TryTakeResult("""{"jsonrpc":"2.0","id":1,"error":{"code":3,"message":"execution reverted"}}"""u8, final, Finalized, out _, out _, out _));
+        Assert.False(CachePolicy.TryTakeResult("""{"jsonrpc":"2.0","id":1,"result":null}"""u8, final, Finalized, out _, out _, out _));
+        Assert.True(CachePolicy.TryTakeResult("""{"id":1,"jsonrpc":"2.0","result":{"a":[1,2]}}"""u8, final, Finalized, out var result, out _, out _));
         Assert.Equal("""{"a":[1,2]}""", Encoding.UTF8.GetString(result));
     }
 

@@ -126,6 +126,39 @@ public sealed class HeadTrackerTests
     }
 
     [Fact]
+    public async Task The_canonical_hash_of_a_block_is_the_one_an_upstream_at_the_best_head_showed_last()
+    {
+        var (registry, chain, metrics) = TestChains.Create(_time);
+        var tracker = new HeadTracker(registry, new UpstreamSender(_time, [], []), _time, metrics, new Recording(), new HeadEvents(NullLogger<HeadEvents>.Instance), NullLogger<HeadTracker>.Instance);
+        var (u0, u1) = (chain.Upstreams[0], chain.Upstreams[1]);
+        foreach (var upstream in chain.Upstreams)
+        {
+            upstream.Health.ProbeSucceeded(10, chainIdVerified: true);
+        }
+
+        chain.PublishNow();
+        static string Hash(char fork, long number) => "0x" + new string(fork, 62) + number.ToString("x2", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.False(tracker.CanonicalHash("test", 11).IsKnown);
+        for (var number = 10; number <= 12; number++)
+        {
+            await tracker.ObserveAsync(chain, u0, new BlockHeader(number, Hash('a', number), Hash('a', number - 1)), CancellationToken.None);
+        }
+
+        // u1 lags on another block 11: not at the best head, so not canonical.
+        await tracker.ObserveAsync(chain, u1, new BlockHeader(11, Hash('c', 11), Hash('a', 10)), CancellationToken.None);
+        await WaitFor(() => chain.BestHead == 12);
+        Assert.Equal(BlockHash.Parse(Hash('a', 11)), tracker.CanonicalHash("test", 11));
+        Assert.Equal(BlockHash.Parse(Hash('c', 11)), tracker.HashShownBy(u1, 11));
+        Assert.False(tracker.CanonicalHash("test", 9).IsKnown);
+        Assert.False(tracker.CanonicalHash("other", 11).IsKnown);
+
+        // u0 reorgs at the same height: block 12 gets the new chain's hash as the fork point is found, 11 stays.
+        await tracker.ObserveAsync(chain, u0, new BlockHeader(12, Hash('b', 12), Hash('a', 11)), CancellationToken.None);
+        Assert.Equal(BlockHash.Parse(Hash('b', 12)), tracker.CanonicalHash("test", 12));
+        Assert.Equal(BlockHash.Parse(Hash('a', 11)), tracker.CanonicalHash("test", 11));
+    }
+
+    [Fact]
     public async Task A_node_climbing_block_by_block_in_a_burst_is_trusted_at_each_head()
     {
         var (registry, chain, metrics) = TestChains.Create(_time);
