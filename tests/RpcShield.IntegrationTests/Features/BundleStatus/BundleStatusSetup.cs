@@ -34,7 +34,8 @@ internal sealed class BundleStatusSetup : IAsyncDisposable
     public ProxyUnderTest Proxy { get; }
 
     /// <param name="builders">YAML builder entries; null: one accepting builder `a`.</param>
-    public static async Task<BundleStatusSetup> StartAsync(Func<List<IAsyncDisposable>, Task<string[]>>? builders = null, string extraTop = "")
+    /// <param name="services">Extra service registrations (e.g. a recording journal).</param>
+    public static async Task<BundleStatusSetup> StartAsync(Func<List<IAsyncDisposable>, Task<string[]>>? builders = null, string extraTop = "", Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var anvil = await AnvilNode.StartAsync();
         var owned = new List<IAsyncDisposable>();
@@ -56,7 +57,7 @@ internal sealed class BundleStatusSetup : IAsyncDisposable
             yaml = yaml.Replace("journal: { path: \"\" }", extraTop, StringComparison.Ordinal);
         }
 
-        var proxy = await ProxyUnderTest.StartAsync(yaml, FanoutTests.Env);
+        var proxy = await ProxyUnderTest.StartAsync(yaml, FanoutTests.Env, services);
         await FanoutTests.WaitForHeadAsync(proxy);
         return new BundleStatusSetup(anvil, proxy, owned);
     }
