@@ -151,11 +151,11 @@ internal sealed partial class BundleJudge : IHostedService, IDisposable
         var simulation = await _simulator.SimulateAsync(chain, input.RawTransactions, txs, block.Number, cancellationToken).ConfigureAwait(false);
         if (simulation.Reverted)
         {
-            var tx = simulation.RevertedIndex < txs.Count ? txs[simulation.RevertedIndex] : null;
-            if (tx is null || !RevertingAllowed(input.Request).Contains(tx.Hash))
+            var hash = simulation.RevertedTx ?? (simulation.RevertedIndex < txs.Count ? txs[simulation.RevertedIndex].Hash : null);
+            if (hash is null || !RevertingAllowed(input.Request).Contains(hash))
             {
                 return new BundleVerdict(BundleReasons.NotIncluded, BundleReasons.Reverted,
-                    $"transaction {tx?.Hash ?? $"#{simulation.RevertedIndex}"} reverts on block {block.Number - 1}'s state ({simulation.RevertData}); simulated with {simulation.Detail}");
+                    $"transaction {hash ?? $"#{simulation.RevertedIndex}"} reverts on block {block.Number - 1}'s state ({simulation.RevertData}); simulated with {simulation.Detail}");
             }
         }
 

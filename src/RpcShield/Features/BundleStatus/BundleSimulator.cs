@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using RpcShield.Chains;
+using RpcShield.Features.Signing;
 using RpcShield.JsonRpc;
 using RpcShield.Upstreams;
 
@@ -22,7 +23,8 @@ internal sealed class BundleSimulator(UpstreamSender sender)
     {
         var parent = Hex(target - 1);
         var tried = new List<string>();
-        var callBundle = await TryAsync(chain, "eth_callBundle", CallBundleBody(raws, target, parent), ReadCallBundle, tried, cancellationToken).ConfigureAwait(false);
+        var hashes = raws.Select(r => "0x" + Convert.ToHexStringLower(FlashbotsSigner.Keccak(r))).ToList();
+        var callBundle = await TryAsync(chain, "eth_callBundle", CallBundleBody(raws, target, parent), (root, via) => ReadCallBundle(root, via, hashes), tried, cancellationToken).ConfigureAwait(false);
         if (callBundle is not null)
         {
             return callBundle;
@@ -96,6 +98,11 @@ internal sealed class BundleSimulator(UpstreamSender sender)
             {
                 tried.Add($"{method} on {upstream.Name}: not JSON");
             }
+            catch (InvalidOperationException)
+            {
+                // A value of an unexpected JSON kind (a number where a string belongs): not an answer to read.
+                tried.Add($"{method} on {upstream.Name}: unexpected answer");
+            }
         }
 
         return null;
@@ -111,28 +118,40 @@ internal sealed class BundleSimulator(UpstreamSender sender)
             || message.Contains("does not exist", StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>Flashbots `eth_callBundle`: `result.results[i]` carries `error` and `revert` for a failing transaction.</summary>
-    private static SimulationResult? ReadCallBundle(JsonElement root, string via)
+    /// <summary>
+    /// Flashbots `eth_callBundle`: `result.results[i]` (one object per transaction, in bundle order,
+    /// with its `txHash`) carries `error` and `revert` for a failing transaction. Any other shape (a
+    /// result per transaction missing, a hash that is not the bundle's) is not read: null, never a guess.
+    /// </summary>
+    internal static SimulationResult? ReadCallBundle(JsonElement root, string via, IReadOnlyList<string> txHashes)
     {
         if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object
-            || !result.TryGetProperty("results", out var results) || results.ValueKind != JsonValueKind.Array)
+            || !result.TryGetProperty("results", out var results) || results.ValueKind != JsonValueKind.Array
+            || results.GetArrayLength() != txHashes.Count)
         {
             return null;
         }
 
+        SimulationResult? reverted = null;
         var i = 0;
         foreach (var tx in results.EnumerateArray())
         {
-            if (tx.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+            if (tx.ValueKind != JsonValueKind.Object
+                || (tx.TryGetProperty("txHash", out var hash) && !(hash.ValueKind == JsonValueKind.String && string.Equals(hash.GetString(), txHashes[i], StringComparison.OrdinalIgnoreCase))))
             {
-                var revert = tx.TryGetProperty("revert", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-                return new SimulationResult(true, via, i, revert ?? Text(error), via);
+                return null;
+            }
+
+            if (reverted is null && tx.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+            {
+                var revert = tx.TryGetProperty("revert", out var r) && r.ValueKind == JsonValueKind.String && r.GetString() is { Length: > 0 } data ? data : null;
+                reverted = new SimulationResult(true, via, i, revert is null ? Text(error) : $"{Text(error)}, revert data {revert}", via) { RevertedTx = txHashes[i] };
             }
 
             i++;
         }
 
-        return new SimulationResult(true, via, -1, null, via);
+        return reverted ?? new SimulationResult(true, via, -1, null, via);
     }
 
     /// <summary>`eth_simulateV1`: `result[0].calls[i].status` is 0x0 for a failing call, with `error` and `returnData`.</summary>
