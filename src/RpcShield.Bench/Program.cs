@@ -5,13 +5,19 @@ using RpcShield.Configuration;
 
 // RpcShield bench: direct vs through RpcShield (vs nginx) on loopback, same load, same run.
 // usage: dotnet run -c Release --project src/RpcShield.Bench -- [--duration 10s] [--connections 32]
-//        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
+//        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--bundles 300] [--builders-in-process] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
 var options = args.Select((a, i) => (a, i)).Where(x => x.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(x => x.a[2..], x => x.i + 1 < args.Length && !args[x.i + 1].StartsWith("--", StringComparison.Ordinal) ? args[x.i + 1] : "true");
 string Opt(string name, string fallback) => options.TryGetValue(name, out var v) ? v : fallback;
 if (options.ContainsKey("serve-upstream"))
 {
     await StaticUpstream.ServeUntilStdinClosesAsync(int.Parse(Opt("fail-every", "0"), CultureInfo.InvariantCulture));
+    return 0;
+}
+
+if (options.ContainsKey("serve-builders"))
+{
+    await BuilderSinks.ServeUntilStdinClosesAsync(int.Parse(Opt("serve-builders", "10"), CultureInfo.InvariantCulture));
     return 0;
 }
 
@@ -47,8 +53,10 @@ var fanout = new List<FanoutResult>();
 if (wanted.Contains("fanout"))
 {
     var bundles = int.Parse(Opt("bundles", "300"), CultureInfo.InvariantCulture);
-    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: false, Console.Out));
-    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: true, Console.Out));
+    // The builders run in a process of their own unless asked otherwise (the layout of earlier rounds, for comparison).
+    var separate = !options.ContainsKey("builders-in-process");
+    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: false, Console.Out, separate));
+    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: true, Console.Out, separate));
 }
 
 Report.PrintTable(results, Console.Out);

@@ -52,7 +52,7 @@ internal static class Report
         output.WriteLine("|---|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
-            output.WriteLine($"| {r.Builders} builders, signing {(r.Signed ? "on" : "off")} | {r.Bundles} | {N(r.DirectP50Ms)} / {N(r.DirectP99Ms)} ms | {N(r.FanoutP50Ms)} / {N(r.FanoutP99Ms)} ms | {N(r.AddedP50Ms)} ms | {N(r.AddedP99Ms)} ms |");
+            output.WriteLine($"| {r.Builders} builders ({(r.SeparateProcess ? "own process" : "in-process")}), signing {(r.Signed ? "on" : "off")} | {r.Bundles} | {N(r.DirectP50Ms)} / {N(r.DirectP99Ms)} ms | {N(r.FanoutP50Ms)} / {N(r.FanoutP99Ms)} ms | {N(r.AddedP50Ms)} ms | {N(r.AddedP99Ms)} ms |");
         }
     }
 
