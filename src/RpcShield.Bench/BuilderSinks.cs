@@ -17,8 +17,8 @@ internal abstract class BuilderSinks : IAsyncDisposable
     /// <summary>Bodies each builder has read so far.</summary>
     public abstract Task<int[]> CountsAsync();
 
-    /// <summary>Waits until builders 0..<c>before.Length</c>-1 each read one more body; the latest of those arrival times (Stopwatch ticks).</summary>
-    public abstract Task<long> LastArrivalAsync(int[] before);
+    /// <summary>Waits until builders 0..<c>before.Length</c>-1 each read one more body; the earliest and latest of those arrival times (Stopwatch ticks).</summary>
+    public abstract Task<(long First, long Last)> ArrivalsAsync(int[] before);
 
     public abstract ValueTask DisposeAsync();
 
@@ -39,7 +39,8 @@ internal abstract class BuilderSinks : IAsyncDisposable
             else
             {
                 var before = context.Request.Query["after"].ToString().Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
-                answer = (await sinks.LastArrivalAsync(before).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture);
+                var (first, last) = await sinks.ArrivalsAsync(before).ConfigureAwait(false);
+                answer = string.Create(CultureInfo.InvariantCulture, $"{first},{last}");
             }
 
             await context.Response.WriteAsync(answer).ConfigureAwait(false);
@@ -68,15 +69,16 @@ internal abstract class BuilderSinks : IAsyncDisposable
 
         public override Task<int[]> CountsAsync() => Task.FromResult(sinks.Select(s => s.Count).ToArray());
 
-        public override async Task<long> LastArrivalAsync(int[] before)
+        public override async Task<(long First, long Last)> ArrivalsAsync(int[] before)
         {
-            long last = 0;
+            (long first, long last) = (long.MaxValue, 0);
             for (var s = 0; s < before.Length; s++)
             {
-                last = Math.Max(last, await sinks[s].WaitForArrivalAsync(before[s]).ConfigureAwait(false));
+                var arrival = await sinks[s].WaitForArrivalAsync(before[s]).ConfigureAwait(false);
+                (first, last) = (Math.Min(first, arrival), Math.Max(last, arrival));
             }
 
-            return last;
+            return (first, last);
         }
 
         public override async ValueTask DisposeAsync()
@@ -116,8 +118,11 @@ internal abstract class BuilderSinks : IAsyncDisposable
         public override async Task<int[]> CountsAsync() =>
             [.. (await control.GetStringAsync("/counts").ConfigureAwait(false)).Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))];
 
-        public override async Task<long> LastArrivalAsync(int[] before) =>
-            long.Parse(await control.GetStringAsync("/last?after=" + string.Join(',', before)).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        public override async Task<(long First, long Last)> ArrivalsAsync(int[] before)
+        {
+            var answer = (await control.GetStringAsync("/arrivals?after=" + string.Join(',', before)).ConfigureAwait(false)).Split(',');
+            return (long.Parse(answer[0], CultureInfo.InvariantCulture), long.Parse(answer[1], CultureInfo.InvariantCulture));
+        }
 
         public override async ValueTask DisposeAsync()
         {

@@ -11,9 +11,16 @@ using RpcShield.Configuration;
 
 namespace RpcShield.Bench;
 
-/// <summary>What the fan-out scenario measured: bot send → last of N builders holding the body.</summary>
+/// <summary>
+/// What the fan-out scenario measured: bot send → last of N builders holding the body (and, to tell
+/// where a tail comes from, → the first of them).
+/// </summary>
 internal sealed record FanoutResult(int Builders, int Bundles, bool Signed, double DirectP50Ms, double DirectP99Ms, double FanoutP50Ms, double FanoutP99Ms, bool SeparateProcess = true)
 {
+    public double FirstP50Ms { get; init; }
+
+    public double FirstP99Ms { get; init; }
+
     public double AddedP50Ms => FanoutP50Ms - DirectP50Ms;
 
     public double AddedP99Ms => FanoutP99Ms - DirectP99Ms;
@@ -61,15 +68,20 @@ internal static class FanoutScenario
         var body = BundleBody();
         log.WriteLine($"[fanout] {builders} builders ({(separateProcess ? "own process" : "in the bench's process")}), {bundles} bundles, signing {(signed ? "on" : "off")}…");
 
-        var direct = await MeasureAsync(client, sinks.Urls[0], body, sinks, 1, bundles).ConfigureAwait(false);
-        var fanout = await MeasureAsync(client, proxy.BoundAddress().ToString(), body, sinks, builders, bundles).ConfigureAwait(false);
-        return new FanoutResult(builders, bundles, signed, P(direct, 0.5), P(direct, 0.99), P(fanout, 0.5), P(fanout, 0.99), separateProcess);
+        var (direct, _) = await MeasureAsync(client, sinks.Urls[0], body, sinks, 1, bundles).ConfigureAwait(false);
+        var (fanout, first) = await MeasureAsync(client, proxy.BoundAddress().ToString(), body, sinks, builders, bundles).ConfigureAwait(false);
+        return new FanoutResult(builders, bundles, signed, P(direct, 0.5), P(direct, 0.99), P(fanout, 0.5), P(fanout, 0.99), separateProcess)
+        {
+            FirstP50Ms = P(first, 0.5),
+            FirstP99Ms = P(first, 0.99),
+        };
     }
 
-    /// <summary>Sequential sends to <paramref name="url"/>; each sample ends when the first <paramref name="reached"/> builders all hold the body.</summary>
-    private static async Task<double[]> MeasureAsync(HttpClient client, string url, byte[] body, BuilderSinks sinks, int reached, int count)
+    /// <summary>Sequential sends to <paramref name="url"/>; each sample ends when the first <paramref name="reached"/> builders all hold the body (and, second, when the first of them did).</summary>
+    private static async Task<(double[] Last, double[] First)> MeasureAsync(HttpClient client, string url, byte[] body, BuilderSinks sinks, int reached, int count)
     {
         var samples = new double[count];
+        var firsts = new double[count];
         for (var i = -20; i < count; i++)
         {
             var before = (await sinks.CountsAsync().ConfigureAwait(false))[..reached];
@@ -78,16 +90,17 @@ internal static class FanoutScenario
             content.Headers.ContentType = new("application/json");
             using var response = await client.PostAsync(url, content).ConfigureAwait(false);
             await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-            var last = await sinks.LastArrivalAsync(before).ConfigureAwait(false);
-
+            var (first, last) = await sinks.ArrivalsAsync(before).ConfigureAwait(false);
             if (i >= 0)
             {
                 samples[i] = Stopwatch.GetElapsedTime(start, last).TotalMilliseconds;
+                firsts[i] = Stopwatch.GetElapsedTime(start, first).TotalMilliseconds;
             }
         }
 
         Array.Sort(samples);
-        return samples;
+        Array.Sort(firsts);
+        return (samples, firsts);
     }
 
     private static double P(double[] sorted, double q) => RpcShield.Telemetry.Quantile.NearestRank(sorted, q) ?? 0;
