@@ -47,7 +47,7 @@ internal abstract class BuilderSinks : IAsyncDisposable
         }).ConfigureAwait(false);
         await using (control.ConfigureAwait(false))
         {
-            Console.WriteLine($"{UpstreamProcess.ListeningPrefix}{url} {string.Join(' ', sinks.Urls)}");
+            Console.WriteLine($"{BenchChildProcess.ListeningPrefix}{url} {string.Join(' ', sinks.Urls)}");
             await Console.In.ReadToEndAsync().ConfigureAwait(false);
         }
     }
@@ -96,23 +96,9 @@ internal abstract class BuilderSinks : IAsyncDisposable
 
         public static async Task<SinkProcess> StartAsync(int count)
         {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-            info.ArgumentList.Add(typeof(BuilderSinks).Assembly.Location);
-            info.ArgumentList.Add("--serve-builders");
-            info.ArgumentList.Add(count.ToString(CultureInfo.InvariantCulture));
-            var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the builders process");
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            while (await process.StandardOutput.ReadLineAsync(timeout.Token).ConfigureAwait(false) is { } line)
-            {
-                if (line.StartsWith(UpstreamProcess.ListeningPrefix, StringComparison.Ordinal))
-                {
-                    var parts = line[UpstreamProcess.ListeningPrefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    return new SinkProcess(process, new HttpClient { BaseAddress = new Uri(parts[0]) }, parts[1..]);
-                }
-            }
-
-            process.Kill();
-            throw new InvalidOperationException("the builders process exited before listening");
+            var (process, listening) = await BenchChildProcess.StartAsync("--serve-builders", count.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            var parts = listening.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return new SinkProcess(process, new HttpClient { BaseAddress = new Uri(parts[0]) }, parts[1..]);
         }
 
         public override async Task<int[]> CountsAsync() =>
@@ -127,18 +113,7 @@ internal abstract class BuilderSinks : IAsyncDisposable
         public override async ValueTask DisposeAsync()
         {
             control.Dispose();
-            process.StandardInput.Close();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            process.Dispose();
+            await BenchChildProcess.StopAsync(process).ConfigureAwait(false);
         }
     }
 }
