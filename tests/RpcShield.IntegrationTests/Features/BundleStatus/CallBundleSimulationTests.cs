@@ -28,7 +28,7 @@ public sealed class CallBundleSimulationTests(ITestOutputHelper output)
                 asked.Add(p[0].Clone());
             }
 
-            return SimulatingUpstream.CallBundleAnswer(id, p, revertAt: 1);
+            return SimulatingUpstream.CallBundleAnswer(id, p, 1);
         };
         var first = SignedTx.Transfer(AnvilNode.DevKey0, 0, BundleStatusSetup.Recipient, 1000);
         var second = SignedTx.Transfer(AnvilNode.DevKey0, 1, BundleStatusSetup.Recipient, 1000);
@@ -50,6 +50,26 @@ public sealed class CallBundleSimulationTests(ITestOutputHelper output)
         Assert.Equal($"0x{target:x}", request.GetProperty("blockNumber").GetString());
         Assert.Equal($"0x{target - 1:x}", request.GetProperty("stateBlockNumber").GetString());
         Assert.Equal([first, second], request.GetProperty("txs").EnumerateArray().Select(t => t.GetString()!));
+    }
+
+    [Fact]
+    public async Task A_revert_the_bot_allowed_in_revertingTxHashes_is_passed_over_and_the_next_revert_counts()
+    {
+        SimulatingUpstream? sim = null;
+        await using var setup = await StartAsync(s => sim = s);
+        sim!.Answers["eth_callBundle"] = (id, p) => SimulatingUpstream.CallBundleAnswer(id, p, 0, 1);
+        var allowed = SignedTx.Transfer(AnvilNode.DevKey0, 0, BundleStatusSetup.Recipient, 1000);
+        var second = SignedTx.Transfer(AnvilNode.DevKey0, 1, BundleStatusSetup.Recipient, 1000);
+        var target = await setup.Anvil.BlockNumberAsync() + 1;
+        var reply = await Rpc.CallAsync(setup.Proxy, "eth_sendBundle",
+            $$"""[{"txs":["{{allowed}}","{{second}}"],"blockNumber":"0x{{target:x}}","revertingTxHashes":["{{SimulatingUpstream.TxHash(allowed).ToUpperInvariant().Replace("0X", "0x", StringComparison.Ordinal)}}"]}]""");
+        Assert.False(reply.IsError, reply.Body.ToString());
+
+        await setup.MineEmptyAsync();
+        var status = await JudgedAsync(setup, reply.Result.GetProperty("bundleHash").GetString()!);
+
+        Assert.Equal("reverted", status.GetProperty("reason").GetString());
+        Assert.Contains($"transaction {SimulatingUpstream.TxHash(second)} reverts", status.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -147,7 +167,7 @@ public sealed class CallBundleSimulationTests(ITestOutputHelper output)
         await setup.Proxy.WaitRoutableAsync(2);
         // The trusted node has no eth_callBundle (anvil's eth_simulateV1 decides); the untrusted one would call it reverted.
         trusted!.Answers["eth_callBundle"] = (id, _) => SimulatingUpstream.MethodNotFound(id, "eth_callBundle");
-        untrusted!.Answers["eth_callBundle"] = (id, p) => SimulatingUpstream.CallBundleAnswer(id, p, revertAt: 0);
+        untrusted!.Answers["eth_callBundle"] = (id, p) => SimulatingUpstream.CallBundleAnswer(id, p, 0);
         var tx = SignedTx.Transfer(AnvilNode.DevKey0, 0, BundleStatusSetup.Recipient, 1000);
         var target = await setup.Anvil.BlockNumberAsync() + 1;
         var hash = await setup.SendAcceptedAsync([tx], target);

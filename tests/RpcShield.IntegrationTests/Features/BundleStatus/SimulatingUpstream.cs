@@ -60,12 +60,12 @@ internal sealed class SimulatingUpstream : IAsyncDisposable
         return self;
     }
 
-    /// <summary>A Flashbots `eth_callBundle` result for the bundle in <paramref name="parameters"/>: every transaction succeeds, or the one at <paramref name="revertAt"/> reverts.</summary>
-    public static string CallBundleAnswer(string id, JsonElement parameters, int revertAt = -1)
+    /// <summary>A Flashbots `eth_callBundle` result for the bundle in <paramref name="parameters"/>: every transaction succeeds but those at the indexes <paramref name="revertAt"/>.</summary>
+    public static string CallBundleAnswer(string id, JsonElement parameters, params int[] revertAt)
     {
         var txs = parameters[0].GetProperty("txs").EnumerateArray().Select(t => t.GetString()!).ToList();
         var results = txs.Select((raw, i) =>
-            $$"""{"coinbaseDiff":"21000000000000","ethSentToCoinbase":"0","fromAddress":"{{AnvilNode.DevAddress0}}","gasFees":"21000000000000","gasPrice":"1000000000","gasUsed":21000,"toAddress":"{{BundleStatusSetup.Recipient}}","txHash":"{{TxHash(raw)}}",{{(i == revertAt ? $"\"error\":\"execution reverted\",\"revert\":\"{RevertData}\"" : "\"value\":\"0x\"")}}}""");
+            $$"""{"coinbaseDiff":"21000000000000","ethSentToCoinbase":"0","fromAddress":"{{AnvilNode.DevAddress0}}","gasFees":"21000000000000","gasPrice":"1000000000","gasUsed":21000,"toAddress":"{{BundleStatusSetup.Recipient}}","txHash":"{{TxHash(raw)}}",{{(revertAt.Contains(i) ? $"\"error\":\"execution reverted\",\"revert\":\"{RevertData}\"" : "\"value\":\"0x\"")}}}""");
         return Result(id, $$"""{"bundleGasPrice":"1000000000","bundleHash":"0x1111111111111111111111111111111111111111111111111111111111111111","coinbaseDiff":"21000000000000","ethSentToCoinbase":"0","gasFees":"21000000000000","results":[{{string.Join(',', results)}}],"stateBlockNumber":1,"totalGasUsed":21000}""");
     }
 
