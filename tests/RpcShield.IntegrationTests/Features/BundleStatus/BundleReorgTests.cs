@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using RpcShield.Chains;
 using RpcShield.IntegrationTests.Features.Fanout;
 using RpcShield.IntegrationTests.Infrastructure;
 using RpcShield.Journal;
@@ -73,6 +74,12 @@ public sealed class BundleReorgTests(ITestOutputHelper output)
         Assert.Equal("included", status.GetProperty("state").GetString());
         Assert.Equal("a", status.GetProperty("includedIn").GetProperty("builder").GetString());
         Assert.Equal($"0x{target:x}", status.GetProperty("includedIn").GetProperty("block").GetString());
+        // A same-height reorg is told by the block's hash: wait until the head tracker has seen this one's
+        // (a health probe can move the head, and the inclusion tracker judge it, before the head poll brings it).
+        var blockHash = (await setup.Anvil.CallAsync("eth_getBlockByNumber", $"0x{target:x}", false)).GetProperty("hash").GetString();
+        var upstream = setup.Proxy.Services.GetRequiredService<ChainRegistry>().Default.Upstreams[0];
+        await Rpc.WaitUntilAsync(() => Task.FromResult(string.Equals(upstream.Health.HeadHash, blockHash, StringComparison.OrdinalIgnoreCase)),
+            "RpcShield's head tracker to see the target block's hash");
         return (tx, hash, target);
     }
 
