@@ -5,7 +5,7 @@ using RpcShield.Configuration;
 
 // RpcShield bench: direct vs through RpcShield (vs nginx) on loopback, same load, same run.
 // usage: dotnet run -c Release --project src/RpcShield.Bench -- [--duration 10s] [--connections 32]
-//        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--memory-batch 100] [--bundles 300] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
+//        [--scenarios single,batch10,large,failover,fanout,botmix,memory] [--botmix-connections 8,32] [--memory-duration 60s] [--memory-batch 100] [--bundles 300] [--builders-in-process] [--json artifacts/bench.json] [--no-nginx] [--builtin-load] [--alloc-profile]
 const string Usage = """
     usage: dotnet run -c Release --project src/RpcShield.Bench -- [options]
       --scenarios LIST        single,batch10,large,failover,fanout,botmix,memory (default: single,batch10,large,failover,fanout)
@@ -15,6 +15,7 @@ const string Usage = """
       --memory-duration 60s
       --memory-batch 100      client reads per JSON-RPC batch in the memory scenario
       --bundles 300           fan-out bundles per row
+      --builders-in-process   fan-out builders and node inside the bench (default: a child process, --serve-builders N)
       --json PATH             results as JSON (default artifacts/bench.json)
       --no-nginx              no comparison hops (nginx; HAProxy and Caddy on `single`) in the wrk scenarios
       --builtin-load          the built-in HttpClient load instead of wrk
@@ -32,6 +33,12 @@ string Opt(string name, string fallback) => options.TryGetValue(name, out var v)
 if (options.ContainsKey("serve-upstream"))
 {
     await StaticUpstream.ServeUntilStdinClosesAsync(int.Parse(Opt("fail-every", "0"), CultureInfo.InvariantCulture));
+    return 0;
+}
+
+if (options.ContainsKey("serve-builders"))
+{
+    await BuilderSinks.ServeUntilStdinClosesAsync(int.Parse(Opt("serve-builders", "10"), CultureInfo.InvariantCulture));
     return 0;
 }
 
@@ -67,8 +74,10 @@ var fanout = new List<FanoutResult>();
 if (wanted.Contains("fanout"))
 {
     var bundles = int.Parse(Opt("bundles", "300"), CultureInfo.InvariantCulture);
-    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: false, Console.Out));
-    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: true, Console.Out));
+    // The builders run in a process of their own unless asked otherwise (the layout of earlier rounds, for comparison).
+    var separate = !options.ContainsKey("builders-in-process");
+    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: false, Console.Out, separate));
+    fanout.Add(await FanoutScenario.RunAsync(builders: 10, bundles, signed: true, Console.Out, separate));
 }
 
 Report.PrintTable(results, Console.Out);

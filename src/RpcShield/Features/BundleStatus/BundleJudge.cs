@@ -148,15 +148,13 @@ internal sealed partial class BundleJudge : IHostedService, IDisposable
                 $"every builder that accepted it ({string.Join(", ", accepted.Select(b => b.Builder))}) answered after block {block.Number} was already seen");
         }
 
-        var simulation = await _simulator.SimulateAsync(chain, input.RawTransactions, txs, block.Number, cancellationToken).ConfigureAwait(false);
+        // Transactions the bot allowed to revert (`revertingTxHashes`) are passed over: the first other revert counts.
+        var simulation = await _simulator.SimulateAsync(chain, input.RawTransactions, txs, block.Number, RevertingAllowed(input.Request), cancellationToken).ConfigureAwait(false);
         if (simulation.Reverted)
         {
-            var tx = simulation.RevertedIndex < txs.Count ? txs[simulation.RevertedIndex] : null;
-            if (tx is null || !RevertingAllowed(input.Request).Contains(tx.Hash))
-            {
-                return new BundleVerdict(BundleReasons.NotIncluded, BundleReasons.Reverted,
-                    $"transaction {tx?.Hash ?? $"#{simulation.RevertedIndex}"} reverts on block {block.Number - 1}'s state ({simulation.RevertData}); simulated with {simulation.Detail}");
-            }
+            var hash = simulation.RevertedTx ?? (simulation.RevertedIndex < txs.Count ? txs[simulation.RevertedIndex].Hash : null);
+            return new BundleVerdict(BundleReasons.NotIncluded, BundleReasons.Reverted,
+                $"transaction {hash ?? $"#{simulation.RevertedIndex}"} reverts on block {block.Number - 1}'s state ({simulation.RevertData}); simulated with {simulation.Detail}");
         }
 
         if (!simulation.Ran)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using RpcShield.Chains;
+using RpcShield.Features.Signing;
 using RpcShield.JsonRpc;
 using RpcShield.Upstreams;
 
@@ -18,11 +19,13 @@ internal sealed class BundleSimulator(UpstreamSender sender)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
     private const int MaxUpstreams = 3;
 
-    public async Task<SimulationResult> SimulateAsync(ChainRuntime chain, IReadOnlyList<byte[]> raws, IReadOnlyList<BundleTransaction> txs, long target, CancellationToken cancellationToken)
+    /// <param name="mayRevert">Hashes of the bundle's `revertingTxHashes`: a revert of one of them is allowed, the first other revert counts.</param>
+    public async Task<SimulationResult> SimulateAsync(ChainRuntime chain, IReadOnlyList<byte[]> raws, IReadOnlyList<BundleTransaction> txs, long target, IReadOnlySet<string> mayRevert, CancellationToken cancellationToken)
     {
         var parent = Hex(target - 1);
         var tried = new List<string>();
-        var callBundle = await TryAsync(chain, "eth_callBundle", CallBundleBody(raws, target, parent), ReadCallBundle, tried, cancellationToken).ConfigureAwait(false);
+        var hashes = raws.Select(r => "0x" + Convert.ToHexStringLower(FlashbotsSigner.Keccak(r))).ToList();
+        var callBundle = await TryAsync(chain, "eth_callBundle", CallBundleBody(raws, target, parent), (root, via) => ReadCallBundle(root, via, hashes, mayRevert), tried, cancellationToken).ConfigureAwait(false);
         if (callBundle is not null)
         {
             return callBundle;
@@ -30,7 +33,7 @@ internal sealed class BundleSimulator(UpstreamSender sender)
 
         if (txs.Count == raws.Count)
         {
-            var simulate = await TryAsync(chain, "eth_simulateV1", SimulateBody(txs, parent), ReadSimulate, tried, cancellationToken).ConfigureAwait(false);
+            var simulate = await TryAsync(chain, "eth_simulateV1", SimulateBody(txs, parent), (root, via) => ReadSimulate(root, via, txs, mayRevert), tried, cancellationToken).ConfigureAwait(false);
             if (simulate is not null)
             {
                 return simulate;
@@ -38,7 +41,7 @@ internal sealed class BundleSimulator(UpstreamSender sender)
 
             if (txs.Count == 1)
             {
-                var call = await TryAsync(chain, "eth_call", CallBody(txs[0], parent), ReadCall, tried, cancellationToken).ConfigureAwait(false);
+                var call = await TryAsync(chain, "eth_call", CallBody(txs[0], parent), (root, via) => ReadCall(root, via, mayRevert.Contains(txs[0].Hash)), tried, cancellationToken).ConfigureAwait(false);
                 if (call is not null)
                 {
                     return call;
@@ -96,6 +99,11 @@ internal sealed class BundleSimulator(UpstreamSender sender)
             {
                 tried.Add($"{method} on {upstream.Name}: not JSON");
             }
+            catch (InvalidOperationException)
+            {
+                // A value of an unexpected JSON kind (a number where a string belongs): not an answer to read.
+                tried.Add($"{method} on {upstream.Name}: unexpected answer");
+            }
         }
 
         return null;
@@ -111,32 +119,44 @@ internal sealed class BundleSimulator(UpstreamSender sender)
             || message.Contains("does not exist", StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>Flashbots `eth_callBundle`: `result.results[i]` carries `error` and `revert` for a failing transaction.</summary>
-    private static SimulationResult? ReadCallBundle(JsonElement root, string via)
+    /// <summary>
+    /// Flashbots `eth_callBundle`: `result.results[i]` (one object per transaction, in bundle order,
+    /// with its `txHash`) carries `error` and `revert` for a failing transaction. Any other shape (a
+    /// result per transaction missing, a hash that is not the bundle's) is not read: null, never a guess.
+    /// </summary>
+    internal static SimulationResult? ReadCallBundle(JsonElement root, string via, IReadOnlyList<string> txHashes, IReadOnlySet<string> mayRevert)
     {
         if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object
-            || !result.TryGetProperty("results", out var results) || results.ValueKind != JsonValueKind.Array)
+            || !result.TryGetProperty("results", out var results) || results.ValueKind != JsonValueKind.Array
+            || results.GetArrayLength() != txHashes.Count)
         {
             return null;
         }
 
+        SimulationResult? reverted = null;
         var i = 0;
         foreach (var tx in results.EnumerateArray())
         {
-            if (tx.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+            if (tx.ValueKind != JsonValueKind.Object
+                || (tx.TryGetProperty("txHash", out var hash) && !(hash.ValueKind == JsonValueKind.String && string.Equals(hash.GetString(), txHashes[i], StringComparison.OrdinalIgnoreCase))))
             {
-                var revert = tx.TryGetProperty("revert", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-                return new SimulationResult(true, via, i, revert ?? Text(error), via);
+                return null;
+            }
+
+            if (reverted is null && tx.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null && !mayRevert.Contains(txHashes[i]))
+            {
+                var revert = tx.TryGetProperty("revert", out var r) && r.ValueKind == JsonValueKind.String && r.GetString() is { Length: > 0 } data ? data : null;
+                reverted = new SimulationResult(true, via, i, revert is null ? Text(error) : $"{Text(error)}, revert data {revert}", via) { RevertedTx = txHashes[i] };
             }
 
             i++;
         }
 
-        return new SimulationResult(true, via, -1, null, via);
+        return reverted ?? new SimulationResult(true, via, -1, null, via);
     }
 
     /// <summary>`eth_simulateV1`: `result[0].calls[i].status` is 0x0 for a failing call, with `error` and `returnData`.</summary>
-    private static SimulationResult? ReadSimulate(JsonElement root, string via)
+    private static SimulationResult? ReadSimulate(JsonElement root, string via, IReadOnlyList<BundleTransaction> txs, IReadOnlySet<string> mayRevert)
     {
         if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Array || result.GetArrayLength() == 0
             || !result[0].TryGetProperty("calls", out var calls) || calls.ValueKind != JsonValueKind.Array)
@@ -147,7 +167,7 @@ internal sealed class BundleSimulator(UpstreamSender sender)
         var i = 0;
         foreach (var call in calls.EnumerateArray())
         {
-            if (call.TryGetProperty("status", out var status) && status.GetString() == "0x0")
+            if (call.TryGetProperty("status", out var status) && status.GetString() == "0x0" && !(i < txs.Count && mayRevert.Contains(txs[i].Hash)))
             {
                 var data = call.TryGetProperty("returnData", out var d) && d.GetString() is { Length: > 2 } bytes ? bytes : null;
                 var message = call.TryGetProperty("error", out var error) ? Text(error) : "failed";
@@ -161,9 +181,9 @@ internal sealed class BundleSimulator(UpstreamSender sender)
     }
 
     /// <summary>`eth_call`: a result is success; an error (execution reverted, code 3 with data) is a revert.</summary>
-    private static SimulationResult? ReadCall(JsonElement root, string via)
+    private static SimulationResult? ReadCall(JsonElement root, string via, bool mayRevert)
     {
-        if (root.TryGetProperty("result", out _))
+        if (root.TryGetProperty("result", out _) || (mayRevert && root.TryGetProperty("error", out _)))
         {
             return new SimulationResult(true, via, -1, null, via);
         }

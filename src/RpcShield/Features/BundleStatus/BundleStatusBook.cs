@@ -195,9 +195,10 @@ internal sealed class BundleStatusBook
             entry = GetOrAdd(chain, hash, target);
             (entry.State, entry.Reason, entry.Detail) = (verdict.State, verdict.Reason, verdict.Detail);
             (entry.IncludedBlock, entry.IncludedBuilder) = (includedIn?.Block, includedIn?.Builder);
-            if (verdict.State != BundleReasons.Pending)
+            if (verdict.State is not BundleReasons.Pending and not BundleReasons.Included)
             {
-                // Judged: the raw transactions are no longer needed (a reorg re-judges by hash and nonce).
+                // Judged for good: the raw transactions are no longer needed. An included bundle keeps them:
+                // a reorg can take its block out, and judging it again (fee, simulation) needs them.
                 (entry.RawTransactions, entry.Request) = ([], []);
             }
         }

@@ -9,5 +9,8 @@ internal sealed record SimulationResult(bool Ran, string Method, int RevertedInd
 {
     public bool Reverted => Ran && RevertedIndex >= 0;
 
+    /// <summary>The reverting transaction's hash when the method named it (eth_callBundle); else the judge finds it by index.</summary>
+    public string? RevertedTx { get; init; }
+
     public static SimulationResult NotRun(string why) => new(false, "", -1, null, why);
 }

@@ -34,7 +34,10 @@ internal sealed class BundleStatusSetup : IAsyncDisposable
     public ProxyUnderTest Proxy { get; }
 
     /// <param name="builders">YAML builder entries; null: one accepting builder `a`.</param>
-    public static async Task<BundleStatusSetup> StartAsync(Func<List<IAsyncDisposable>, Task<string[]>>? builders = null, string extraTop = "")
+    /// <param name="services">Extra service registrations (e.g. a recording journal).</param>
+    /// <param name="upstreams">The chain's upstreams (YAML entries, e.g. with `trusted: true`) given the anvil node; null: the anvil node alone.</param>
+    public static async Task<BundleStatusSetup> StartAsync(Func<List<IAsyncDisposable>, Task<string[]>>? builders = null, string extraTop = "", Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null,
+        Func<AnvilNode, List<IAsyncDisposable>, Task<(string Name, string Url, bool Trusted)[]>>? upstreams = null)
     {
         var anvil = await AnvilNode.StartAsync();
         var owned = new List<IAsyncDisposable>();
@@ -50,13 +53,19 @@ internal sealed class BundleStatusSetup : IAsyncDisposable
             entries = await builders(owned);
         }
 
-        var yaml = FanoutTests.Config(anvil.Url, entries);
+        (string Name, string Url, bool Trusted)[] chainUpstreams = upstreams is null ? [("node", anvil.Url, false)] : await upstreams(anvil, owned);
+        var yaml = FanoutTests.Config(chainUpstreams.Select(u => (u.Name, u.Url)), entries);
+        foreach (var (name, url, _) in chainUpstreams.Where(u => u.Trusted))
+        {
+            yaml = yaml.Replace($"{{ name: {name}, url: \"{url}\" }}", $"{{ name: {name}, url: \"{url}\", trusted: true }}", StringComparison.Ordinal);
+        }
+
         if (extraTop.Length > 0)
         {
             yaml = yaml.Replace("journal: { path: \"\" }", extraTop, StringComparison.Ordinal);
         }
 
-        var proxy = await ProxyUnderTest.StartAsync(yaml, FanoutTests.Env);
+        var proxy = await ProxyUnderTest.StartAsync(yaml, FanoutTests.Env, services);
         await FanoutTests.WaitForHeadAsync(proxy);
         return new BundleStatusSetup(anvil, proxy, owned);
     }

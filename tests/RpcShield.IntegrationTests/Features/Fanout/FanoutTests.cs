@@ -16,8 +16,10 @@ public sealed class FanoutTests
     internal const string SignerAddress = "0x96216849c49358B10257cb55b28eA603c874b05E";
     private const string Recipient = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
-    internal static string Config(string anvilUrl, IEnumerable<string> builders, string grace = "0s") => Yaml.Chain(
-        [("node", anvilUrl)],
+    internal static string Config(string anvilUrl, IEnumerable<string> builders, string grace = "0s") => Config([("node", anvilUrl)], builders, grace);
+
+    internal static string Config(IEnumerable<(string Name, string Url)> upstreams, IEnumerable<string> builders, string grace = "0s") => Yaml.Chain(
+        upstreams,
         extraChain: "    builders:\n" + string.Join("\n", builders.Select(b => "      - " + b)),
         extraRouting: $"      fanout_grace: {grace}",
         extraTop: "signing: { flashbots_key: \"${FLASHBOTS_SIGNING_KEY}\" }");
