@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using RpcShield.Configuration;
 using RpcShield.Upstreams.Health;
 using RpcShield.Routing;
@@ -22,6 +23,7 @@ internal sealed class ChainRuntime
         Name = options.Name;
         Upstreams = upstreams;
         Methods = new MethodModel(options);
+        UncachedMethods = (options.Cache?.Methods ?? []).Where(m => !m.Value).Select(m => m.Key).ToFrozenSet(StringComparer.Ordinal);
         var index = new Dictionary<Upstream, int>(upstreams.Count);
         for (var i = 0; i < upstreams.Count; i++)
         {
@@ -45,6 +47,9 @@ internal sealed class ChainRuntime
 
     /// <summary>Per-method traits (eligible upstreams, hedgeable, send, shed, deadline) compiled for this snapshot.</summary>
     public MethodModel Methods { get; }
+
+    /// <summary>The methods this chain's `cache.methods` turns off (the response cache never looks them up).</summary>
+    public FrozenSet<string> UncachedMethods { get; }
 
     /// <summary>The one writer of this chain's ranking: inputs signal it, request threads read <see cref="Published"/>.</summary>
     public RankingPublisher Publisher { get; }

@@ -22,13 +22,11 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
     private static readonly ResiliencePropertyKey<TimeSpan> LatencyKey = new("rpcshield.chaos.latency");
 
     private readonly IChaosController _chaos;
-    private readonly ConfigStore _config;
     private readonly TimeProvider _time;
 
-    public UpstreamChaosContributor(IChaosController chaos, ConfigStore config, TimeProvider time)
+    public UpstreamChaosContributor(IChaosController chaos, TimeProvider time)
     {
         _chaos = chaos;
-        _config = config;
         _time = time;
     }
 
@@ -77,7 +75,7 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
         }
 
         var method = context.Properties.GetValue(AttemptKeys.Method, "");
-        var send = IsSend(upstream.Chain, method);
+        var send = call.Chain.Methods[method].Send;
         var rule = _chaos.Match(ChaosScope.Upstream, upstream.Chain, upstream.Name, method, r => filter(send, r));
         if (rule is null)
         {
@@ -99,13 +97,13 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
 
     private ChaosRule? MatchPostForward(ResilienceContext context, Upstream upstream)
     {
-        if (!_chaos.IsArmed || CallOf(context) is null)
+        if (!_chaos.IsArmed || CallOf(context) is not { } call)
         {
             return null;
         }
 
         var method = context.Properties.GetValue(AttemptKeys.Method, "");
-        var send = IsSend(upstream.Chain, method);
+        var send = call.Chain.Methods[method].Send;
         return _chaos.Match(
             ChaosScope.Upstream,
             upstream.Chain,
@@ -156,7 +154,7 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
                 return Injected(upstream, AttemptKind.Transport, "chaos_connection_reset");
             case ChaosFault.Timeout:
                 // Hang until the attempt's deadline (or until failover/the client cancels it).
-                return await ChaosDelay.HangAsync(AttemptTimeout(upstream.Chain), _time, _chaos.HaltToken, context.CancellationToken).ConfigureAwait(false)
+                return await ChaosDelay.HangAsync(AttemptTimeout(context), _time, _chaos.HaltToken, context.CancellationToken).ConfigureAwait(false)
                     ? Injected(upstream, AttemptKind.Timeout, "chaos_timeout")
                     : null;
             case ChaosFault.JsonRpcError:
@@ -173,29 +171,7 @@ internal sealed class UpstreamChaosContributor : IUpstreamStrategyContributor
     private static AttemptOutcome Injected(Upstream upstream, AttemptKind kind, string reason, TimeSpan? retryAfter = null, JsonRpc.UpstreamReply reply = default) =>
         new() { Upstream = upstream, Kind = kind, Reason = reason, RetryAfter = retryAfter, Reply = reply, Injected = true };
 
-    private bool IsSend(string chain, string method)
-    {
-        foreach (var options in _config.Current.Chains)
-        {
-            if (options.Name == chain)
-            {
-                return Routing.MethodTraits.IsSend(options, method);
-            }
-        }
-
-        return false;
-    }
-
-    private TimeSpan AttemptTimeout(string chain)
-    {
-        foreach (var options in _config.Current.Chains)
-        {
-            if (options.Name == chain)
-            {
-                return options.Routing.Timeouts.PerAttempt;
-            }
-        }
-
-        return TimeSpan.FromSeconds(3);
-    }
+    /// <summary>How long a chaos timeout hangs: the per-attempt timeout of the call's chain snapshot.</summary>
+    private static TimeSpan AttemptTimeout(ResilienceContext context) =>
+        CallOf(context)?.Chain.Options.Routing.Timeouts.PerAttempt ?? TimeSpan.FromSeconds(3);
 }

@@ -15,7 +15,7 @@ public sealed class UpstreamChaosContributorTests
     private static ResiliencePipeline<AttemptOutcome> Pipeline(ChaosTestKit kit)
     {
         var builder = new ResiliencePipelineBuilder<AttemptOutcome> { TimeProvider = kit.Time };
-        new UpstreamChaosContributor(kit.Controller, kit.Config, kit.Time).Contribute(builder, kit.Upstream);
+        new UpstreamChaosContributor(kit.Controller, kit.Time).Contribute(builder, kit.Upstream);
         return builder.Build();
     }
 
@@ -217,7 +217,7 @@ public sealed class UpstreamChaosContributorTests
         var kit = new ChaosTestKit(ChaosTestKit.Enabled(Rule("http_500", null, false, "eth_call")));
         using var transport = new HeldTransport();
         using var upstream = new Upstream("test", kit.Options.Chains[0].Upstreams[0], kit.Options.Chains[0].Routing, transport, kit.Time, kit.Metrics);
-        var sender = new UpstreamSender(kit.Time, [new UpstreamChaosContributor(kit.Controller, kit.Config, kit.Time)], []);
+        var sender = new UpstreamSender(kit.Time, [new UpstreamChaosContributor(kit.Controller, kit.Time)], []);
         var reader = kit.NewCall();
         var caller = kit.NewCall();
 

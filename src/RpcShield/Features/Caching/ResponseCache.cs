@@ -80,7 +80,7 @@ internal sealed partial class ResponseCache : IDisposable
     {
         var chain = call.Chain;
         // While chaos is armed the cache steps aside: experiments and method-aware faults meet the nodes.
-        if (item.IsNotification || !_sender.IsPlain || StoreOf(chain) is not { } store || (chain.Options.Cache?.Methods.TryGetValue(item.Method, out var on) == true && !on))
+        if (item.IsNotification || !_sender.IsPlain || StoreOf(chain) is not { } store || (chain.UncachedMethods.Count > 0 && chain.UncachedMethods.Contains(item.Method)))
         {
             return reads.ForwardAsync(chain, item, cancellationToken, call);
         }
