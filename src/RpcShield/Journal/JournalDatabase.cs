@@ -10,10 +10,6 @@ namespace RpcShield.Journal;
 /// </summary>
 internal sealed class JournalDatabase : IJournalStore
 {
-    /// <summary>Schema version stored in `PRAGMA user_version`.</summary>
-    public const int SchemaVersion = JournalSchema.Version;
-
-
     private const string RefuseToStart = "; refusing to start (repair or move the file, or change journal.path)";
 
     public JournalDatabase(string path)
@@ -86,17 +82,16 @@ internal sealed class JournalDatabase : IJournalStore
 
             Execute(connection, "PRAGMA synchronous = NORMAL;");
             var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version;"), System.Globalization.CultureInfo.InvariantCulture);
-            if (version > SchemaVersion)
+            if (version > JournalSchema.Version)
             {
-                throw new JournalUnavailableException(Path, $"schema version {version} was written by a newer RpcShield (this one knows {SchemaVersion}){RefuseToStart}");
+                throw new JournalUnavailableException(Path, $"schema version {version} was written by a newer RpcShield (this one knows {JournalSchema.Version}){RefuseToStart}");
             }
 
             using (var transaction = connection.BeginTransaction(deferred: false))
             {
-
                 using var command = connection.CreateCommand();
                 command.Transaction = transaction;
-                for (var step = version + 1; step <= SchemaVersion; step++)
+                for (var step = version + 1; step <= JournalSchema.Version; step++)
                 {
                     command.CommandText = JournalSchema.Step(step, postgres: false) + $"PRAGMA user_version = {step};";
                     command.ExecuteNonQuery();
@@ -123,7 +118,7 @@ internal sealed class JournalDatabase : IJournalStore
     /// A corrupt, foreign or locked file is a start error (someone must look at it); a full or failing
     /// disk is not: RpcShield serves with the journal down and retries.
     /// </summary>
-    private static bool RefusesStart(SqliteException ex) => (ex.SqliteErrorCode & 0xff) is 5 or 6 or 11 or 26;
+    internal static bool RefusesStart(SqliteException ex) => (ex.SqliteErrorCode & 0xff) is 5 or 6 or 11 or 26;
 
     private JournalUnavailableException Unavailable(string reason, bool refusesStart, Exception inner) =>
         new(Path, refusesStart ? reason + RefuseToStart : reason, inner) { RefusesStart = refusesStart, Reason = reason };

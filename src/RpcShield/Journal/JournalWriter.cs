@@ -71,11 +71,7 @@ internal sealed partial class JournalWriter : BackgroundService, IHostedLifecycl
         {
             Availability.Down(ex.Reason);
         }
-        catch (SqliteException ex) when ((ex.SqliteErrorCode & 0xff) is not (5 or 6 or 11 or 26))
-        {
-            Availability.Down(JournalDatabase.Describe(ex));
-        }
-        catch (Exception ex) when (ex is not SqliteException && _database.IsStoreError(ex))
+        catch (Exception ex) when (_database.IsStoreError(ex) && !(ex is SqliteException sqlite && JournalDatabase.RefusesStart(sqlite)))
         {
             Availability.Down(JournalDatabase.Describe(ex));
         }
@@ -402,7 +398,8 @@ internal static class JournalRows
         p[16].Value = Text(instance, JournalLimits.Name);
     }
 
-    private static object Text(string? value, int max) => (object?)JournalLimits.Clip(value, max) ?? DBNull.Value;
+    /// <summary>A text column's value: clipped to <paramref name="max"/>, DBNull for null.</summary>
+    public static object Text(string? value, int max) => (object?)JournalLimits.Clip(value, max) ?? DBNull.Value;
 
     /// <summary>Inserts entries in one transaction (fixtures, imports).</summary>
     public static void InsertAll(DbConnection connection, IEnumerable<JournalEntry> entries, string? instance = null)

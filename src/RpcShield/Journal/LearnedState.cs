@@ -138,10 +138,10 @@ internal sealed partial class LearnedState
                     JournalRows.Add(sample, "@ok", okDelta);
                     JournalRows.Add(sample, "@failed", failedDelta);
                     JournalRows.Add(sample, "@ewma", ewma);
-                    JournalRows.Add(sample, "@p50", (object?)p50 ?? DBNull.Value);
-                    JournalRows.Add(sample, "@p90", (object?)p90 ?? DBNull.Value);
-                    JournalRows.Add(sample, "@p99", (object?)p99 ?? DBNull.Value);
-                    JournalRows.Add(sample, "@instance", (object?)JournalLimits.Clip(instance, JournalLimits.Name) ?? DBNull.Value);
+                    JournalRows.Add(sample, "@p50", p50);
+                    JournalRows.Add(sample, "@p90", p90);
+                    JournalRows.Add(sample, "@p99", p99);
+                    JournalRows.Add(sample, "@instance", JournalRows.Text(instance, JournalLimits.Name));
                     sample.ExecuteNonQuery();
 
                     var previous = Upstream(chain.Name, upstream.Name);
@@ -155,8 +155,8 @@ internal sealed partial class LearnedState
                     JournalRows.Add(prior, "@chain", chain.Name);
                     JournalRows.Add(prior, "@upstream", upstream.Name);
                     JournalRows.Add(prior, "@ewma", ewma);
-                    JournalRows.Add(prior, "@p50", (object?)next.P50Ms ?? DBNull.Value);
-                    JournalRows.Add(prior, "@p90", (object?)next.P90Ms ?? DBNull.Value);
+                    JournalRows.Add(prior, "@p50", next.P50Ms);
+                    JournalRows.Add(prior, "@p90", next.P90Ms);
                     JournalRows.Add(prior, "@ratio", ratio);
                     JournalRows.Add(prior, "@ok", okTotal);
                     JournalRows.Add(prior, "@failed", failedTotal);

@@ -107,11 +107,13 @@ internal sealed class PostgresJournalDatabase : IJournalStore
         }
         catch (PostgresException ex) when (!ex.IsTransient)
         {
-            throw new JournalUnavailableException(Name, Describe(ex) + RefuseToStart, ex) { Reason = Describe(ex) };
+            var reason = Describe(ex);
+            throw new JournalUnavailableException(Name, reason + RefuseToStart, ex) { Reason = reason };
         }
         catch (Exception ex) when (IsStoreError(ex))
         {
-            throw new JournalUnavailableException(Name, JournalDatabase.Describe(ex), ex) { RefusesStart = false, Reason = JournalDatabase.Describe(ex) };
+            var reason = JournalDatabase.Describe(ex);
+            throw new JournalUnavailableException(Name, reason, ex) { RefusesStart = false, Reason = reason };
         }
     }
 
