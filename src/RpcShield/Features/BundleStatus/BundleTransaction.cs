@@ -18,14 +18,15 @@ internal sealed record BundleTransaction(RawTransaction Identity, string? To, Bi
     /// <summary>Decodes a raw signed transaction; null when it cannot be decoded (the judge then cannot use it).</summary>
     public static BundleTransaction? TryDecode(byte[] raw)
     {
-        if (RawTransaction.TryDecode(raw) is not { } identity)
-        {
-            return null;
-        }
-
         try
         {
-            return TransactionFactory.CreateTransaction(raw) switch
+            var transaction = TransactionFactory.CreateTransaction(raw);
+            if (RawTransaction.From(raw, transaction) is not { } identity)
+            {
+                return null;
+            }
+
+            return transaction switch
             {
                 Transaction1559 t => new(identity, t.ReceiverAddress, t.Amount ?? 0, Prefixed(t.Data), t.GasLimit ?? 0, t.MaxFeePerGas ?? 0),
                 Transaction7702 t => new(identity, t.ReceiverAddress, t.Amount ?? 0, Prefixed(t.Data), t.GasLimit ?? 0, t.MaxFeePerGas ?? 0),
@@ -67,10 +68,7 @@ internal sealed record BundleTransaction(RawTransaction Identity, string? To, Bi
     }
 
     private static BundleTransaction Legacy(RawTransaction identity, byte[]? to, byte[]? value, byte[]? data, byte[]? gas, byte[]? gasPrice) =>
-        new(identity, to is { Length: 20 } ? "0x" + Convert.ToHexStringLower(to) : null, Quantity(value), "0x" + Convert.ToHexStringLower(data ?? []), Quantity(gas), Quantity(gasPrice));
+        new(identity, to is { Length: 20 } ? "0x" + Convert.ToHexStringLower(to) : null, RawTransaction.Quantity(value), "0x" + Convert.ToHexStringLower(data ?? []), RawTransaction.Quantity(gas), RawTransaction.Quantity(gasPrice));
 
     private static string Prefixed(string? hex) => string.IsNullOrEmpty(hex) ? "0x" : hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? hex : "0x" + hex;
-
-    private static BigInteger Quantity(byte[]? bigEndian) =>
-        bigEndian is null || bigEndian.Length == 0 ? BigInteger.Zero : new BigInteger(bigEndian, isUnsigned: true, isBigEndian: true);
 }

@@ -11,21 +11,9 @@ internal sealed record RawTransaction(string Hash, string Sender, BigInteger Non
     /// <summary>Decodes a raw signed transaction (legacy, EIP-155, 2930, 1559, 7702); null when it cannot be decoded.</summary>
     public static RawTransaction? TryDecode(byte[] raw)
     {
-        var hash = "0x" + Convert.ToHexStringLower(FlashbotsSigner.Keccak(raw));
         try
         {
-            var transaction = TransactionFactory.CreateTransaction(raw);
-            var sender = transaction.GetSenderAddress();
-            BigInteger nonce = transaction switch
-            {
-                Transaction1559 t => t.Nonce ?? BigInteger.Zero,
-                Transaction2930 t => t.Nonce ?? BigInteger.Zero,
-                Transaction7702 t => t.Nonce ?? BigInteger.Zero,
-                LegacyTransactionChainId t => Quantity(t.Nonce),
-                LegacyTransaction t => Quantity(t.Nonce),
-                _ => BigInteger.MinusOne,
-            };
-            return nonce < 0 || string.IsNullOrEmpty(sender) ? null : new RawTransaction(hash, sender, nonce);
+            return From(raw, TransactionFactory.CreateTransaction(raw));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -34,6 +22,23 @@ internal sealed record RawTransaction(string Hash, string Sender, BigInteger Non
         }
     }
 
-    private static BigInteger Quantity(byte[]? bigEndian) =>
+    /// <summary>The identity of <paramref name="raw"/>, already decoded as <paramref name="transaction"/>; throws when the signature cannot be recovered.</summary>
+    public static RawTransaction? From(byte[] raw, ISignedTransaction transaction)
+    {
+        var sender = transaction.GetSenderAddress();
+        BigInteger nonce = transaction switch
+        {
+            Transaction1559 t => t.Nonce ?? BigInteger.Zero,
+            Transaction2930 t => t.Nonce ?? BigInteger.Zero,
+            Transaction7702 t => t.Nonce ?? BigInteger.Zero,
+            LegacyTransactionChainId t => Quantity(t.Nonce),
+            LegacyTransaction t => Quantity(t.Nonce),
+            _ => BigInteger.MinusOne,
+        };
+        return nonce < 0 || string.IsNullOrEmpty(sender) ? null : new RawTransaction("0x" + Convert.ToHexStringLower(FlashbotsSigner.Keccak(raw)), sender, nonce);
+    }
+
+    /// <summary>An RLP big-endian unsigned quantity (empty is zero).</summary>
+    public static BigInteger Quantity(byte[]? bigEndian) =>
         bigEndian is null || bigEndian.Length == 0 ? BigInteger.Zero : new BigInteger(bigEndian, isUnsigned: true, isBigEndian: true);
 }
