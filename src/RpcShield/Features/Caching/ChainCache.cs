@@ -129,7 +129,7 @@ internal sealed class ChainCache : IDisposable
 
     /// <summary>
     /// Keeps a node's answer (head data only while <paramref name="generation"/> is still the current head,
-    /// recorded at that head's number and hash); false when it is too large. <paramref name="hash"/> is
+    /// recorded at that head's number and hash; final data only when no reorg came since <paramref name="generation"/>); false when it is too large. <paramref name="hash"/> is
     /// the hash of <paramref name="block"/> the answer came from (unknown: not checked before a hit).
     /// </summary>
     public bool Put(CacheKey key, CacheRuleKind kind, long block, BlockHash hash, SharedAnswer answer, HeadGeneration generation)
@@ -148,6 +148,12 @@ internal sealed class ChainCache : IDisposable
                 _bytesGauge.Set(Bytes);
             }
 
+            return true;
+        }
+
+        if (generation.Reorgs != _head.Reorgs)
+        {
+            // Read before a reorg that has since evicted from its fork point: it may be of the replaced chain.
             return true;
         }
 
@@ -174,7 +180,7 @@ internal sealed class ChainCache : IDisposable
             return false;
         }
 
-        if (Interlocked.CompareExchange(ref _head, new HeadGeneration(number, hash), current) != current)
+        if (Interlocked.CompareExchange(ref _head, new HeadGeneration(number, hash, reorg ? current.Reorgs + 1 : current.Reorgs), current) != current)
         {
             return false;
         }

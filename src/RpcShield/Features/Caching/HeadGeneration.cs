@@ -7,13 +7,16 @@ namespace RpcShield.Features.Caching;
 /// Head data of one best head (number and hash) and the reads in flight under it: replaced as a
 /// whole the moment a new head or a reorg is published, so nothing of an older head is served.
 /// </summary>
-internal sealed class HeadGeneration(long number, string? hash)
+internal sealed class HeadGeneration(long number, string? hash, long reorgs = 0)
 {
     private long _bytes;
 
     public long Number { get; } = number;
 
     public string? Hash { get; } = hash;
+
+    /// <summary>How many reorgs the store had seen when this head became current.</summary>
+    public long Reorgs { get; } = reorgs;
 
     /// <summary><see cref="Hash"/> as head entries record it (unknown when the head came without one).</summary>
     public BlockHash BlockHash { get; } = BlockHash.Parse(hash);

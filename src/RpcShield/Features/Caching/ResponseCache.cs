@@ -63,16 +63,23 @@ internal sealed partial class ResponseCache : IDisposable
         var fresh = new ChainCache(chain.Name, settings, _metrics.CacheRequests, _metrics.CacheEvictions, _metrics.CacheBytes, _tracker);
         // Static lambdas with the store as their argument: a lambda capturing `fresh` would allocate
         // its closure on every call of this method (the closure lives from the method's first line).
-        _stores.AddOrUpdate(
+        // Two reads racing after a reload both build one: the first published serves both, the other is dropped.
+        var published = _stores.AddOrUpdate(
             chain.Name,
             static (_, added) => added,
             static (_, old, added) =>
             {
+                if (old.Settings == added.Settings)
+                {
+                    return old;
+                }
+
                 old.Dispose();
                 return added;
             },
             fresh);
-        return fresh;
+        // A dropped store holds nothing; it is not disposed, as that would zero the chain's shared bytes gauge.
+        return published;
     }
 
     /// <summary>Serves <paramref name="item"/> from the cache, in flight, locally, or through <paramref name="reads"/>.</summary>
@@ -180,7 +187,14 @@ internal sealed partial class ResponseCache : IDisposable
                     hash = _tracker.HashShownBy(upstream, block);
                 }
 
-                store.Put(key, rule.Kind, block, hash, shared, generation);
+                try
+                {
+                    store.Put(key, rule.Kind, block, hash, shared, generation);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // A reload replaced this store while the read was out: the answer is not kept, still answered.
+                }
             }
         }
 

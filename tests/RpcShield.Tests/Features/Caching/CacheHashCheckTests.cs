@@ -46,6 +46,24 @@ public sealed class CacheHashCheckTests : IDisposable
     }
 
     [Fact]
+    public void A_final_answer_read_before_a_reorg_and_landing_after_it_is_not_kept()
+    {
+        Assert.True(_cache.OnHead(40, Old, reorg: false));
+        var before = _cache.Head;
+        var key = Key("eth_getBalance", "[\"0xabc\",\"0x10\"]");
+
+        // The read went out under head 40; a reorg (that evicted from its fork point) came before its answer.
+        Assert.True(_cache.OnHead(40, New, reorg: true));
+        _cache.Put(key, CacheRuleKind.Final, 16, default, Answer("\"0x1\""), before);
+        Assert.False(_cache.TryGet(key, CacheRuleKind.Final, _cache.Head, out _));
+
+        // A read begun after the reorg is kept, and a plain new head does not count as one.
+        Assert.True(_cache.OnHead(41, Old, reorg: false));
+        _cache.Put(key, CacheRuleKind.Final, 16, default, Answer("\"0x1\""), _cache.Head);
+        Assert.True(_cache.TryGet(key, CacheRuleKind.Final, _cache.Head, out _));
+    }
+
+    [Fact]
     public void An_answer_is_served_while_its_block_hash_matches_or_is_unknown()
     {
         var recorded = Key("eth_getBalance", "[\"0xabc\",\"0x10\"]");
