@@ -19,7 +19,7 @@ internal sealed class HandlerTable
     {
         _chain = chain;
         _handlers = handlers;
-        _known = CompiledMethodNames.Of(chain.Options).ToFrozenDictionary(name => name, Claim, StringComparer.Ordinal);
+        _known = chain.Methods.Names.ToFrozenDictionary(name => name, Claim, StringComparer.Ordinal);
     }
 
     /// <summary>The handler serving <paramref name="method"/>, or null for the read forwarder.</summary>

@@ -24,7 +24,7 @@ internal sealed class MethodModel
         Fallback = MethodTraits.Unmatched(chain);
     }
 
-    /// <summary>The compiled names (for tests and /status-style inspection).</summary>
+    /// <summary>The compiled names (the chain's handler table is keyed by the same set).</summary>
     public IEnumerable<string> Names => _known.Keys;
 
     /// <summary>The entry of every name outside the table that no glob of the config matches.</summary>

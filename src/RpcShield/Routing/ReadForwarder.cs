@@ -105,7 +105,7 @@ internal sealed class ReadForwarder
                 : ForwardAloneAsync(request, _sender.Start(candidates[0], pinned.BodyFor(candidates[0], item.Raw), item.Method, firstTimeout, call, cancellationToken), cancellationToken);
         }
 
-        var state = NewState(chain, item.Raw, item.Method, candidates, call, started, deadline, maxExtra, pinned);
+        var state = NewState(chain, item.Raw, item.Method, traits.Hedgeable, candidates, call, started, deadline, maxExtra, pinned);
         if (joined)
         {
             state.JoinedBatch(batched!);
@@ -114,10 +114,10 @@ internal sealed class ReadForwarder
         return ForwardRankedAsync(state, cancellationToken);
     }
 
-    private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline, int maxExtra, PinnedBody pinned)
+    private ForwardState NewState(ChainRuntime chain, ReadOnlyMemory<byte> body, string method, bool hedgeable, Upstream[] candidates, RpcCall? call, long started, TimeSpan deadline, int maxExtra, PinnedBody pinned)
     {
         var routing = chain.Options.Routing;
-        return new ForwardState(this, chain, body, method, candidates, routing.Timeouts.PerAttempt, chain.Methods[method].Hedgeable, routing.Retries, maxExtra)
+        return new ForwardState(this, chain, body, method, candidates, routing.Timeouts.PerAttempt, hedgeable, routing.Retries, maxExtra)
         {
             Call = call,
             Pinned = pinned,
@@ -168,7 +168,7 @@ internal sealed class ReadForwarder
     private ForwardState FailedAlone(LoneRequest request)
     {
         // One candidate: there is nothing to hedge to.
-        var state = NewState(request.Chain, request.Body, request.Method, request.Candidates, request.Call, request.Started, request.Deadline, maxExtra: 0, request.Pinned);
+        var state = NewState(request.Chain, request.Body, request.Method, request.Chain.Methods[request.Method].Hedgeable, request.Candidates, request.Call, request.Started, request.Deadline, maxExtra: 0, request.Pinned);
         state.Next();
         return state;
     }

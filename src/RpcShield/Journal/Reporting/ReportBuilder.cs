@@ -34,13 +34,9 @@ internal static class ReportBuilder
         try
         {
             using var connection = database.Open(readOnly: true);
-            using (var check = connection.CreateCommand())
+            if (JournalDatabase.Scalar(connection, "SELECT to_regclass('rpcshield_schema') IS NOT NULL") is not true)
             {
-                check.CommandText = "SELECT to_regclass('rpcshield_schema') IS NOT NULL";
-                if (check.ExecuteScalar() is not true)
-                {
-                    throw new JournalUnavailableException(database.Name, "not an RpcShield journal (no schema: has an instance with journal.postgres run against it?)");
-                }
+                throw new JournalUnavailableException(database.Name, "not an RpcShield journal (no schema: has an instance with journal.postgres run against it?)");
             }
 
             return Build(connection, database.Name, since, until);
